@@ -1,0 +1,137 @@
+"""Build the labs from the solutions, and prove that they are right.
+
+A lab is right when ``labs/`` is exactly what nbgrader makes of
+``solutions/`` today, when the solutions typed into the released lab
+autograde to full marks, and when the released lab as a student first sees
+it autogrades to zero on every exercise.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Course
+from grader.notebooks import exercises, fill_solutions, read_notebook
+from grader.workspace import Workspace, temporary_workspace
+
+SOLVER = "reference-solution"
+BLANK = "released-blank"
+
+
+@dataclass
+class Finding:
+    assignment: str
+    check: str
+    ok: bool
+    detail: str
+
+    def __str__(self) -> str:
+        mark = "ok  " if self.ok else "FAIL"
+        return f"{mark} {self.assignment}: {self.check} — {self.detail}"
+
+
+def generate_release(course: Course, workspace: Workspace, assignment: str) -> Path:
+    workspace.add_source(assignment, course.solutions / assignment)
+    return workspace.generate(assignment)
+
+
+def build_labs(course: Course, assignments: list[str]) -> list[Path]:
+    """Regenerate ``labs/<assignment>`` from ``solutions/<assignment>`` with nbgrader."""
+    built = []
+    with temporary_workspace() as workspace:
+        for assignment in assignments:
+            release = generate_release(course, workspace, assignment)
+            target = course.labs / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(release, target)
+            built.append(target)
+    return built
+
+
+def _differences(fresh: Path, committed: Path) -> list[str]:
+    """Relative paths that are missing, extra or different in ``committed``."""
+    if not committed.is_dir():
+        return ["the whole folder is missing"]
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    committed_files = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+    problems = [f"{path} is missing" for path in sorted(fresh_files - committed_files)]
+    problems += [f"{path} should not be there" for path in sorted(committed_files - fresh_files)]
+    problems += [
+        f"{path} differs"
+        for path in sorted(fresh_files & committed_files)
+        if not filecmp.cmp(fresh / path, committed / path, shallow=False)
+    ]
+    return problems
+
+
+def check_labs_in_sync(course: Course, workspace: Workspace, assignment: str) -> Finding:
+    release = generate_release(course, workspace, assignment)
+    problems = _differences(release, course.labs / assignment)
+    if problems:
+        return Finding(
+            assignment,
+            "labs/ in sync",
+            False,
+            f"labs/{assignment} is stale ({'; '.join(problems)}); run `python -m grader build {assignment}`",
+        )
+    return Finding(assignment, "labs/ in sync", True, f"labs/{assignment} is a fresh build of solutions/{assignment}")
+
+
+def _exercise_report(workspace: Workspace, assignment: str, student: str, notebooks: dict) -> dict[str, tuple]:
+    """``{exercise: (score, points)}`` for one autograded student."""
+    scores = workspace.scores(assignment, student)
+    report = {}
+    for filename, notebook in notebooks.items():
+        for exercise in exercises(notebook):
+            score = sum(scores[test_id][0] for test_id in exercise.test_ids)
+            report[f"{filename}:{exercise.name}"] = (score, exercise.points)
+    return report
+
+
+def check_grading(course: Course, workspace: Workspace, assignment: str) -> list[Finding]:
+    """Autograde the released lab twice: as released (must be 0) and with the solutions typed in (must be full)."""
+    release = workspace.release(assignment)
+    released = {path.name: read_notebook(path) for path in sorted(release.glob("*.ipynb"))}
+    sources = {path.name: read_notebook(path) for path in course.source_notebooks(assignment)}
+    workspace.submit(BLANK, assignment, released)
+    workspace.submit(
+        SOLVER, assignment, {name: fill_solutions(nb, sources[name]) for name, nb in released.items()}
+    )
+    workspace.autograde(assignment)
+
+    solved = _exercise_report(workspace, assignment, SOLVER, released)
+    short = [f"{name} {score:g}/{points:g}" for name, (score, points) in solved.items() if score < points]
+    total = sum(points for _, points in solved.values())
+    findings = [
+        Finding(
+            assignment,
+            "solution scores full marks",
+            not short,
+            f"the solutions lose points: {', '.join(short)}" if short else f"{total:g}/{total:g}",
+        )
+    ]
+    blank = _exercise_report(workspace, assignment, BLANK, released)
+    free = [f"{name} {score:g}/{points:g}" for name, (score, _) in blank.items() if score > 0]
+    findings.append(
+        Finding(
+            assignment,
+            "released lab scores zero",
+            not free,
+            f"unsolved exercises give points: {', '.join(free)}" if free else f"0/{total:g} on every exercise",
+        )
+    )
+    return findings
+
+
+def check_assignments(course: Course, assignments: list[str], grade: bool = True) -> list[Finding]:
+    findings = []
+    for assignment in assignments:
+        with temporary_workspace() as workspace:
+            findings.append(check_labs_in_sync(course, workspace, assignment))
+            if grade:
+                findings += check_grading(course, workspace, assignment)
+    return findings

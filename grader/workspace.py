@@ -1,0 +1,89 @@
+"""A throw-away nbgrader course folder, driven through nbgrader's own command line.
+
+nbgrader wants ``source/``, ``release/``, ``submitted/<student>/`` and a
+gradebook side by side; keeping them in a temporary folder leaves the
+repository clean and lets several checks run without touching each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+
+CELL_TIMEOUT_SECONDS = 300
+
+
+class GradingError(Exception):
+    """nbgrader itself failed; the message carries the end of its log."""
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- nbgrader's folders ------------------------------------------------
+    def source(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def release(self, assignment: str) -> Path:
+        return self.root / "release" / assignment
+
+    def submitted(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment
+
+    # -- steps ---------------------------------------------------------------
+    def add_source(self, assignment: str, folder: Path) -> None:
+        shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True)
+
+    def generate(self, assignment: str) -> Path:
+        """``nbgrader generate_assignment``: the student version, in ``release/<assignment>``."""
+        self._nbgrader("generate_assignment", assignment, "--force")
+        return self.release(assignment)
+
+    def submit(self, student: str, assignment: str, notebooks: dict[str, NotebookNode]) -> None:
+        folder = self.submitted(student, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        for filename, notebook in notebooks.items():
+            nbformat.write(notebook, str(folder / filename))
+
+    def autograde(self, assignment: str) -> None:
+        """``nbgrader autograde`` for every submission of ``assignment``."""
+        self._nbgrader(
+            "autograde",
+            assignment,
+            "--force",
+            f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_SECONDS}",
+        )
+
+    def scores(self, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+        """``{test cell id: (score, max score)}`` of one autograded submission."""
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            submission = gradebook.find_submission(assignment, student)
+            return {
+                grade.name: (float(grade.score), float(grade.max_score))
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+            }
+
+    def _nbgrader(self, *arguments: str) -> None:
+        command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={self.root}"]
+        completed = subprocess.run(command, cwd=self.root, capture_output=True, text=True)
+        if completed.returncode != 0:
+            log = (completed.stdout + completed.stderr).strip().splitlines()
+            raise GradingError(f"nbgrader {arguments[0]} failed:\n" + "\n".join(log[-30:]))
+
+
+@contextlib.contextmanager
+def temporary_workspace() -> Iterator[Workspace]:
+    """A workspace in a fresh temporary folder, removed again on exit."""
+    with tempfile.TemporaryDirectory(prefix="grader-") as folder:
+        yield Workspace(Path(folder))
