@@ -81,7 +81,7 @@ def check_labs_in_sync(course: Course, workspace: Workspace, assignment: str) ->
     return Finding(assignment, "labs/ in sync", True, f"labs/{assignment} is a fresh build of solutions/{assignment}")
 
 
-def _exercise_report(workspace: Workspace, assignment: str, student: str, notebooks: dict) -> dict[str, tuple]:
+def exercise_scores(workspace: Workspace, assignment: str, student: str, notebooks: dict) -> dict[str, tuple]:
     """``{exercise: (score, points)}`` for one autograded student."""
     scores = workspace.scores(assignment, student)
     report = {}
@@ -103,7 +103,7 @@ def check_grading(course: Course, workspace: Workspace, assignment: str) -> list
     )
     workspace.autograde(assignment)
 
-    solved = _exercise_report(workspace, assignment, SOLVER, released)
+    solved = exercise_scores(workspace, assignment, SOLVER, released)
     short = [f"{name} {score:g}/{points:g}" for name, (score, points) in solved.items() if score < points]
     total = sum(points for _, points in solved.values())
     findings = [
@@ -114,7 +114,7 @@ def check_grading(course: Course, workspace: Workspace, assignment: str) -> list
             f"the solutions lose points: {', '.join(short)}" if short else f"{total:g}/{total:g}",
         )
     ]
-    blank = _exercise_report(workspace, assignment, BLANK, released)
+    blank = exercise_scores(workspace, assignment, BLANK, released)
     free = [f"{name} {score:g}/{points:g}" for name, (score, _) in blank.items() if score > 0]
     findings.append(
         Finding(

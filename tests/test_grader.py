@@ -1,0 +1,149 @@
+"""nbgrader end to end: the labs are in sync, the solutions score full marks, the released
+labs score zero, partial solutions score exactly their exercises, and the CLI reports failures."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.checks import check_labs_in_sync, exercise_scores, generate_release
+from grader.course import Course
+from grader.notebooks import exercises, fill_solutions, read_notebook
+from grader.workspace import temporary_workspace
+
+pytestmark = pytest.mark.slow
+
+COURSE = Course.locate(Path(__file__).resolve().parent.parent)
+ASSIGNMENTS = COURSE.assignments()
+
+
+def cumulative_students(released):
+    """Students who solved the first k exercises, for k = 0 (blank), 1, 3 and all."""
+    count = len(exercises(released))
+    return {f"solved-first-{k}": k for k in sorted({0, 1, min(3, count), count})}
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request):
+    """One nbgrader course with a class of simulated students, autograded in one run."""
+    assignment = request.param
+    with temporary_workspace() as workspace:
+        release = generate_release(COURSE, workspace, assignment)
+        (released_path,) = release.glob("*.ipynb")  # one notebook per lab
+        released = read_notebook(released_path)
+        source = read_notebook(COURSE.solutions / assignment / released_path.name)
+        all_exercises = exercises(released)
+        students = cumulative_students(released)
+        for student, k in students.items():
+            solved = {sid for exercise in all_exercises[:k] for sid in exercise.solution_ids}
+            workspace.submit(student, assignment, {released_path.name: fill_solutions(released, source, solved)})
+        workspace.autograde(assignment)
+        scores = {
+            student: exercise_scores(workspace, assignment, student, {released_path.name: released})
+            for student in students
+        }
+        yield all_exercises, students, scores
+
+
+def test_lab_points_total_100(graded):
+    all_exercises, _, _ = graded
+    assert len(all_exercises) >= 5
+    assert sum(exercise.points for exercise in all_exercises) == 100
+
+
+def test_each_student_gets_exactly_the_points_of_the_exercises_solved(graded):
+    all_exercises, students, scores = graded
+    for student, k in students.items():
+        per_exercise = list(scores[student].values())
+        expected = [exercise.points if index < k else 0.0 for index, exercise in enumerate(all_exercises)]
+        assert [score for score, _ in per_exercise] == expected, student
+
+
+def test_released_lab_is_zero_and_solution_is_full(graded):
+    _, students, scores = graded
+    totals = {student: sum(score for score, _ in scores[student].values()) for student in students}
+    assert totals["solved-first-0"] == 0
+    assert max(totals.values()) == 100
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_labs_are_a_fresh_build_of_the_solutions(assignment):
+    with temporary_workspace() as workspace:
+        finding = check_labs_in_sync(COURSE, workspace, assignment)
+    assert finding.ok, finding.detail
+
+
+def test_released_lab_hides_solutions_and_hidden_tests():
+    for assignment in ASSIGNMENTS:
+        for path in (COURSE.labs / assignment).glob("*.ipynb"):
+            text = path.read_text()
+            assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+            assert "raise NotImplementedError()" in text
+
+
+# -- the command line ---------------------------------------------------------
+
+
+def run_grader(*arguments, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *arguments], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    """A copy of the course's solutions and labs that a test may break."""
+    root = tmp_path / "course"
+    for folder in ("solutions", "labs"):
+        shutil.copytree(COURSE.root / folder, root / folder)
+    return root
+
+
+def edit_first_cell_containing(notebook_path, old, new):
+    notebook = json.loads(notebook_path.read_text())
+    for cell in notebook["cells"]:
+        if old in "".join(cell["source"]):
+            source = "".join(cell["source"])
+            cell["source"] = source.replace(old, new)
+            break
+    else:
+        raise AssertionError(f"no cell of {notebook_path} contains {old!r}")
+    notebook_path.write_text(json.dumps(notebook, indent=1))
+
+
+def test_cli_check_passes_from_any_directory(tmp_path):
+    result = run_grader("check", "--no-grading", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "in sync" in result.stdout
+
+
+def test_cli_check_fails_on_stale_labs(course_copy, tmp_path):
+    notebook = course_copy / "solutions" / "01_backprop" / "01_backprop.ipynb"
+    edit_first_cell_containing(notebook, "In this lab you build", "In this lab you write")
+    result = run_grader("--root", str(course_copy), "check", "--no-grading", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "stale" in result.stdout and "python -m grader build 01_backprop" in result.stdout
+
+    rebuilt = run_grader("--root", str(course_copy), "build", cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert run_grader("--root", str(course_copy), "check", "--no-grading", cwd=tmp_path).returncode == 0
+
+
+def test_cli_check_fails_on_a_broken_solution(course_copy, tmp_path):
+    notebook = course_copy / "solutions" / "01_backprop" / "01_backprop.ipynb"
+    edit_first_cell_containing(notebook, "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))", "1 / (1 + e)")
+    assert run_grader("--root", str(course_copy), "build", "01_backprop", cwd=tmp_path).returncode == 0
+    result = run_grader("--root", str(course_copy), "check", "01_backprop", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "FAIL 01_backprop: solution scores full marks" in result.stdout
+    assert "ex1_sigmoid 0/10" in result.stdout
+    assert "ok   01_backprop: released lab scores zero" in result.stdout
+
+
+def test_cli_names_unknown_assignments(tmp_path):
+    result = run_grader("check", "no_such_lab", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown assignment" in result.stderr and "01_backprop" in result.stderr
