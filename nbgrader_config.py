@@ -3,7 +3,6 @@
 # `python -m grader` does not read this file; it works in a temporary course folder.
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
 c.CourseDirectory.submitted_directory = "submitted"
