@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from grader.checks import build_labs, check_assignments
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
+from grader.tidy import tidy_file
 from grader.workspace import GradingError
 
 
@@ -28,13 +30,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     check.add_argument("--no-grading", action="store_true", help="only check that labs/ is in sync (fast)")
+
+    tidy = commands.add_parser(
+        "tidy",
+        help="save notebooks as the course keeps them: clean metadata, lectures keep only checked outputs "
+        "and figures, solutions keep none",
+    )
+    tidy.add_argument("notebooks", nargs="*", help="notebook paths (default: every lecture and solution)")
+    tidy.add_argument("--execute", action="store_true", help="run lectures in a fresh kernel first")
     return parser
+
+
+def _tidy(course: Course, paths: list[str], run_lectures: bool) -> int:
+    notebooks = [Path(path).resolve() for path in paths] or course.all_notebooks()
+    missing = [str(path) for path in notebooks if not path.is_file()]
+    if missing:
+        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    for notebook in notebooks:
+        lecture = course.is_lecture(notebook)
+        tidy_file(notebook, keep_outputs=lecture, run_first=lecture and run_lectures)
+        print(f"tidied {notebook}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         course = Course.locate(arguments.root)
+        if arguments.command == "tidy":
+            return _tidy(course, arguments.notebooks, arguments.execute)
         assignments = course.resolve(arguments.assignments)
         if arguments.command == "build":
             for folder in build_labs(course, assignments):

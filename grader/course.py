@@ -56,5 +56,17 @@ class Course:
             raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; available: {', '.join(available)}")
         return list(names)
 
+    @property
+    def lectures(self) -> Path:
+        return self.root / "course" / "lectures"
+
+    def is_lecture(self, notebook: Path) -> bool:
+        return notebook.resolve().parent == self.lectures
+
+    def all_notebooks(self) -> list[Path]:
+        """Every lecture and every solution notebook (labs/ is generated, never tidied by hand)."""
+        solutions = [path for name in self.assignments() for path in self.source_notebooks(name)]
+        return sorted(self.lectures.glob("*.ipynb")) + solutions
+
     def source_notebooks(self, assignment: str) -> list[Path]:
         return sorted((self.solutions / assignment).glob("*.ipynb"))

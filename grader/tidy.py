@@ -1,0 +1,70 @@
+"""Save notebooks the way the course keeps them.
+
+Jupyter saves execution counts, every output, widget state and editor
+metadata; the course keeps only what nbval compares (cells that start with
+``# NBVAL_CHECK_OUTPUT``) and the figures a reader needs. Solutions and labs
+keep no output at all. ``python -m grader tidy`` applies these rules, so an
+author can edit a notebook in JupyterLab and tidy it before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+NOTEBOOK_METADATA = {
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+KEPT_CELL_METADATA = ("nbgrader", "tags")
+FIGURE_MIME = "image/png"
+EXECUTION_TIMEOUT_SECONDS = 600
+
+
+def _figure_only(output: NotebookNode) -> NotebookNode | None:
+    """A figure output stripped to its PNG (and its text fallback); None for anything else."""
+    if output.output_type != "display_data" or FIGURE_MIME not in output.get("data", {}):
+        return None
+    data = {mime: output.data[mime] for mime in (FIGURE_MIME, "text/plain") if mime in output.data}
+    return nbformat.v4.new_output("display_data", data=data)
+
+
+def _tidy_outputs(cell: NotebookNode, keep_outputs: bool) -> list[NotebookNode]:
+    if not keep_outputs:
+        return []
+    if cell.source.startswith(CHECK_OUTPUT):
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = None
+        return list(cell.outputs)
+    return [figure for figure in map(_figure_only, cell.outputs) if figure is not None]
+
+
+def tidy(notebook: NotebookNode, keep_outputs: bool) -> NotebookNode:
+    """Clean metadata and execution counts; keep checked outputs and figures if ``keep_outputs``."""
+    notebook.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
+    for cell in notebook.cells:
+        cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in KEPT_CELL_METADATA if k in cell.metadata})
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            cell.outputs = _tidy_outputs(cell, keep_outputs)
+    return notebook
+
+
+def execute(notebook: NotebookNode, folder: Path) -> NotebookNode:
+    """Run every cell in a fresh kernel, in ``folder``, stopping at the first error."""
+    client = NotebookClient(
+        notebook, timeout=EXECUTION_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    return client.execute()
+
+
+def tidy_file(path: Path, keep_outputs: bool, run_first: bool) -> None:
+    notebook = nbformat.read(str(path), as_version=4)
+    if run_first:
+        notebook = execute(notebook, path.parent)
+    nbformat.write(tidy(notebook, keep_outputs), str(path))
