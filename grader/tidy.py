@@ -33,25 +33,28 @@ def _figure_only(output: NotebookNode) -> NotebookNode | None:
     return nbformat.v4.new_output("display_data", data=data)
 
 
-def _tidy_outputs(cell: NotebookNode, keep_outputs: bool) -> list[NotebookNode]:
+def _tidy_outputs(cell: NotebookNode, keep_outputs: bool, count: int) -> list[NotebookNode]:
     if not keep_outputs:
         return []
     if cell.source.startswith(CHECK_OUTPUT):
         for output in cell.outputs:
             if "execution_count" in output:
-                output.execution_count = None
+                output.execution_count = count
         return list(cell.outputs)
     return [figure for figure in map(_figure_only, cell.outputs) if figure is not None]
 
 
 def tidy(notebook: NotebookNode, keep_outputs: bool) -> NotebookNode:
-    """Clean metadata and execution counts; keep checked outputs and figures if ``keep_outputs``."""
+    """Clean metadata; keep checked outputs and figures if ``keep_outputs``, counted as in a fresh run."""
     notebook.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
+    code_cells_seen = 0
     for cell in notebook.cells:
         cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in KEPT_CELL_METADATA if k in cell.metadata})
         if cell.cell_type == "code":
-            cell.execution_count = None
-            cell.outputs = _tidy_outputs(cell, keep_outputs)
+            code_cells_seen += 1
+            cell.outputs = _tidy_outputs(cell, keep_outputs, code_cells_seen)
+            # nbval rejects stored outputs without a count; number them as a top-to-bottom run would
+            cell.execution_count = code_cells_seen if cell.outputs else None
     return notebook
 
 

@@ -58,7 +58,7 @@ def test_lab_notebooks_carry_no_outputs(path):
 def test_lecture_keeps_only_checked_or_pictured_outputs(path):
     checked = 0
     for cell in code_cells(path):
-        assert cell.execution_count is None
+        assert (cell.execution_count is None) == (not cell.outputs), "only cells with outputs keep a count"
         if cell.source.startswith(CHECK_OUTPUT):
             checked += 1
             assert cell.outputs, "a cell nbval checks must carry its expected output"

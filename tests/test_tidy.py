@@ -35,7 +35,7 @@ def messy_notebook():
 
 def test_lecture_keeps_checked_outputs_and_figures_only():
     checked, chatter, figure, graded = tidy(messy_notebook(), keep_outputs=True).cells
-    assert [cell.execution_count for cell in (checked, chatter, figure, graded)] == [None] * 4
+    assert [cell.execution_count for cell in (checked, chatter, figure, graded)] == [1, None, 3, None]
     assert checked.outputs[0].text == "2\n"
     assert chatter.outputs == [] and chatter.metadata == {}
     assert [list(output.data) for output in figure.outputs] == [["image/png", "text/plain"]]
