@@ -38,8 +38,8 @@ def train_full_batch(
         loss = loss_fn(prediction.float(), y)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-    return losses
+        losses.append(loss.detach())  # .item() here would wait for the GPU at every step
+    return torch.stack(losses).tolist()
 
 
 @torch.no_grad()
