@@ -1,9 +1,4 @@
-"""Interactive explorers (ipywidgets), one per lecture topic.
-
-Each explorer is a small class that holds its own state and exposes a
-``.widget`` to show, so that the tests can drive it without a browser:
-they call its methods, set its sliders and read what it displays.
-"""
+"""The backpropagation explorer: one 2-2-1 network, stepped by gradient descent."""
 
 from __future__ import annotations
 

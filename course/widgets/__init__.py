@@ -1,0 +1,11 @@
+"""Interactive explorers (ipywidgets), one module per lecture topic.
+
+Each explorer is a small class that holds its own state and exposes a
+``.widget`` to show, so that the tests can drive it without a browser:
+they call its methods, set its controls and read what it displays.
+Notebooks import the builders from here: ``from course.widgets import backprop_explorer``.
+"""
+
+from course.widgets.backprop import BackpropExplorer, backprop_explorer
+
+__all__ = ["BackpropExplorer", "backprop_explorer"]
