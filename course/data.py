@@ -6,8 +6,12 @@ sample) and ``y`` (class labels as float 0./1. for two-class problems).
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import io
+
 import torch
-from sklearn.datasets import make_moons
+from sklearn.datasets import load_digits, make_moons
 from sklearn.model_selection import train_test_split
 
 # The midge (蠓虫) problem behind the slides' worked example: two species,
@@ -72,3 +76,30 @@ def two_moons(
     )
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return as_tensor(X_train), as_tensor(y_train), as_tensor(X_test), as_tensor(y_test)
+
+
+def digits(
+    test_fraction: float = 0.25, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 handwritten digits as images: ``X_train, y_train, X_test, y_test``.
+
+    ``X`` is (N, 1, 8, 8) float32 scaled to [0, 1] (the raw pixels are 0..16);
+    ``y`` is the digit 0..9 as int64. The split is stratified and fixed by ``seed``.
+    """
+    bunch = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        bunch.images, bunch.target, test_size=test_fraction, random_state=seed, stratify=bunch.target
+    )
+    as_images = lambda a: torch.as_tensor(a, dtype=torch.float32).unsqueeze(1) / 16.0  # noqa: E731
+    as_labels = lambda a: torch.as_tensor(a, dtype=torch.int64)  # noqa: E731
+    return as_images(X_train), as_labels(y_train), as_images(X_test), as_labels(y_test)
+
+
+def zen_of_python() -> str:
+    """The Zen of Python (about 850 characters of English), from the standard library's ``this`` module.
+
+    A small text that every Python ships, for character-level sequence models.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the poem
+        import this  # noqa: F401 (imported for its text)
+    return codecs.decode(this.s, "rot13")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course.data import midge_data, midge_unlabelled, midge_weights, two_moons, xor_data
+from course.data import digits, midge_data, midge_unlabelled, midge_weights, two_moons, xor_data, zen_of_python
 from course.references import torch_mlp
 
 
@@ -48,3 +48,18 @@ def test_two_moons_is_reproducible_and_split():
 def test_two_moons_rejects_tiny_sizes():
     with pytest.raises(ValueError, match="too small"):
         two_moons(n_samples=3)
+
+
+def test_digits_are_scaled_stratified_images():
+    X_train, y_train, X_test, y_test = digits()
+    assert X_train.shape[1:] == (1, 8, 8) and X_train.dtype == torch.float32
+    assert len(X_train) + len(X_test) == 1797
+    assert X_train.min() >= 0 and X_train.max() == 1
+    assert torch.equal(torch.bincount(y_test, minlength=10) > 0, torch.ones(10, dtype=torch.bool))
+    assert torch.equal(digits()[0], X_train)
+
+
+def test_zen_of_python_is_plain_english():
+    text = zen_of_python()
+    assert text.startswith("The Zen of Python") and "Beautiful is better than ugly." in text
+    assert zen_of_python() == text
