@@ -93,7 +93,11 @@ def exercise_scores(workspace: Workspace, assignment: str, student: str, noteboo
 
 
 def check_grading(course: Course, workspace: Workspace, assignment: str) -> list[Finding]:
-    """Autograde the released lab twice: as released (must be 0) and with the solutions typed in (must be full)."""
+    """Autograde the released lab twice: as released (must be 0) and with the solutions typed in (must be full).
+
+    Grades the release already generated in ``workspace`` (``check_labs_in_sync`` makes it), so that
+    what is graded is exactly what was compared with labs/.
+    """
     release = workspace.release(assignment)
     released = {path.name: read_notebook(path) for path in sorted(release.glob("*.ipynb"))}
     sources = {path.name: read_notebook(path) for path in course.source_notebooks(assignment)}
