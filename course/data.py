@@ -11,7 +11,7 @@ import contextlib
 import io
 
 import torch
-from sklearn.datasets import load_digits, make_moons
+from sklearn.datasets import load_digits, load_sample_image, make_moons
 from sklearn.model_selection import train_test_split
 
 # The midge (蠓虫) problem behind the slides' worked example: two species,
@@ -103,3 +103,15 @@ def zen_of_python() -> str:
     with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the poem
         import this  # noqa: F401 (imported for its text)
     return codecs.decode(this.s, "rot13")
+
+
+def grayscale_photo(name: str = "china.jpg", step: int = 2) -> torch.Tensor:
+    """One of scikit-learn's bundled photographs ("china.jpg" or "flower.jpg") as an (H, W) tensor in [0, 1].
+
+    ``step`` keeps every step-th pixel in each direction (the originals are 427 x 640).
+    """
+    if step < 1:
+        raise ValueError(f"step={step}: keep every step-th pixel, so step must be at least 1")
+    rgb = torch.tensor(load_sample_image(name), dtype=torch.float32) / 255.0  # a copy: the array is read-only
+    luminance = rgb @ torch.tensor([0.299, 0.587, 0.114])  # ITU-R BT.601 weights
+    return luminance[::step, ::step].contiguous()

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course.data import digits, midge_data, midge_unlabelled, midge_weights, two_moons, xor_data, zen_of_python
+from course.data import digits, grayscale_photo, midge_data, midge_unlabelled, midge_weights, two_moons, xor_data, zen_of_python
 from course.references import torch_mlp
 
 
@@ -63,3 +63,13 @@ def test_zen_of_python_is_plain_english():
     text = zen_of_python()
     assert text.startswith("The Zen of Python") and "Beautiful is better than ugly." in text
     assert zen_of_python() == text
+
+
+def test_grayscale_photo_is_a_downsampled_unit_image():
+    full = grayscale_photo("china.jpg", step=1)
+    half = grayscale_photo("china.jpg", step=2)
+    assert full.shape == (427, 640) and half.shape == (214, 320)
+    assert torch.equal(half, full[::2, ::2])
+    assert 0 <= full.min() and full.max() <= 1
+    with pytest.raises(ValueError, match="at least 1"):
+        grayscale_photo(step=0)
