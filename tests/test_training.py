@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from course.data import two_moons
+from course.data import digits, two_moons
 from course.repro import pick_device, seed_everything
-from course.training import accuracy, train_full_batch
+from course.training import accuracy, predict_classes, train_epochs, train_full_batch
 
 
 def small_classifier():
@@ -47,3 +47,36 @@ def test_training_refuses_zero_steps():
     X, y, _, _ = two_moons(n_samples=40)
     with pytest.raises(ValueError, match="at least one step"):
         train_full_batch(small_classifier(), X, y, nn.functional.mse_loss, steps=0, learning_rate=0.1)
+
+
+def tiny_digits_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+
+
+def test_train_epochs_learns_digits_and_repeats_itself():
+    X_train, y_train, X_test, y_test = digits()
+    runs = []
+    for _ in range(2):
+        seed_everything(0)
+        model = tiny_digits_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+        runs.append(train_epochs(model, X_train, y_train, nn.functional.cross_entropy, optimizer, epochs=5, batch_size=64))
+    assert runs[0] == runs[1] and len(runs[0]) == 5
+    assert runs[0][-1] < runs[0][0]
+    predictions = predict_classes(model, X_test, batch_size=100)
+    assert predictions.shape == y_test.shape
+    assert (predictions == y_test).float().mean() > 0.9  # a linear model on 8x8 digits
+
+
+def test_predict_classes_is_the_argmax_of_the_model():
+    model = tiny_digits_model()
+    X = torch.rand(7, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(predict_classes(model, X, batch_size=3), model(X).argmax(dim=1))
+
+
+def test_train_epochs_refuses_empty_runs():
+    model = tiny_digits_model()
+    with pytest.raises(ValueError, match="at least 1"):
+        train_epochs(model, torch.rand(4, 1, 8, 8), torch.zeros(4, dtype=torch.long), nn.functional.cross_entropy,
+                     torch.optim.SGD(model.parameters(), lr=0.1), epochs=0, batch_size=2)
