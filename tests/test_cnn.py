@@ -1,0 +1,108 @@
+"""course.cnn against torch.nn.functional, and the slides' worked example reproduced."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course.cnn import (
+    EDGE_KERNEL,
+    KERNEL_GALLERY,
+    X_FEATURE_KERNELS,
+    DigitsCNN,
+    confusion_matrix,
+    conv2d_by_hand,
+    output_size,
+    train_digits_cnn,
+    window_at,
+    x_image,
+)
+from course.data import digits
+from course.training import predict_classes
+
+# The slides' 7x7 map of the 'X' under its "\" feature, as printed (two decimals, truncated).
+SLIDES_DIAGONAL_MAP = torch.tensor([
+    [0.77, -0.11, 0.11, 0.33, 0.55, -0.11, 0.33],
+    [-0.11, 1.00, -0.11, 0.33, -0.11, 0.11, -0.11],
+    [0.11, -0.11, 1.00, -0.33, 0.11, -0.11, 0.55],
+    [0.33, 0.33, -0.33, 0.55, -0.33, 0.33, 0.33],
+    [0.55, -0.11, 0.11, -0.33, 1.00, -0.11, 0.11],
+    [-0.11, 0.11, -0.11, 0.33, -0.11, 1.00, -0.11],
+    [0.33, -0.11, 0.55, 0.33, 0.11, -0.11, 0.77],
+])
+
+
+def torch_conv(image, kernel, stride=1, padding=0):
+    return F.conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (1, 1), (2, 0), (2, 1), (3, 2)])
+def test_conv_by_hand_matches_torch(stride, padding):
+    generator = torch.Generator().manual_seed(stride * 10 + padding)
+    image = torch.randn(11, 9, generator=generator, dtype=torch.float64)
+    kernel = torch.randn(3, 3, generator=generator, dtype=torch.float64)
+    assert torch.allclose(conv2d_by_hand(image, kernel, stride, padding), torch_conv(image, kernel, stride, padding))
+
+
+def test_conv_does_not_flip_the_kernel():
+    image = torch.zeros(5, 5)
+    image[2, 2] = 1.0  # an impulse returns the kernel rotated by 180 degrees
+    assert torch.equal(conv2d_by_hand(image, EDGE_KERNEL, padding=1)[1:4, 1:4], EDGE_KERNEL.flip(0, 1))
+
+
+def test_slides_feature_map_of_the_x():
+    feature_map = torch_conv(x_image(), X_FEATURE_KERNELS["diagonal \\"]) / 9
+    assert torch.allclose(conv2d_by_hand(x_image(), X_FEATURE_KERNELS["diagonal \\"]) / 9, feature_map)
+    assert torch.equal(torch.trunc(feature_map * 100) / 100, SLIDES_DIAGONAL_MAP)
+
+
+def test_x_image_is_symmetric_with_a_border():
+    image = x_image()
+    assert torch.equal(image, image.T) and torch.equal(image, image.flip(1))
+    assert (image[0] == -1).all() and image[4, 4] == 1 and int((image == 1).sum()) == 13
+
+
+@pytest.mark.parametrize("n, k, s, p", [(9, 3, 1, 0), (8, 3, 1, 1), (28, 5, 2, 2), (7, 2, 2, 0), (6, 6, 1, 0)])
+def test_output_size_matches_torch(n, k, s, p):
+    out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p)
+    assert output_size(n, k, s, p) == out.shape[-1]
+
+
+def test_output_size_rejects_impossible_layers():
+    with pytest.raises(ValueError, match="does not fit"):
+        output_size(2, 5)
+    with pytest.raises(ValueError):
+        output_size(8, 3, stride=0)
+
+
+def test_window_at_is_what_the_output_sums():
+    image = torch.arange(36.0).reshape(6, 6)
+    kernel = torch.ones(3, 3)
+    out = torch_conv(image, kernel, stride=2, padding=1)
+    assert window_at(image, 3, 1, 2, stride=2, padding=1).sum() == out[1, 2]
+
+
+def test_gallery_kernels_are_3x3():
+    assert all(kernel.shape == (3, 3) for kernel in KERNEL_GALLERY.values())
+
+
+def test_digits_cnn_shapes():
+    model = DigitsCNN()
+    images = torch.zeros(5, 1, 8, 8)
+    assert model.features(images).shape == (5, 32, 2, 2)
+    assert model(images).shape == (5, 10)
+
+
+def test_digits_cnn_reaches_the_lectures_accuracy():
+    X_train, y_train, X_test, y_test = digits()
+    model, losses = train_digits_cnn(X_train, y_train, epochs=15)
+    assert losses[-1] < losses[0] / 10
+    assert (predict_classes(model, X_test) == y_test).float().mean() >= 0.95
+
+
+def test_confusion_matrix_counts_every_sample():
+    X_train, y_train, X_test, y_test = digits()
+    model = DigitsCNN()
+    counts = confusion_matrix(model, X_test, y_test)
+    assert counts.sum() == len(y_test)
+    assert torch.equal(counts.sum(dim=1), torch.bincount(y_test, minlength=10))
+    assert counts.trace() == (predict_classes(model, X_test) == y_test).sum()
