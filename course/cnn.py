@@ -72,6 +72,19 @@ def conv2d_by_hand(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, p
     return out
 
 
+def pool2d_by_hand(feature_map: torch.Tensor, size: int = 2, mode: str = "max") -> torch.Tensor:
+    """Pooling (池化) over non-overlapping size x size blocks: each block becomes its max or its mean.
+
+    A ragged last row or column (side not divisible by ``size``) is dropped, as torch's default does.
+    """
+    if mode not in ("max", "average"):
+        raise ValueError(f"mode={mode!r}: use 'max' or 'average'")
+    rows, cols = feature_map.shape[0] // size, feature_map.shape[1] // size
+    blocks = feature_map[: rows * size, : cols * size].reshape(rows, size, cols, size).transpose(1, 2)
+    blocks = blocks.reshape(rows, cols, size * size)
+    return blocks.amax(dim=-1) if mode == "max" else blocks.mean(dim=-1)
+
+
 class DigitsCNN(nn.Module):
     """input - conv - ReLU - pool - conv - ReLU - pool - fully connected, for 8x8 digits."""
 

@@ -12,6 +12,7 @@ from course.cnn import (
     confusion_matrix,
     conv2d_by_hand,
     output_size,
+    pool2d_by_hand,
     train_digits_cnn,
     window_at,
     x_image,
@@ -106,3 +107,18 @@ def test_confusion_matrix_counts_every_sample():
     assert counts.sum() == len(y_test)
     assert torch.equal(counts.sum(dim=1), torch.bincount(y_test, minlength=10))
     assert counts.trace() == (predict_classes(model, X_test) == y_test).sum()
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (8, 6), (5, 9)])
+@pytest.mark.parametrize("size", [2, 3])
+def test_pooling_by_hand_matches_torch(shape, size):
+    feature_map = torch.randn(*shape, generator=torch.Generator().manual_seed(size), dtype=torch.float64)
+    expected_max = F.max_pool2d(feature_map[None, None], size)[0, 0]
+    expected_mean = F.avg_pool2d(feature_map[None, None], size)[0, 0]
+    assert torch.equal(pool2d_by_hand(feature_map, size, "max"), expected_max)
+    assert torch.allclose(pool2d_by_hand(feature_map, size, "average"), expected_mean)
+
+
+def test_pooling_rejects_unknown_modes():
+    with pytest.raises(ValueError, match="use 'max' or 'average'"):
+        pool2d_by_hand(torch.zeros(4, 4), 2, "median")

@@ -7,5 +7,6 @@ Notebooks import the builders from here: ``from course.widgets import backprop_e
 """
 
 from course.widgets.backprop import BackpropExplorer, backprop_explorer
+from course.widgets.cnn import KernelExplorer, kernel_explorer
 
-__all__ = ["BackpropExplorer", "backprop_explorer"]
+__all__ = ["BackpropExplorer", "KernelExplorer", "backprop_explorer", "kernel_explorer"]
