@@ -8,5 +8,6 @@ Notebooks import the builders from here: ``from course.widgets import backprop_e
 
 from course.widgets.backprop import BackpropExplorer, backprop_explorer
 from course.widgets.cnn import KernelExplorer, kernel_explorer
+from course.widgets.rnn import RNNStepper, rnn_stepper
 
-__all__ = ["BackpropExplorer", "KernelExplorer", "backprop_explorer", "kernel_explorer"]
+__all__ = ["BackpropExplorer", "KernelExplorer", "RNNStepper", "backprop_explorer", "kernel_explorer", "rnn_stepper"]
