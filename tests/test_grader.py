@@ -123,13 +123,13 @@ def test_cli_check_passes_from_any_directory(tmp_path):
 def test_cli_check_fails_on_stale_labs(course_copy, tmp_path):
     notebook = course_copy / "solutions" / "01_backprop" / "01_backprop.ipynb"
     edit_first_cell_containing(notebook, "In this lab you build", "In this lab you write")
-    result = run_grader("--root", str(course_copy), "check", "--no-grading", cwd=tmp_path)
+    result = run_grader("--root", str(course_copy), "check", "--no-grading", "01_backprop", cwd=tmp_path)
     assert result.returncode == 1
     assert "stale" in result.stdout and "python -m grader build 01_backprop" in result.stdout
 
-    rebuilt = run_grader("--root", str(course_copy), "build", cwd=tmp_path)
+    rebuilt = run_grader("--root", str(course_copy), "build", "01_backprop", cwd=tmp_path)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert run_grader("--root", str(course_copy), "check", "--no-grading", cwd=tmp_path).returncode == 0
+    assert run_grader("--root", str(course_copy), "check", "--no-grading", "01_backprop", cwd=tmp_path).returncode == 0
 
 
 def test_cli_check_fails_on_a_broken_solution(course_copy, tmp_path):
