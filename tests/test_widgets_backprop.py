@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 import torch
 
 from course.backprop import WEIGHT_NAMES
 from course.widgets import BackpropExplorer, backprop_explorer
 
+from widget_display import keyed_numbers
+
 # The table shows six decimals, so what a reader sees is within 5e-7 of the truth.
 DISPLAY_TOL = 1e-6
 
 
-class _KeyedCells(HTMLParser):
-    """Collect the text of every ``<td data-key=...>`` cell of the explorer's table."""
-
-    def __init__(self):
-        super().__init__()
-        self.cells: dict[str, str] = {}
-        self._key: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self._key = dict(attrs).get("data-key") if tag == "td" else None
-
-    def handle_data(self, data):
-        if self._key is not None:
-            self.cells[self._key] = self.cells.get(self._key, "") + data
-
-    def handle_endtag(self, tag):
-        self._key = None
-
-
 def displayed(explorer: BackpropExplorer) -> dict[str, float | None]:
-    parser = _KeyedCells()
-    parser.feed(explorer.table.value)
-    return {key: None if text.strip() in {"", "\u2014"} else float(text) for key, text in parser.cells.items()}
+    return keyed_numbers(explorer.table.value)
 
 
 def torch_reference(weights, x1, x2, z):

@@ -1,7 +1,5 @@
 """The kernel explorer, driven without a browser and checked against torch.nn.functional."""
 
-import re
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +7,8 @@ import torch.nn.functional as F
 from course.cnn import KERNEL_GALLERY, x_image
 from course.data import grayscale_photo
 from course.widgets import KernelExplorer, kernel_explorer
+
+from widget_display import keyed_text
 
 
 def torch_maps(image, kernel, stride, padding, pooling):
@@ -18,7 +18,7 @@ def torch_maps(image, kernel, stride, padding, pooling):
 
 
 def displayed_sum(explorer):
-    return float(re.search(r'data-key="sum">([-0-9.]+)<', explorer.products.value).group(1))
+    return float(keyed_text(explorer.products.value)["sum"])
 
 
 @pytest.mark.parametrize("name", list(KERNEL_GALLERY))

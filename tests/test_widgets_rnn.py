@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 import torch
 from torch import nn
 
 from course.widgets.rnn import RNNStepper, rnn_stepper, sine_sequence
 
+from widget_display import keyed_numbers
+
 # Values are shown with six significant digits.
 DISPLAY_RTOL = 1e-5
 
 
-class _KeyedText(HTMLParser):
-    """Collect the text of every element carrying a ``data-key``."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: dict[str, str] = {}
-        self._key: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self._key = dict(attrs).get("data-key")
-
-    def handle_data(self, data):
-        if self._key is not None:
-            self.values[self._key] = self.values.get(self._key, "") + data
-
-    def handle_endtag(self, tag):
-        self._key = None
-
-
 def displayed(stepper: RNNStepper) -> dict[str, float | None]:
-    parser = _KeyedText()
-    parser.feed(stepper.table.value)
-    return {key: None if text.strip() in {"", "\u2014"} else float(text) for key, text in parser.values.items()}
+    return keyed_numbers(stepper.table.value)
 
 
 def torch_reference(stepper: RNNStepper, steps: int):
