@@ -13,7 +13,10 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
+
+from grader.notebooks import NotebookError
 
 CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
 NOTEBOOK_METADATA = {
@@ -69,5 +72,11 @@ def execute(notebook: NotebookNode, folder: Path) -> NotebookNode:
 def tidy_file(path: Path, keep_outputs: bool, run_first: bool) -> None:
     notebook = nbformat.read(str(path), as_version=4)
     if run_first:
-        notebook = execute(notebook, path.parent)
+        try:
+            notebook = execute(notebook, path.parent)
+        except CellExecutionError as error:
+            raise NotebookError(
+                f"{path}: a cell failed while running ({error.ename}: {error.evalue}); "
+                "the notebook was left unchanged: fix that cell and tidy again"
+            ) from error
     nbformat.write(tidy(notebook, keep_outputs), str(path))

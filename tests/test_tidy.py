@@ -61,3 +61,16 @@ def test_cli_tidies_a_named_notebook(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grader", "tidy", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert all(cell.outputs == [] for cell in nbformat.read(str(path), as_version=4).cells)
+
+
+def test_cli_reports_a_failing_cell_and_keeps_the_file(tmp_path):
+    path = tmp_path / "course" / "lectures" / "broken.ipynb"
+    path.parent.mkdir(parents=True)
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell("1 / 0")]), str(path))
+    before = path.read_text()
+    result = subprocess.run([sys.executable, "-m", "grader", "--root", str(tmp_path), "tidy", "--execute", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "ZeroDivisionError" in result.stderr and "left unchanged" in result.stderr
+    assert path.read_text() == before
