@@ -8,6 +8,8 @@ tests check every function here against it.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -24,9 +26,23 @@ X_FEATURE_KERNELS = {
     "diagonal /": torch.tensor([[-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [1.0, -1.0, -1.0]]),
 }
 
+# The 7x7 map the slides print for the 'X' under its "\\" feature: the mean of the nine
+# products at each position, cut (not rounded) to two decimals, so 7/9 shows as 0.77.
+SLIDES_DIAGONAL_MAP = torch.tensor([
+    [0.77, -0.11, 0.11, 0.33, 0.55, -0.11, 0.33],
+    [-0.11, 1.00, -0.11, 0.33, -0.11, 0.11, -0.11],
+    [0.11, -0.11, 1.00, -0.33, 0.11, -0.11, 0.55],
+    [0.33, 0.33, -0.33, 0.55, -0.33, 0.33, 0.33],
+    [0.55, -0.11, 0.11, -0.33, 1.00, -0.11, 0.11],
+    [-0.11, 0.11, -0.11, 0.33, -0.11, 1.00, -0.11],
+    [0.33, -0.11, 0.55, 0.33, 0.11, -0.11, 0.77],
+])
+
 KERNEL_GALLERY = {
     "edge (slides)": EDGE_KERNEL,
-    "vertical edge": EDGE_KERNEL.T.contiguous(),
+    "edge, darker below": -EDGE_KERNEL,
+    "vertical edge (Sobel x)": EDGE_KERNEL.T.contiguous(),
+    "outline (Laplacian)": torch.tensor([[-1.0, -1.0, -1.0], [-1.0, 8.0, -1.0], [-1.0, -1.0, -1.0]]),
     "sharpen": torch.tensor([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]),
     "box blur": torch.full((3, 3), 1.0 / 9.0),
     "identity": torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
@@ -59,6 +75,12 @@ def window_at(image: torch.Tensor, kernel_size: int, row: int, col: int, stride:
     padded = nn.functional.pad(image, (padding, padding, padding, padding))
     top, left = row * stride, col * stride
     return padded[top : top + kernel_size, left : left + kernel_size]
+
+
+def cut_to_decimals(values: torch.Tensor, decimals: int = 2) -> torch.Tensor:
+    """Drop the digits after ``decimals`` (towards zero), the way the slides print their maps."""
+    scale = 10.0**decimals
+    return torch.trunc(values * scale) / scale
 
 
 def conv2d_by_hand(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
@@ -109,6 +131,21 @@ class DigitsCNN(nn.Module):
         return self.classifier(self.features(images))
 
 
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    # Convolutions on 8x8 digits are too small to gain from several CPU threads, and when another
+    # process holds a core, threads that wait on each other make training tens of times slower.
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_digits_cnn(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -118,13 +155,19 @@ def train_digits_cnn(
     seed: int = 0,
     device: torch.device | None = None,
 ) -> tuple[DigitsCNN, list[float]]:
-    """A :class:`DigitsCNN` trained with Adam and cross-entropy; returns it and the loss of each epoch."""
+    """A :class:`DigitsCNN` trained with Adam and cross-entropy; returns it and the loss of each epoch.
+
+    On the CPU it trains on one thread (restored afterwards): as fast as several for a model this
+    small, and immune to a busy neighbour on a shared machine.
+    """
+    device = torch.device(device or pick_device())
     torch.manual_seed(seed)  # the initial weights
-    model = DigitsCNN().to(device or pick_device())
+    model = DigitsCNN().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    losses = train_epochs(
-        model, X, y, nn.functional.cross_entropy, optimizer, epochs, batch_size, device=device, seed=seed
-    )
+    with _one_cpu_thread(device):
+        losses = train_epochs(
+            model, X, y, nn.functional.cross_entropy, optimizer, epochs, batch_size, device=device, seed=seed
+        )
     return model, losses
 
 

@@ -7,10 +7,12 @@ import torch.nn.functional as F
 from course.cnn import (
     EDGE_KERNEL,
     KERNEL_GALLERY,
+    SLIDES_DIAGONAL_MAP,
     X_FEATURE_KERNELS,
     DigitsCNN,
     confusion_matrix,
     conv2d_by_hand,
+    cut_to_decimals,
     output_size,
     pool2d_by_hand,
     train_digits_cnn,
@@ -19,18 +21,6 @@ from course.cnn import (
 )
 from course.data import digits
 from course.training import predict_classes
-
-# The slides' 7x7 map of the 'X' under its "\" feature, as printed (two decimals, truncated).
-SLIDES_DIAGONAL_MAP = torch.tensor([
-    [0.77, -0.11, 0.11, 0.33, 0.55, -0.11, 0.33],
-    [-0.11, 1.00, -0.11, 0.33, -0.11, 0.11, -0.11],
-    [0.11, -0.11, 1.00, -0.33, 0.11, -0.11, 0.55],
-    [0.33, 0.33, -0.33, 0.55, -0.33, 0.33, 0.33],
-    [0.55, -0.11, 0.11, -0.33, 1.00, -0.11, 0.11],
-    [-0.11, 0.11, -0.11, 0.33, -0.11, 1.00, -0.11],
-    [0.33, -0.11, 0.55, 0.33, 0.11, -0.11, 0.77],
-])
-
 
 def torch_conv(image, kernel, stride=1, padding=0):
     return F.conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
@@ -53,7 +43,21 @@ def test_conv_does_not_flip_the_kernel():
 def test_slides_feature_map_of_the_x():
     feature_map = torch_conv(x_image(), X_FEATURE_KERNELS["diagonal \\"]) / 9
     assert torch.allclose(conv2d_by_hand(x_image(), X_FEATURE_KERNELS["diagonal \\"]) / 9, feature_map)
-    assert torch.equal(torch.trunc(feature_map * 100) / 100, SLIDES_DIAGONAL_MAP)
+    assert torch.equal(cut_to_decimals(feature_map), SLIDES_DIAGONAL_MAP)
+    assert not torch.equal(feature_map.round(decimals=2), SLIDES_DIAGONAL_MAP)  # the slides cut, they do not round
+
+
+def test_slides_feature_maps_are_symmetric_like_the_x():
+    # The X is symmetric under both flips, so each diagonal's map is the other's mirror image.
+    maps = {name: torch_conv(x_image(), kernel) for name, kernel in X_FEATURE_KERNELS.items()}
+    assert torch.equal(maps["diagonal \\"].flip(1), maps["diagonal /"])
+    assert torch.equal(maps["centre x"], maps["centre x"].flip(0, 1))
+
+
+def test_cut_to_decimals_cuts_towards_zero():
+    values = torch.tensor([7 / 9, -7 / 9, 5 / 9, 1.0, -0.004])
+    assert torch.equal(cut_to_decimals(values), torch.tensor([0.77, -0.77, 0.55, 1.0, 0.0]))
+    assert torch.equal(cut_to_decimals(values, 1), torch.trunc(values * 10) / 10)
 
 
 def test_x_image_is_symmetric_with_a_border():
@@ -95,8 +99,10 @@ def test_digits_cnn_shapes():
 
 def test_digits_cnn_reaches_the_lectures_accuracy():
     X_train, y_train, X_test, y_test = digits()
+    threads = torch.get_num_threads()
     model, losses = train_digits_cnn(X_train, y_train, epochs=15)
-    assert losses[-1] < losses[0] / 10
+    assert torch.get_num_threads() == threads  # the single-thread training leaves the setting as it was
+    assert len(losses) == 15 and losses[-1] < losses[0] / 10
     assert (predict_classes(model, X_test) == y_test).float().mean() >= 0.95
 
 
