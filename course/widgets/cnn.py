@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 
 import ipywidgets as widgets
@@ -12,25 +11,43 @@ from matplotlib.patches import Rectangle
 
 from course.cnn import KERNEL_GALLERY, conv2d_by_hand, output_size, pool2d_by_hand, window_at, x_image
 
-POOLING_CHOICES = ("none", "max", "average")
+# (label shown, mode passed to pool2d_by_hand)
+POOLING_CHOICES = (("none", "none"), ("max", "max"), ("avg", "average"))
 POOL_SIZE = 2
+KERNEL_SIZE = 3
+ANNOTATE_UP_TO = 9  # write the numbers into maps this small, as the slides do
+
+
+def _draw_map(ax, values: torch.Tensor, title: str, annotate: bool) -> None:
+    ax.imshow(values.numpy(), cmap="gray")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if not annotate or max(values.shape) > ANNOTATE_UP_TO:
+        return
+    middle = (values.max() + values.min()).item() / 2
+    for (row, col), value in zip(torch.cartesian_prod(*(torch.arange(n) for n in values.shape)).tolist(),
+                                 values.flatten().tolist()):
+        ax.text(col, row, f"{value:.2g}", ha="center", va="center", fontsize=7,
+                color="black" if value > middle else "white")
 
 
 def render_maps_png(padded: torch.Tensor, feature_map: torch.Tensor, pooled: torch.Tensor | None,
-                    window: tuple[int, int, int], position: tuple[int, int], dpi: int = 80) -> bytes:
-    """Input (with the current window boxed), feature map (current cell boxed) and pooled map, as PNG."""
-    panels = 3 if pooled is not None else 2
-    fig = Figure(figsize=(3.2 * panels, 3.2), dpi=dpi)
-    axes = fig.subplots(1, panels)
+                    window: tuple[int, int, int], cell: tuple[int, int], dpi: int = 80) -> bytes:
+    """Input (current window boxed), feature map (current cell boxed) and pooled map, as PNG bytes.
+
+    A bare ``Figure`` never enters pyplot's registry, so redrawing leaves nothing behind.
+    """
+    maps = [(padded, "input (padded)"), (feature_map, "feature map")]
+    if pooled is not None:
+        maps.append((pooled, "pooled map"))
+    fig = Figure(figsize=(3.2 * len(maps), 3.2), dpi=dpi)
+    axes = fig.subplots(1, len(maps))
+    for index, (ax, (values, title)) in enumerate(zip(axes, maps)):
+        _draw_map(ax, values, title, annotate=index > 0)  # the table below spells out the input's pixels
     top, left, size = window
-    images = [(padded, "input (padded)"), (feature_map, "feature map"), (pooled, "pooled map")][:panels]
-    for ax, (image, title) in zip(axes, images):
-        ax.imshow(image.numpy(), cmap="gray")
-        ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
     axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, edgecolor="red", linewidth=2))
-    row, col = position
+    row, col = cell
     axes[1].add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -38,43 +55,59 @@ def render_maps_png(padded: torch.Tensor, feature_map: torch.Tensor, pooled: tor
     return buffer.getvalue()
 
 
+def _keyed(key: str, value: float, digits: int = 2) -> str:
+    # data-key lets the tests read back exactly what a reader sees.
+    return f'<span data-key="{key}">{value:.{digits}f}</span>'
+
+
 def render_products_html(window: torch.Tensor, kernel: torch.Tensor) -> str:
-    """The nine products window * kernel and their sum, as a reader would write them out."""
+    """The nine products pixel x kernel entry at the current window, their sum and their mean."""
     products = window * kernel
     rows = "".join(
         "<tr>" + "".join(
-            f'<td data-key="p{r}{c}" style="text-align:right;padding:0 .6em">'
-            f"{window[r, c].item():.2f} &times; {kernel[r, c].item():.2f} = {products[r, c].item():.2f}</td>"
+            f'<td style="text-align:right;padding:0 .6em">{_keyed(f"x{r}{c}", window[r, c].item())} &times; '
+            f'{_keyed(f"k{r}{c}", kernel[r, c].item())} = {_keyed(f"p{r}{c}", products[r, c].item(), 4)}</td>'
             for c in range(kernel.shape[1])
         ) + "</tr>"
         for r in range(kernel.shape[0])
     )
-    total = f'<b>sum = <span data-key="sum">{products.sum().item():.4f}</span></b>'
-    return f"<table>{rows}</table><p>{html.escape('window * kernel, summed:')} {total}</p>"
+    total = products.sum().item()
+    return (
+        f"<table>{rows}</table>"
+        f"<p><b>sum = {_keyed('sum', total, 4)}</b> (the feature map's value here); "
+        f"mean = sum / {products.numel()} = {_keyed('mean', total / products.numel(), 4)} "
+        "(how the slides score the 'X' features)</p>"
+    )
 
 
 class KernelExplorer:
     """Pick or edit a 3x3 kernel, a stride, a padding and a pooling; step the window across the image.
 
-    ``feature_map()`` and ``pooled_map()`` are what the figure shows; ``position`` (the slider)
-    numbers the output cells row by row, and the table spells out the multiply-and-sum there.
+    ``feature_map()`` and ``pooled_map()`` compute the maps; ``shown`` holds exactly what the last
+    redraw put on screen (the padded image, the maps, the window and the output cell). The
+    ``position`` slider numbers the output cells row by row, and the table under the figure spells
+    out the multiply-and-sum there. ``widget`` is the VBox to show.
     """
 
     def __init__(self, image: torch.Tensor | None = None, kernel: str = "X diagonal \\", stride: int = 1,
                  padding: int = 0, pooling: str = "max"):
         if kernel not in KERNEL_GALLERY:
             raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNEL_GALLERY)}")
-        if pooling not in POOLING_CHOICES:
-            raise ValueError(f"pooling={pooling!r}; choose one of {POOLING_CHOICES}")
+        modes = [mode for _, mode in POOLING_CHOICES]
+        if pooling not in modes:
+            raise ValueError(f"pooling={pooling!r}; choose one of {modes}")
         self.image = (x_image() if image is None else image).float()
+        self.shown: dict[str, object] = {}
         self._build_controls(kernel, stride, padding, pooling)
         self.set_kernel(kernel)
 
     # -- what the explorer computes ---------------------------------------------
     def kernel(self) -> torch.Tensor:
+        """The 3x3 kernel in the nine boxes."""
         return torch.tensor([[box.value for box in row] for row in self.kernel_boxes], dtype=torch.float32)
 
     def feature_map(self) -> torch.Tensor:
+        """The image convolved with the kernel at the current stride and padding."""
         return conv2d_by_hand(self.image, self.kernel(), self.stride.value, self.padding.value)
 
     def pooled_map(self) -> torch.Tensor | None:
@@ -85,15 +118,18 @@ class KernelExplorer:
         return pool2d_by_hand(feature_map, POOL_SIZE, self.pooling.value)
 
     def map_shape(self) -> tuple[int, int]:
-        k, s, p = 3, self.stride.value, self.padding.value
+        """(rows, columns) of the feature map, by the output-size formula."""
+        k, s, p = KERNEL_SIZE, self.stride.value, self.padding.value
         return output_size(self.image.shape[0], k, s, p), output_size(self.image.shape[1], k, s, p)
 
     def current_cell(self) -> tuple[int, int]:
+        """The output cell (row, column) the position slider points at."""
         return divmod(self.position.value, self.map_shape()[1])
 
     def current_window(self) -> torch.Tensor:
+        """The 3x3 patch of the padded image under the kernel at the current cell."""
         row, col = self.current_cell()
-        return window_at(self.image, 3, row, col, self.stride.value, self.padding.value)
+        return window_at(self.image, KERNEL_SIZE, row, col, self.stride.value, self.padding.value)
 
     # -- controls -------------------------------------------------------------------
     def set_kernel(self, name: str) -> None:
@@ -106,12 +142,22 @@ class KernelExplorer:
         self.refresh()
 
     def refresh(self) -> None:
+        """Recompute the maps and redraw the figure, the products table and the status line."""
         rows, cols = self.map_shape()
+        self._updating = True  # clamping the position below must not trigger a second redraw
         self.position.max = rows * cols - 1  # ipywidgets clamps the value into range
+        self._updating = False
         row, col = self.current_cell()
-        padded = torch.nn.functional.pad(self.image, [self.padding.value] * 4)
-        window = (row * self.stride.value, col * self.stride.value, 3)
-        self.figure.value = render_maps_png(padded, self.feature_map(), self.pooled_map(), window, (row, col))
+        stride, padding = self.stride.value, self.padding.value
+        self.shown = {
+            "image": torch.nn.functional.pad(self.image, [padding] * 4),
+            "feature map": self.feature_map(),
+            "pooled map": self.pooled_map(),
+            "window": (row * stride, col * stride, KERNEL_SIZE),
+            "cell": (row, col),
+        }
+        self.figure.value = render_maps_png(self.shown["image"], self.shown["feature map"],
+                                            self.shown["pooled map"], self.shown["window"], self.shown["cell"])
         self.products.value = render_products_html(self.current_window(), self.kernel())
         self.status.value = f"feature map {rows} x {cols}; window at output cell ({row}, {col})"
 
@@ -122,7 +168,8 @@ class KernelExplorer:
     def _build_controls(self, kernel: str, stride: int, padding: int, pooling: str) -> None:
         self._updating = True
         self.preset = widgets.Dropdown(options=list(KERNEL_GALLERY), value=kernel, description="kernel")
-        self.kernel_boxes = [[widgets.FloatText(layout={"width": "5em"}) for _ in range(3)] for _ in range(3)]
+        self.kernel_boxes = [[widgets.FloatText(layout={"width": "5em"}) for _ in range(KERNEL_SIZE)]
+                             for _ in range(KERNEL_SIZE)]
         self.stride = widgets.IntSlider(value=stride, min=1, max=3, description="stride")
         self.padding = widgets.IntSlider(value=padding, min=0, max=2, description="padding")
         self.pooling = widgets.Dropdown(options=POOLING_CHOICES, value=pooling, description="pooling 2x2")
@@ -142,6 +189,7 @@ class KernelExplorer:
         ])
 
     def _repr_mimebundle_(self, **kwargs):
+        # Leaving the explorer as a cell's last expression shows its widget.
         return self.widget._repr_mimebundle_(**kwargs)
 
 
