@@ -115,28 +115,28 @@ def _as_generator(generator: torch.Generator | int | None) -> torch.Generator | 
 
 def gaussian_1d(mean: float = 4.0, std: float = 1.25) -> GaussianMixture:
     """One 1-D Gaussian N(mean, std^2): the classic first target of a GAN."""
-    return GaussianMixture(torch.tensor([[mean]]), torch.tensor([std]), torch.tensor([1.0]), name="gaussian")
+    return GaussianMixture([[mean]], [std], [1.0], name="gaussian")
 
 
 def mixture_1d(means=(-2.0, 2.0), std: float = 0.5, weights=None) -> GaussianMixture:
     """A 1-D mixture of Gaussians of equal ``std`` (equal weights unless given): two modes by default."""
     means = torch.tensor(means, dtype=torch.float64)[:, None]
-    weights = torch.ones(len(means)) if weights is None else torch.tensor(weights)
-    return GaussianMixture(means, torch.tensor([std]), weights, name="mixture")
+    weights = [1.0] * len(means) if weights is None else weights
+    return GaussianMixture(means, [std], weights, name="mixture")
 
 
 def ring_2d(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
     """``modes`` tight Gaussians equally spaced on a circle: the mode-collapse test of GAN papers."""
     angle = torch.arange(modes, dtype=torch.float64) * 2 * math.pi / modes
     means = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
-    return GaussianMixture(means, torch.tensor([std]), torch.ones(modes), name="ring")
+    return GaussianMixture(means, [std], [1.0] * modes, name="ring")
 
 
 def grid_2d(side: int = 5, spacing: float = 1.0, std: float = 0.05) -> GaussianMixture:
     """A side x side grid of Gaussians centred on the origin, ``spacing`` apart."""
     ticks = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
     means = torch.cartesian_prod(ticks, ticks)
-    return GaussianMixture(means, torch.tensor([std]), torch.ones(side * side), name="grid")
+    return GaussianMixture(means, [std], [1.0] * (side * side), name="grid")
 
 
 TARGETS: dict[str, Callable[..., Target]] = {
@@ -332,8 +332,8 @@ def wasserstein_1d(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.sort().values, b.sort().values
     points = torch.cat([a, b]).sort().values
     widths = points.diff()
-    cdf_a = torch.searchsorted(a, points[:-1], right=True) / len(a)
-    cdf_b = torch.searchsorted(b, points[:-1], right=True) / len(b)
+    cdf_a = torch.searchsorted(a, points[:-1], right=True).double() / len(a)
+    cdf_b = torch.searchsorted(b, points[:-1], right=True).double() / len(b)
     return ((cdf_a - cdf_b).abs() * widths).sum().item()
 
 
