@@ -80,3 +80,24 @@ def test_train_epochs_refuses_empty_runs():
     with pytest.raises(ValueError, match="at least 1"):
         train_epochs(model, torch.rand(4, 1, 8, 8), torch.zeros(4, dtype=torch.long), nn.functional.cross_entropy,
                      torch.optim.SGD(model.parameters(), lr=0.1), epochs=0, batch_size=2)
+
+
+def test_train_epochs_leaves_the_global_generator_alone():
+    X, y = torch.rand(50, 1, 8, 8), torch.randint(0, 10, (50,))
+    model = tiny_digits_model()
+    state = torch.get_rng_state()
+    train_epochs(model, X, y, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1),
+                 epochs=3, batch_size=8, seed=5)
+    assert torch.equal(torch.get_rng_state(), state)  # shuffling drew from its own generator
+
+
+def test_epoch_loss_is_the_mean_over_every_sample_once():
+    # With a learning rate of 0 the model never changes, so each epoch's loss (ragged last batch
+    # included) must equal the loss over the whole set in one go.
+    X, y = torch.rand(37, 1, 8, 8), torch.randint(0, 10, (37,))
+    model = tiny_digits_model()
+    losses = train_epochs(model, X, y, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.0),
+                          epochs=2, batch_size=10, device=torch.device("cpu"))
+    with torch.no_grad():
+        expected = nn.functional.cross_entropy(model(X), y).item()
+    assert losses == pytest.approx([expected, expected], rel=1e-5)
