@@ -85,4 +85,4 @@ def binary_entropy(y: torch.Tensor) -> torch.Tensor:
     It is 0 for hard labels 0 and 1, and positive for a smoothed label such as 0.9.
     """
     y = torch.as_tensor(y, dtype=torch.get_default_dtype()) if not torch.is_tensor(y) else y
-    return -(torch.special.xlogy(y, y) + torch.special.xlogy(1 - y, 1 - y))
+    return -(torch.special.xlogy(y, y) + torch.special.xlogy(1 - y, 1 - y)) + 0.0  # + 0.0: no -0.0 for hard labels
