@@ -8,12 +8,11 @@ tests check every function here against it.
 
 from __future__ import annotations
 
-import contextlib
 
 import torch
 from torch import nn
 
-from course.repro import pick_device
+from course.repro import pick_device, single_cpu_thread
 from course.training import predict_classes, train_epochs
 
 # The slides' edge kernel: it responds where the row below is brighter than the row above.
@@ -131,21 +130,6 @@ class DigitsCNN(nn.Module):
         return self.classifier(self.features(images))
 
 
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device):
-    # Convolutions on 8x8 digits are too small to gain from several CPU threads, and when another
-    # process holds a core, threads that wait on each other make training tens of times slower.
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def train_digits_cnn(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -164,7 +148,7 @@ def train_digits_cnn(
     torch.manual_seed(seed)  # the initial weights
     model = DigitsCNN().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    with _one_cpu_thread(device):
+    with single_cpu_thread(device):
         losses = train_epochs(
             model, X, y, nn.functional.cross_entropy, optimizer, epochs, batch_size, device=device, seed=seed
         )

@@ -71,6 +71,24 @@ def autocast(device: torch.device):
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
+@contextlib.contextmanager
+def single_cpu_thread(device: torch.device):
+    """Run the block on one CPU thread when ``device`` is the CPU; other devices are left alone.
+
+    Small models gain nothing from several threads, and when another process holds a
+    core, threads that wait on each other make training tens of times slower.
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def full_size() -> bool:
     """The one switch between the tests' small sizes and the full course sizes.
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course.repro import DEVICE_ENV, FULL_SIZE_ENV, autocast, full_size, pick_device, seed_everything
+from course.repro import DEVICE_ENV, FULL_SIZE_ENV, autocast, full_size, pick_device, seed_everything, single_cpu_thread
 
 
 def draw():
@@ -64,3 +64,12 @@ def test_autocast_lowers_precision_on_cuda():
 def test_full_size_switch(monkeypatch, value, expected):
     monkeypatch.setenv(FULL_SIZE_ENV, value)
     assert full_size() is expected
+
+
+def test_single_cpu_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with single_cpu_thread(torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with single_cpu_thread(torch.device("meta")):  # not the CPU: left alone
+        assert torch.get_num_threads() == before
