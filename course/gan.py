@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from course.bce import bce_from_logits
-from course.repro import autocast, pick_device
+from course.repro import autocast, pick_device, single_cpu_thread
 
 GENERATOR_LOSSES = ("non-saturating", "saturating")
 
@@ -430,12 +430,13 @@ class GANTrainer:
             raise ValueError(f"n={n}: take at least one step")
         self.generator.train()
         self.discriminator.train()
-        for _ in range(n):
-            real = [self._real_batch() for _ in range(self.d_steps)]
-            d_noise = [self._noise_batch() for _ in range(self.d_steps)]
-            stats = alternating_step(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-                                     real, d_noise, self._noise_batch(), self.real_label, self.kind)
-            self._pending.append(stats)
+        with single_cpu_thread(self.device):  # tiny models: extra CPU threads only wait on each other
+            for _ in range(n):
+                real = [self._real_batch() for _ in range(self.d_steps)]
+                d_noise = [self._noise_batch() for _ in range(self.d_steps)]
+                stats = alternating_step(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+                                         real, d_noise, self._noise_batch(), self.real_label, self.kind)
+                self._pending.append(stats)
         self._flush()
         return stats
 
