@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 import random
 from typing import Mapping
 
@@ -19,6 +18,7 @@ from course.backprop import (
     squared_error,
 )
 from course.plots import plot_loss_curve
+from course.widgets.display import ShowsItsWidget, figure_png
 
 FORWARD_NAMES = ("a1", "f1", "a2", "f2", "a3", "y")
 
@@ -74,23 +74,16 @@ def render_state_html(
 
 
 def render_loss_png(history: list[float], figsize=(4.5, 2.6), dpi: int = 80) -> bytes:
-    """The loss curve as PNG bytes (empty bytes before the first step).
-
-    A bare ``Figure`` never enters pyplot's registry, so redrawing after
-    every step leaves nothing behind to close and memory does not grow.
-    """
+    """The loss curve as PNG bytes (empty bytes before the first step)."""
     if not history:
         return b""
     fig = Figure(figsize=figsize, dpi=dpi)
     ax = fig.add_subplot()
     plot_loss_curve(ax, history, label="E after each step")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
-class BackpropExplorer:
+class BackpropExplorer(ShowsItsWidget):
     """The slides' 2-2-1 sigmoid network, stepped by gradient descent one click at a time.
 
     State: ``weights`` (current), ``initial_weights``, ``history`` (E after each
@@ -216,10 +209,6 @@ class BackpropExplorer:
             self.table,
             self.loss_plot,
         ])
-
-    def _repr_mimebundle_(self, **kwargs):
-        # Leaving the explorer as a cell's last expression shows its widget.
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def backprop_explorer(**kwargs) -> BackpropExplorer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -11,6 +10,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from course.bce import bce_from_logits, binary_entropy, gradient_wrt_logit, gradient_wrt_probability
+from course.widgets.display import ShowsItsWidget, figure_png
 
 MODES = ("probability", "logit")
 PROBABILITY_RANGE = (0.001, 0.999)  # h = 0 or 1 would make the logit and dJ/dh infinite
@@ -90,13 +90,10 @@ def render_curve_png(mode: str, y: float, point: dict[str, float], dpi: int = 80
     ax.set_ylim(0, max(8.0, min(point["cost"] * 1.1, 14.0)))
     ax.set_ylabel("cost J")
     ax.legend(fontsize=8, loc="upper center")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
-class BCEExplorer:
+class BCEExplorer(ShowsItsWidget):
     """Move a prediction (as a probability h or as a logit z) and a label y in [0, 1]; see the BCE.
 
     ``values()`` holds what the table shows: h, z, y, both terms, the cost and dJ/dz, dJ/dh.
@@ -188,9 +185,6 @@ class BCEExplorer:
             self.label_slider,
             widgets.HBox([self.table, self.figure]),
         ])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def bce_explorer(**kwargs) -> BCEExplorer:

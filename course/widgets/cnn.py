@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course.cnn import KERNEL_GALLERY, conv2d_by_hand, output_size, pool2d_by_hand, window_at, x_image
+from course.widgets.display import ShowsItsWidget, figure_png
 
 # (label shown, mode passed to pool2d_by_hand)
 POOLING_CHOICES = (("none", "none"), ("max", "max"), ("avg", "average"))
@@ -49,10 +48,7 @@ def render_maps_png(padded: torch.Tensor, feature_map: torch.Tensor, pooled: tor
     axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, edgecolor="red", linewidth=2))
     row, col = cell
     axes[1].add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def _keyed(key: str, value: float, digits: int = 2) -> str:
@@ -80,7 +76,7 @@ def render_products_html(window: torch.Tensor, kernel: torch.Tensor) -> str:
     )
 
 
-class KernelExplorer:
+class KernelExplorer(ShowsItsWidget):
     """Pick or edit a 3x3 kernel, a stride, a padding and a pooling; step the window across the image.
 
     ``feature_map()`` and ``pooled_map()`` compute the maps; ``shown`` holds exactly what the last
@@ -187,10 +183,6 @@ class KernelExplorer:
             self.figure,
             self.products,
         ])
-
-    def _repr_mimebundle_(self, **kwargs):
-        # Leaving the explorer as a cell's last expression shows its widget.
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def kernel_explorer(**kwargs) -> KernelExplorer:

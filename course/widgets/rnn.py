@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 
 import ipywidgets as widgets
@@ -10,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
+from course.widgets.display import ShowsItsWidget, figure_png
 
 
 def sine_sequence(length: int, step: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,10 +34,7 @@ def render_gradients_png(norms: list[float], scale: float, activation: str, dpi:
     ax.set_xlabel("t")
     ax.set_ylabel("|dL/ds_t|")
     ax.set_title(f"gradient of the last step's loss ({activation}, scale {scale:.2f})")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def _number(key: str, value: float | None) -> str:
@@ -46,7 +43,7 @@ def _number(key: str, value: float | None) -> str:
     return f'<td data-key="{key}" style="text-align:right;padding:0 .5em">{text}</td>'
 
 
-class RNNStepper:
+class RNNStepper(ShowsItsWidget):
     """A one-layer RNN (no bias) unrolled over a sine wave, stepped by hand.
 
     ``U`` (H x 1) and ``V`` (1 x H) are random; ``W`` is ``scale`` times a random
@@ -188,10 +185,6 @@ class RNNStepper:
             self.table,
             self.plot,
         ])
-
-    def _repr_mimebundle_(self, **kwargs):
-        # Leaving the stepper as a cell's last expression shows its widget.
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def rnn_stepper(**kwargs) -> RNNStepper:
