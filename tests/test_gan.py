@@ -2,6 +2,7 @@
 steps replayed with plain torch code, distances vs scipy, and the trainer seeded and converging."""
 
 import copy
+import math
 
 import pytest
 import scipy.stats
@@ -11,6 +12,8 @@ from torch import distributions as dist
 from torch import nn
 
 from course.gan import (
+    HIGH_QUALITY_STDS,
+    MODE_SAMPLES,
     TARGETS,
     Discriminator,
     GANTrainer,
@@ -27,6 +30,7 @@ from course.gan import (
     grid_2d,
     make_target,
     mixture_1d,
+    mode_coverage,
     ring_2d,
     sample_noise,
     sliced_wasserstein,
@@ -81,6 +85,35 @@ def test_ring_and_grid_cover_their_modes_tightly():
     grid = grid_2d()
     closest, _ = grid.nearest_mode(grid.sample(4000, generator=0))
     assert grid.means.shape == (25, 2) and set(closest.tolist()) == set(range(25))
+    assert set(grid.means.flatten().tolist()) == {-4.0, -2.0, 0.0, 2.0, 4.0}  # the VEEGAN grid
+
+
+@pytest.mark.parametrize("target", [ring_2d(), grid_2d()], ids=lambda t: t.name)
+def test_the_target_itself_covers_every_mode_with_the_rayleigh_share_of_high_quality_samples(target):
+    coverage = mode_coverage(target.sample(MODE_SAMPLES * 8, generator=0), target)
+    assert coverage.modes_covered == coverage.modes == target.means.shape[0]
+    # in 2-D the distance to the mean in stds is Rayleigh distributed: P(r <= 3) = 1 - exp(-9/2)
+    assert coverage.high_quality_share == pytest.approx(1 - math.exp(-HIGH_QUALITY_STDS**2 / 2), abs=0.005)
+
+
+def test_a_collapsed_generator_covers_one_mode_and_stray_samples_are_not_high_quality():
+    ring = ring_2d()
+    collapsed = ring.means[3].float().expand(100, 2)
+    stray = torch.zeros(100, 2)  # the centre of the ring, 100 stds from every mode
+    coverage = mode_coverage(torch.cat([collapsed, stray]), ring)
+    assert coverage.modes_covered == 1 and coverage.counts[3] == 100
+    assert coverage.high_quality_share == 0.5
+    just_inside = ring.means[0] + torch.tensor([2.99 * 0.02, 0.0], dtype=torch.float64)
+    just_outside = ring.means[1] + torch.tensor([0.0, 3.01 * 0.02], dtype=torch.float64)
+    edge = mode_coverage(torch.stack([just_inside, just_outside]), ring)
+    assert edge.counts.tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_mode_coverage_refuses_targets_without_modes_and_empty_samples():
+    with pytest.raises(TypeError, match="GaussianMixture"):
+        mode_coverage(torch.zeros(3, 2), Spiral())
+    with pytest.raises(ValueError, match="at least one sample"):
+        mode_coverage(torch.zeros(0, 2), ring_2d())
 
 
 def test_spiral_winds_outwards():
