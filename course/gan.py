@@ -551,3 +551,21 @@ def train_gan(target: Target, steps: int = 1000, eval_every: int = 100, **traine
     trainer = GANTrainer(target, **trainer_options)
     trainer.train(steps, eval_every)
     return trainer
+
+
+def generator_gradient_field(discriminator: nn.Module, points: torch.Tensor,
+                             kind: str = "non-saturating") -> torch.Tensor:
+    """-dl_G/dx at each point x taken as a fake: the direction in which G's loss pushes that sample.
+
+    l_G is one sample's generator loss of ``kind`` (the batch loss is their mean), so the arrows do not
+    shrink as the batch grows. Where the discriminator says "fake" the non-saturating arrows are long
+    and the saturating ones nearly vanish. ``points`` is (N, dim) (or (N,) in 1-D); the result is
+    (N, dim) float32 on the CPU, in full precision, and D's parameter gradients are left untouched.
+    """
+    device = next(discriminator.parameters()).device
+    x = torch.as_tensor(points, dtype=torch.float32).detach()
+    x = x.reshape(len(x), -1).to(device).requires_grad_(True)  # (N, dim)
+    with torch.enable_grad():
+        per_sample_sum = generator_loss(discriminator(x), kind) * len(x)
+        (gradient,) = torch.autograd.grad(per_sample_sum, x)
+    return -gradient.float().cpu()
