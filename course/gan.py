@@ -569,3 +569,55 @@ def generator_gradient_field(discriminator: nn.Module, points: torch.Tensor,
         per_sample_sum = generator_loss(discriminator(x), kind) * len(x)
         (gradient,) = torch.autograd.grad(per_sample_sum, x)
     return -gradient.float().cpu()
+
+
+# -- the mode-collapse benchmark ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageRun:
+    """Modes covered and high-quality share of one setting, one entry per seed."""
+
+    label: str
+    target: str
+    modes: int
+    modes_covered: tuple[int, ...]
+    high_quality_share: tuple[float, ...]
+
+    @property
+    def mean_modes_covered(self) -> float:
+        return sum(self.modes_covered) / len(self.modes_covered)
+
+    @property
+    def mean_high_quality_share(self) -> float:
+        return sum(self.high_quality_share) / len(self.high_quality_share)
+
+
+def measure_mode_coverage(target: GaussianMixture, label: str, steps: int, seeds, samples: int = MODE_SAMPLES,
+                          **trainer_options) -> CoverageRun:
+    """Train one GAN per seed for ``steps`` steps and measure :func:`mode_coverage` on ``samples`` samples.
+
+    ``trainer_options`` go to :class:`GANTrainer` (loss kind, d_steps, learning rates, sizes); the
+    generated samples come from noise seeded apart from training, so every seed is scored alike.
+    """
+    seeds = list(seeds)
+    if not seeds or steps < 1:
+        raise ValueError(f"steps={steps}, seeds={seeds}: need at least one step and one seed")
+    covered, shares = [], []
+    for seed in seeds:
+        trainer = GANTrainer(target, seed=seed, **trainer_options)
+        trainer.step(steps)
+        coverage = mode_coverage(trainer.generate(samples, seed=10_000 + seed), target)
+        covered.append(coverage.modes_covered)
+        shares.append(coverage.high_quality_share)
+    return CoverageRun(label, target.name, coverage.modes, tuple(covered), tuple(shares))
+
+
+def coverage_table(runs: list[CoverageRun]) -> str:
+    """A plain-text table of :class:`CoverageRun` results, means over seeds with the per-seed values."""
+    lines = [f"{'target':<8}{'setting':<28}{'modes covered':>16}{'high quality':>14}   per seed (modes)"]
+    for run in runs:
+        covered = f"{run.mean_modes_covered:.1f} / {run.modes}"
+        lines.append(f"{run.target:<8}{run.label:<28}{covered:>16}{run.mean_high_quality_share:>13.1%}"
+                     f"   {', '.join(map(str, run.modes_covered))}")
+    return "\n".join(lines)
