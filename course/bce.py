@@ -63,11 +63,12 @@ def bce_from_logits(z: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -
 
     -[y log s(z) + (1-y) log(1 - s(z))] = log(1 + e^z) - z y, and log(1 + e^z) = max(z, 0) + log(1 + e^-|z|):
     no exponential of a large positive number is ever taken, and no sigmoid rounds to 0 or 1.
-    (At exactly z = 0 autograd takes one-sided slopes of max and |.|, so its gradient there is -y rather
-    than 1/2 - y; PyTorch's own loss has a hand-written backward. Anywhere else the gradient is exact.)
+    ``torch.logaddexp(0, z)`` is log(e^0 + e^z) computed exactly that way, with a backward of sigmoid(z),
+    so the gradient is right everywhere, z = 0 included (autograd through max(z, 0) and |z| would take
+    one-sided slopes there).
     """
     y = torch.as_tensor(y, dtype=z.dtype, device=z.device)
-    per_sample = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))
+    per_sample = torch.logaddexp(torch.zeros_like(z), z) - z * y
     return _reduce(per_sample, reduction)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
+
+from course.gan import generator_loss
 
 
 def plot_decision_boundary(
@@ -42,3 +45,58 @@ def plot_loss_curve(ax, losses: Sequence[float], label: str = "training loss", l
         ax.set_yscale("log")
     ax.legend()
     return ax
+
+
+def plot_generator_loss_gradients(axes, points: int = 400):
+    """Two panels: the saturating and non-saturating generator losses against D(G(z)), and the size of
+    their gradients with respect to D's logit, taken by autograd through ``course.gan.generator_loss``.
+
+    Returns the two gradients (saturating, non-saturating) so that a notebook can check them.
+    """
+    d_fake = torch.linspace(0.001, 0.999, points)
+    logits = torch.logit(d_fake).requires_grad_(True)
+    # generator_loss is a batch mean: times the batch size gives the per-example gradient
+    (saturating,) = torch.autograd.grad(generator_loss(logits, "saturating") * points, logits)
+    (non_saturating,) = torch.autograd.grad(generator_loss(logits, "non-saturating") * points, logits)
+    loss_ax, gradient_ax = axes
+    loss_ax.plot(d_fake, torch.log1p(-d_fake), label="saturating: log(1 − D(G(z)))")
+    loss_ax.plot(d_fake, -torch.log(d_fake), label="non-saturating: −log D(G(z))")
+    loss_ax.set_ylabel("generator loss (per example)")
+    loss_ax.set_ylim(-5, 5)
+    gradient_ax.plot(d_fake, saturating.abs(), label="saturating: |∂/∂s| = D(G(z))")
+    gradient_ax.plot(d_fake, non_saturating.abs(), label="non-saturating: |∂/∂s| = 1 − D(G(z))")
+    gradient_ax.axvspan(0, 0.1, color="gray", alpha=0.15)
+    gradient_ax.text(0.02, 0.5, "early training:\nD rejects fakes", fontsize=9)
+    gradient_ax.set_ylabel("gradient w.r.t. D's logit s")
+    for ax in axes:
+        ax.set_xlabel("D(G(z))")
+        ax.legend(fontsize=9)
+    return saturating.detach(), non_saturating.detach()
+
+
+def moving_average(values: Sequence[float], width: int = 50) -> torch.Tensor:
+    """The mean of each ``width`` consecutive values (fewer values than ``width``: one mean of all)."""
+    values = torch.as_tensor(values, dtype=torch.float32)
+    width = max(1, min(width, len(values)))
+    return values.unfold(0, width, 1).mean(dim=1)
+
+
+def plot_gan_history(loss_ax, probability_ax, history, width: int = 50):
+    """Moving averages of the GAN losses and of mean D(x), D(G(z)), with their equilibrium values.
+
+    At the equilibrium D = 1/2 everywhere, so L_D = 2 log 2, the non-saturating L_G = log 2 and both
+    means of D are 1/2: the dotted lines.
+    """
+    loss_ax.plot(moving_average(history.d_loss, width), label="L_D")
+    loss_ax.plot(moving_average(history.g_loss, width), label="L_G")
+    loss_ax.axhline(2 * math.log(2), color="gray", linestyle=":", label="2 log 2, log 2")
+    loss_ax.axhline(math.log(2), color="gray", linestyle=":")
+    loss_ax.set_title(f"losses (moving average of {width} steps)", fontsize=10)
+    probability_ax.plot(moving_average(history.d_real, width), label="mean D(x), real")
+    probability_ax.plot(moving_average(history.d_fake, width), label="mean D(G(z)), fake")
+    probability_ax.axhline(0.5, color="gray", linestyle=":")
+    probability_ax.set_ylim(0, 1)
+    probability_ax.set_title("the discriminator's verdicts", fontsize=10)
+    for ax in (loss_ax, probability_ax):
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)

@@ -100,3 +100,12 @@ def test_least_cost_for_a_label_is_its_entropy_reached_at_h_equal_y(label):
 def test_unknown_reduction_is_refused():
     with pytest.raises(ValueError, match="reduction"):
         bce_from_logits(torch.zeros(2), torch.zeros(2), reduction="median")
+
+
+def test_logit_gradient_is_right_at_exactly_zero():
+    """max(z, 0) and |z| have one-sided slopes at 0; the loss must still give sigmoid(0) - y = 1/2 - y there."""
+    z = torch.zeros(3, requires_grad=True)
+    y = torch.tensor([0.0, 0.5, 1.0])
+    (ours,) = torch.autograd.grad(bce_from_logits(z, y, reduction="sum"), z)
+    (torchs,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(z, y, reduction="sum"), z)
+    assert torch.equal(ours, torchs) and torch.equal(ours, 0.5 - y)
