@@ -1,0 +1,156 @@
+"""DCGAN (Radford, Metz and Chintala, 2016): the GAN of topic 04 with convolutional players.
+
+The rules the slides list, and where they live here:
+
+* strided convolutions instead of pooling: D halves the image with stride-2 convolutions, G doubles
+  it with stride-2 *transposed* convolutions (转置卷积, "deconvolution");
+* BatchNorm in G and D (not on G's output layer nor on D's input layer);
+* no fully connected hidden layers: G's first layer turns the noise (N, nz, 1, 1) into a 4x4 map
+  with a transposed convolution, D's last layer turns a 4x4 map into one logit with a convolution;
+* ReLU in G with a tanh output (images live in [-1, 1]); LeakyReLU(0.2) in D.
+
+The seed's images are 64x64x3; the offline default here is 32x32x1 (scikit-learn's digits scaled
+up), one block fewer. ``DCGANGenerator``/``DCGANDiscriminator`` build either from ``image_size``.
+The discriminator returns logits, as in course.gan, so the losses are course.gan's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGE_SIZES = (32, 64)
+
+
+def _blocks(image_size: int) -> int:
+    """Stride-2 stages between a 4x4 map and the image: 3 for 32x32, 4 for 64x64."""
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image_size={image_size}; the DCGAN here is built for {IMAGE_SIZES}")
+    return int(math.log2(image_size)) - 2
+
+
+# -- transposed convolution, by hand -------------------------------------------------------------
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0) -> int:
+    """(size - 1) * stride - 2 * padding + kernel + output_padding: what nn.ConvTranspose2d produces."""
+    out = (size - 1) * stride - 2 * padding + kernel + output_padding
+    if out < 1:
+        raise ValueError(f"size={size}, kernel={kernel}, stride={stride}, padding={padding} gives no output")
+    return out
+
+
+def insert_zeros(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """Put ``stride - 1`` zeros between neighbouring pixels of (N, C, H, W): the up-sampling step."""
+    n, c, h, w = x.shape
+    spread = x.new_zeros(n, c, (h - 1) * stride + 1, (w - 1) * stride + 1)
+    spread[:, :, ::stride, ::stride] = x
+    return spread
+
+
+def conv_transpose2d_by_hand(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
+    """A transposed convolution as the slides draw it: insert zeros, pad, then convolve.
+
+    ``weight`` has nn.ConvTranspose2d's layout (C_in, C_out, k, k). Spreading the input with
+    ``stride - 1`` zeros and padding it with ``k - 1 - padding`` zeros on each side turns the
+    transposed convolution into an ordinary one with the kernel flipped and its channels swapped.
+    """
+    kernel = weight.shape[-1]
+    border = kernel - 1 - padding
+    if border < 0:
+        raise ValueError(f"padding={padding} is larger than kernel - 1 = {kernel - 1}")
+    spread = F.pad(insert_zeros(x, stride), (border,) * 4)
+    flipped = weight.flip(-1, -2).transpose(0, 1)  # (C_out, C_in, k, k)
+    return F.conv2d(spread, flipped)
+
+
+# -- the two players ------------------------------------------------------------------------------
+
+
+class DCGANGenerator(nn.Module):
+    """G: noise (N, nz) or (N, nz, 1, 1) -> images (N, channels, image_size, image_size) in [-1, 1].
+
+    For 64x64 (``ngf`` = 64, as in the paper and pytorch/examples):
+    nz x 1 x 1 -> (ngf*8) x 4 x 4 -> (ngf*4) x 8 x 8 -> (ngf*2) x 16 x 16 -> ngf x 32 x 32 -> channels x 64 x 64.
+    For 32x32 the first stage starts at ngf*4 and one stage is left out.
+    """
+
+    def __init__(self, nz: int = 100, ngf: int = 64, channels: int = 3, image_size: int = 64):
+        super().__init__()
+        self.nz, self.image_size = nz, image_size
+        blocks = _blocks(image_size)
+        width = ngf * 2 ** (blocks - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(nz, width, 4, 1, 0, bias=False),  # (N, width, 4, 4): no dense layer
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+        ]
+        for _ in range(blocks - 1):  # each stage: twice the size, half the channels
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),  # (N, width/2, 2H, 2W)
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(True),
+            ]
+            width //= 2
+        layers += [
+            nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False),  # (N, channels, image_size, image_size)
+            nn.Tanh(),  # no BatchNorm on the output: the image's own range, [-1, 1]
+        ]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z.reshape(len(z), self.nz, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """D: images (N, channels, image_size, image_size) -> one logit per image, shape (N,).
+
+    For 64x64 (``ndf`` = 64): channels x 64 x 64 -> ndf x 32 x 32 -> (ndf*2) x 16 x 16 -> (ndf*4) x 8 x 8
+    -> (ndf*8) x 4 x 4 -> 1 x 1 x 1. For 32x32 one stage is left out. The paper ends with a sigmoid;
+    here D returns the logit and the loss applies the sigmoid stably (topic 05).
+    """
+
+    def __init__(self, ndf: int = 64, channels: int = 3, image_size: int = 64):
+        super().__init__()
+        blocks = _blocks(image_size)
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),  # (N, ndf, S/2, S/2): no BatchNorm on the input
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        width = ndf
+        for _ in range(blocks - 1):  # each stage: half the size, twice the channels, stride instead of pooling
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),  # (N, 2 width, H/2, W/2)
+                nn.BatchNorm2d(width * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            width *= 2
+        layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))  # (N, 1, 1, 1): no dense layer
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.main(images).reshape(-1)  # (N,)
+
+
+def dcgan_weights_init(module: nn.Module) -> None:
+    """The paper's initialisation, for ``model.apply``: convolutions ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def layer_shapes(model: nn.Module, example: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """(layer, output shape) for every layer of ``model.main`` on ``example``: the shape comments, computed."""
+    shapes = []
+    x = example.reshape(len(example), -1, 1, 1) if isinstance(model, DCGANGenerator) else example
+    with torch.no_grad():
+        for layer in model.main:
+            x = layer(x)
+            shapes.append((layer.__class__.__name__, tuple(x.shape)))
+    return shapes

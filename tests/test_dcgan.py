@@ -1,0 +1,93 @@
+"""DCGAN parts against PyTorch: the transposed convolution by hand, the players' shapes and rules, the init."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course.dcgan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    conv_transpose2d_by_hand,
+    conv_transpose_output_size,
+    dcgan_weights_init,
+    insert_zeros,
+    layer_shapes,
+)
+
+
+@pytest.mark.parametrize("stride, padding, kernel", [(1, 0, 3), (2, 1, 4), (2, 0, 4), (3, 2, 5), (1, 1, 3)])
+def test_transposed_convolution_by_hand_equals_nn_conv_transpose2d(stride, padding, kernel):
+    generator = torch.Generator().manual_seed(stride * 10 + padding)
+    layer = nn.ConvTranspose2d(3, 5, kernel, stride, padding, bias=False).double()
+    x = torch.randn(2, 3, 6, 7, generator=generator, dtype=torch.float64)
+    expected = layer(x)
+    got = conv_transpose2d_by_hand(x, layer.weight.detach(), stride, padding)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, atol=1e-12)
+    assert expected.shape[-1] == conv_transpose_output_size(7, kernel, stride, padding)
+    assert expected.shape[-2] == conv_transpose_output_size(6, kernel, stride, padding)
+
+
+def test_zero_insertion_spreads_pixels_stride_apart():
+    x = torch.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    assert insert_zeros(x, 2)[0, 0].tolist() == [[1, 0, 2], [0, 0, 0], [3, 0, 4]]
+    assert torch.equal(insert_zeros(x, 1), x)
+
+
+def test_output_size_matches_pytorch_with_output_padding_and_refuses_empty_outputs():
+    layer = nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1)
+    assert layer(torch.zeros(1, 1, 5, 5)).shape[-1] == conv_transpose_output_size(5, 3, 2, 1, 1) == 10
+    with pytest.raises(ValueError, match="no output"):
+        conv_transpose_output_size(1, 1, 1, 1)
+    with pytest.raises(ValueError, match="padding"):
+        conv_transpose2d_by_hand(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3), padding=3)
+
+
+@pytest.mark.parametrize("image_size, channels", [(32, 1), (64, 3)])
+def test_players_have_the_paper_shapes(image_size, channels):
+    netG = DCGANGenerator(nz=16, ngf=8, channels=channels, image_size=image_size)
+    netD = DCGANDiscriminator(ndf=8, channels=channels, image_size=image_size)
+    z = torch.randn(3, 16)
+    images = netG(z)
+    assert images.shape == (3, channels, image_size, image_size)
+    assert images.abs().max() <= 1  # tanh
+    assert torch.equal(netG(z[:, :, None, None]), images)  # (N, nz) and (N, nz, 1, 1) are the same noise
+    assert netD(images).shape == (3,)
+    shapes = layer_shapes(netG, z)
+    assert shapes[0] == ("ConvTranspose2d", (3, 8 * 2 ** (len(shapes) // 3 - 1), 4, 4))
+    assert shapes[-1] == ("Tanh", (3, channels, image_size, image_size))
+    assert layer_shapes(netD, images)[-1] == ("Conv2d", (3, 1, 1, 1))
+
+
+@pytest.mark.parametrize("model", [DCGANGenerator(image_size=64), DCGANDiscriminator(image_size=32, channels=1)],
+                         ids=["generator", "discriminator"])
+def test_the_dcgan_rules_hold(model):
+    layers = list(model.main)
+    kinds = {type(layer) for layer in layers}
+    assert not kinds & {nn.Linear, nn.MaxPool2d, nn.AvgPool2d}  # no dense hidden layers, no pooling
+    convolutions = [layer for layer in layers if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert all(conv.stride in {(1, 1), (2, 2)} for conv in convolutions)
+    assert not isinstance(layers[1], nn.BatchNorm2d) or isinstance(model, DCGANGenerator)  # none on D's input
+    if isinstance(model, DCGANGenerator):
+        assert nn.ReLU in kinds and isinstance(layers[-1], nn.Tanh) and not isinstance(layers[-2], nn.BatchNorm2d)
+    else:
+        assert all(layer.negative_slope == 0.2 for layer in layers if isinstance(layer, nn.LeakyReLU))
+        assert nn.ReLU not in kinds
+
+
+def test_weights_init_draws_the_paper_distributions():
+    torch.manual_seed(0)
+    netG = DCGANGenerator(image_size=64)
+    netG.apply(dcgan_weights_init)
+    weights = torch.cat([m.weight.flatten() for m in netG.modules() if isinstance(m, nn.ConvTranspose2d)])
+    scales = torch.cat([m.weight for m in netG.modules() if isinstance(m, nn.BatchNorm2d)])
+    shifts = torch.cat([m.bias for m in netG.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert weights.mean().abs() < 1e-3 and weights.std().item() == pytest.approx(0.02, rel=0.01)
+    assert scales.mean().item() == pytest.approx(1.0, abs=0.01) and scales.std().item() == pytest.approx(0.02, rel=0.1)
+    assert torch.equal(shifts, torch.zeros_like(shifts))
+
+
+def test_unsupported_sizes_are_refused():
+    with pytest.raises(ValueError, match="image_size=28"):
+        DCGANGenerator(image_size=28)
