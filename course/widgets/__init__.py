@@ -9,15 +9,18 @@ Notebooks import the builders from here: ``from course.widgets import backprop_e
 from course.widgets.backprop import BackpropExplorer, backprop_explorer
 from course.widgets.bce import BCEExplorer, bce_explorer
 from course.widgets.cnn import KernelExplorer, kernel_explorer
+from course.widgets.gan import GANPlayground, gan_playground
 from course.widgets.rnn import RNNStepper, rnn_stepper
 
 __all__ = [
     "BCEExplorer",
     "BackpropExplorer",
+    "GANPlayground",
     "KernelExplorer",
     "RNNStepper",
     "backprop_explorer",
     "bce_explorer",
+    "gan_playground",
     "kernel_explorer",
     "rnn_stepper",
 ]
