@@ -9,6 +9,7 @@ Notebooks import the builders from here: ``from course.widgets import backprop_e
 from course.widgets.backprop import BackpropExplorer, backprop_explorer
 from course.widgets.bce import BCEExplorer, bce_explorer
 from course.widgets.cnn import KernelExplorer, kernel_explorer
+from course.widgets.dcgan import LatentExplorer, latent_explorer
 from course.widgets.gan import GANPlayground, gan_playground
 from course.widgets.rnn import RNNStepper, rnn_stepper
 
@@ -17,10 +18,12 @@ __all__ = [
     "BackpropExplorer",
     "GANPlayground",
     "KernelExplorer",
+    "LatentExplorer",
     "RNNStepper",
     "backprop_explorer",
     "bce_explorer",
     "gan_playground",
     "kernel_explorer",
+    "latent_explorer",
     "rnn_stepper",
 ]
