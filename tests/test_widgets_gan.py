@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from course.gan import MODE_SAMPLES, TARGETS, GANTrainer, GaussianMixture, generator_gradient_field
+from course.repro import single_cpu_thread
 from course.widgets.gan import CURVE_POINTS, GRID_SIDE, GANPlayground, block_means, gan_playground
 
 from widget_display import keyed_numbers
@@ -34,6 +35,13 @@ def reference_coverage(samples, mixture, threshold=3.0):
     nearest = distance.argmin(dim=1)
     high_quality = distance.min(dim=1).values <= threshold * mixture.stds[nearest]
     return len(set(nearest[high_quality].tolist())), high_quality.double().mean().item()
+
+
+@pytest.fixture(autouse=True)
+def one_cpu_thread():
+    """The references are small tensors too: like the trainer, compute them on one CPU thread."""
+    with single_cpu_thread(torch.device("cpu")):
+        yield
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from course.gan import (
     make_target,
     mode_coverage,
 )
-from course.repro import single_cpu_thread
+from course.repro import pick_device, single_cpu_thread
 from course.widgets.display import ShowsItsWidget, figure_png
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
@@ -260,14 +260,16 @@ class GANPlayground(ShowsItsWidget):
     def reset(self) -> None:
         """Rebuild the trainer from the current settings and seed, back at step 0, and redraw."""
         settings = self.settings()
-        self.target = make_target(settings["target"])
-        self.bounds = view_bounds(self.target)
-        self.grid = evaluation_grid(self.bounds, self.target.dim)
-        self.real = self.target.sample(MODE_SAMPLES, generator=VIEW_SEED)
-        self.trainer = GANTrainer(
-            self.target, hidden=self.hidden, batch_size=settings["batch_size"], d_steps=settings["d_steps"],
-            lr_d=settings["lr_d"], lr_g=settings["lr_g"], kind=settings["kind"], seed=settings["seed"],
-            device=self.device, eval_samples=MODE_SAMPLES)
+        device = torch.device(self.device) if self.device is not None else pick_device()
+        with single_cpu_thread(device):  # sampling a few thousand points: a second thread only waits
+            self.target = make_target(settings["target"])
+            self.bounds = view_bounds(self.target)
+            self.grid = evaluation_grid(self.bounds, self.target.dim)
+            self.real = self.target.sample(MODE_SAMPLES, generator=VIEW_SEED)
+            self.trainer = GANTrainer(
+                self.target, hidden=self.hidden, batch_size=settings["batch_size"], d_steps=settings["d_steps"],
+                lr_d=settings["lr_d"], lr_g=settings["lr_g"], kind=settings["kind"], seed=settings["seed"],
+                device=device, eval_samples=MODE_SAMPLES)
         self.refresh()
 
     def set_target(self, name: str) -> None:
@@ -339,7 +341,7 @@ class GANPlayground(ShowsItsWidget):
 
     def refresh(self) -> None:
         """Recompute the numbers and the figure from the trainer as it is now."""
-        with single_cpu_thread(self.trainer.device):  # small tensors: a second thread only waits
+        with single_cpu_thread(self.trainer.device):
             fake = self.trainer.generate()
             self.frame = self.measure(fake)
             self._values = self.measure_numbers(fake)
