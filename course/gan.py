@@ -428,6 +428,14 @@ class GANHistory:
     def __len__(self) -> int:
         return len(self.d_loss)
 
+    def record(self, stats: list[StepStats]) -> None:
+        """Append the measurements of some steps, read from the device in one transfer."""
+        if not stats:
+            return
+        table = torch.stack([torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake]).float() for s in stats]).cpu()
+        for column, values in zip((self.d_loss, self.g_loss, self.d_real, self.d_fake), table.T.tolist()):
+            column.extend(values)
+
 
 class GANTrainer:
     """A generator and a discriminator for ``target``, with their optimisers, trained step by step.
@@ -498,12 +506,7 @@ class GANTrainer:
 
     def _flush(self) -> None:
         # one transfer for the whole batch of steps instead of a GPU sync per step
-        if not self._pending:
-            return
-        table = torch.stack([torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake]) for s in self._pending]).cpu()
-        for column, values in zip((self.history.d_loss, self.history.g_loss, self.history.d_real,
-                                   self.history.d_fake), table.T.tolist()):
-            column.extend(values)
+        self.history.record(self._pending)
         self._pending = []
 
     @torch.no_grad()

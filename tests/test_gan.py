@@ -16,9 +16,11 @@ from course.gan import (
     MODE_SAMPLES,
     TARGETS,
     Discriminator,
+    GANHistory,
     GANTrainer,
     Generator,
     Spiral,
+    StepStats,
     alternating_step,
     coverage_table,
     discriminator_loss,
@@ -367,3 +369,12 @@ def test_measure_mode_coverage_scores_each_seed_like_a_trainer_scored_by_hand():
     assert "ring" in table and "vanilla" in table and f"{run.mean_high_quality_share:.1%}" in table
     with pytest.raises(ValueError, match="at least one step and one seed"):
         measure_mode_coverage(ring_2d(), "none", steps=10, seeds=[])
+
+
+def test_history_records_steps_in_order():
+    history = GANHistory()
+    history.record([])
+    steps = [StepStats(*(torch.tensor(float(4 * i + j)) for j in range(4))) for i in range(3)]
+    history.record(steps)
+    assert history.d_loss == [0.0, 4.0, 8.0] and history.g_loss == [1.0, 5.0, 9.0]
+    assert history.d_real == [2.0, 6.0, 10.0] and history.d_fake == [3.0, 7.0, 11.0] and len(history) == 3
