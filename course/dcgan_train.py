@@ -1,0 +1,583 @@
+"""The reference DCGAN training: one script for a laptop CPU, a CUDA GPU and a torchrun cluster.
+
+    python -m course.dcgan_train                      # digits at 32x32 on whatever device pick_device() finds
+    python -m course.dcgan_train --steps 200 --out-dir runs/try
+    python -m course.dcgan_train --resume             # carry on from runs/dcgan/checkpoint.pt
+    COURSE_FULL=1 python -m course.dcgan_train        # the paper's sizes: 64x64, nz 100, widths 64, batch 128
+    torchrun --nproc_per_node=2 -m course.dcgan_train # DistributedDataParallel, gloo on CPU, nccl on CUDA
+
+What it does, step by step (:meth:`DCGANTraining.train_step`): one generator pass G(z) on fresh noise,
+a discriminator update on the real batch and on the detached fakes (course.gan's discriminator loss),
+then a generator update through the freshly updated D with the non-saturating loss — course.gan's
+``discriminator_step`` and ``generator_step``, with the fakes reused as pytorch/examples' dcgan does.
+
+What it writes to ``out_dir`` (rank 0 alone): ``log.csv`` (per step: D loss, G loss, mean D(x), mean
+D(G(z)) before D's update), ``samples_<step>.png`` (an 8x8 grid of G(fixed_noise), so grids from
+different steps show the same 64 noise vectors) and ``checkpoint.pt`` (models, optimisers, step,
+history and every random state; ``--resume`` continues to exactly the state an uninterrupted run
+reaches on the same device).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+from tqdm.auto import tqdm
+
+from course.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_weights_init
+from course.gan import discriminator_loss, generator_loss
+from course.image_data import DATASETS, load_images
+from course.repro import autocast, full_size, pick_device
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LOG_NAME = "log.csv"
+LOG_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+GRID_SIDE = 8  # the sample grid is 8 x 8 = 64 images of G(fixed_noise)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on. The defaults are the offline CPU run: digits at 32x32, small widths.
+
+    ``batch_size`` is per process (a torchrun job of N processes takes N batches per step).
+    ``amp`` and ``channels_last`` default to None, meaning "on for CUDA, off elsewhere".
+    """
+
+    dataset: str = "digits"
+    image_size: int = 32
+    nz: int = 64
+    ngf: int = 32
+    ndf: int = 32
+    batch_size: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    steps: int = 3000
+    seed: int = 0
+    device: str | None = None
+    out_dir: str = "runs/dcgan"
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    log_every: int = 50
+    compile: bool = False
+    amp: bool | None = None
+    channels_last: bool | None = None
+    download: bool = False
+    data_root: str | None = None
+    num_workers: int = 0
+
+    @classmethod
+    def full(cls, **overrides) -> "TrainConfig":
+        """The paper's and pytorch/examples' sizes: 64x64 images, nz 100, widths 64, batch 128."""
+        sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000,
+                     checkpoint_every=1000, sample_every=1000, log_every=100)
+        return cls(**{**sizes, **overrides})
+
+    @classmethod
+    def default(cls, **overrides) -> "TrainConfig":
+        """The small configuration, or the full one when ``COURSE_FULL=1`` (course.repro.full_size)."""
+        return cls.full(**overrides) if full_size() else cls(**overrides)
+
+    def __post_init__(self):
+        self.betas = tuple(self.betas)
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset={self.dataset!r}; choose one of {DATASETS}")
+        for name in ("nz", "ngf", "ndf", "batch_size", "steps", "checkpoint_every", "sample_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
+
+
+# -- distributed helpers ------------------------------------------------------------------------
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the running process group, (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def launched_by_torchrun() -> bool:
+    """True inside a torchrun job of more than one process (torchrun sets WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+@contextlib.contextmanager
+def process_group(device_preference: str | None = None):
+    """Join torchrun's process group (nccl on CUDA, gloo otherwise) for the block, then leave it.
+
+    Outside torchrun it does nothing. Each process drives the GPU of its LOCAL_RANK, and on the CPU
+    takes its share of the cores so that N processes do not fight over every core.
+    """
+    if not launched_by_torchrun():
+        yield
+        return
+    local_rank, local_world = int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    device = pick_device(device_preference)
+    if device.type == "cuda":
+        torch.cuda.set_device(local_rank)
+    else:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+# -- the training -------------------------------------------------------------------------------
+
+
+class DCGANTraining:
+    """A DCGAN, its optimisers, its data and its random streams, trained step by step.
+
+    Seeded by ``config.seed`` without touching the global generators: the initial weights (seed), the
+    fixed noise of the sample grids (seed + 1), each process's noise stream (seed + 2 + 1000 * rank)
+    and the data order (DistributedSampler with the seed, one permutation per epoch). The order of the
+    real batches is a function of (seed, step), so a resumed run picks it up where it stopped.
+
+    Inside a process group (see :func:`process_group`) G and D are wrapped in DistributedDataParallel
+    and each process reads its share of every epoch; only rank 0 writes files.
+    """
+
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None):
+        self.config = config
+        self.rank, self.world_size = _world()
+        self.device = self._pick_device()
+        self.dataset = dataset if dataset is not None else load_images(
+            config.dataset, config.image_size, root=config.data_root, download=config.download)
+        channels = self.dataset[0][0].shape[0]
+        with torch.random.fork_rng(devices=[]):  # seeded weights; the global generator is left alone
+            torch.manual_seed(config.seed)
+            generator = DCGANGenerator(config.nz, config.ngf, channels, config.image_size)
+            discriminator = DCGANDiscriminator(config.ndf, channels, config.image_size)
+            generator.apply(dcgan_weights_init)
+            discriminator.apply(dcgan_weights_init)
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.generator = generator.to(self.device, memory_format=self.memory_format)
+        self.discriminator = discriminator.to(self.device, memory_format=self.memory_format)
+        self._g_train, self._d_train, self._d_frozen = self._wrap_models()
+        self.g_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
+        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=config.betas)
+        # fp16 needs loss scaling; bf16 (and fp32) do not, so the scaler is usually a no-op
+        fp16 = self.amp and not torch.cuda.is_bf16_supported()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
+        self.fixed_noise = torch.randn(GRID_SIDE**2, config.nz, generator=torch.Generator().manual_seed(config.seed + 1))
+        self.noise_rng = torch.Generator().manual_seed(config.seed + 2 + 1000 * self.rank)
+        self.sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank,
+                                          shuffle=True, seed=config.seed, drop_last=True)
+        self.batches_per_epoch = len(self.sampler) // config.batch_size
+        if self.batches_per_epoch < 1:
+            raise ValueError(f"{len(self.sampler)} images per process cannot fill a batch of {config.batch_size}")
+        self.step = 0
+        self.history: list[list[float]] = []  # rows of LOG_COLUMNS
+        self._pending: list[torch.Tensor] = []  # per-step stats not yet copied to the CPU
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def _pick_device(self) -> torch.device:
+        device = pick_device(self.config.device)
+        if device.type == "cuda" and self.world_size > 1:
+            return torch.device("cuda", torch.cuda.current_device())
+        return device
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes files and shows progress."""
+        return self.rank == 0
+
+    @property
+    def amp(self) -> bool:
+        """Mixed precision (course.repro.autocast: bf16 where supported) — on CUDA unless switched off."""
+        wanted = self.config.amp
+        return self.device.type == "cuda" if wanted is None else bool(wanted and self.device.type == "cuda")
+
+    @property
+    def channels_last(self) -> bool:
+        """NHWC memory layout, which the GPU's convolution kernels prefer — on CUDA unless switched off."""
+        wanted = self.config.channels_last
+        return self.device.type == "cuda" if wanted is None else bool(wanted)
+
+    def _autocast(self):
+        return autocast(self.device) if self.amp else contextlib.nullcontext()
+
+    def _wrap_models(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """(G to train, D to train, D for the generator step): DDP and torch.compile where asked.
+
+        The generator step goes through D's plain module with D's parameters frozen: no weight
+        gradients are computed for D there, and DDP does not all-reduce gradients that nobody uses.
+        """
+        g_train, d_train, d_frozen = self.generator, self.discriminator, self.discriminator
+        if self.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            g_train = DistributedDataParallel(g_train, device_ids=ids)
+            d_train = DistributedDataParallel(d_train, device_ids=ids)
+        if self.config.compile:
+            g_train, d_train, d_frozen = torch.compile(g_train), torch.compile(d_train), torch.compile(d_frozen)
+        return g_train, d_train, d_frozen
+
+    # -- one step ----------------------------------------------------------------------------------
+
+    def sample_noise(self, n: int) -> torch.Tensor:
+        """n noise vectors from this process's own stream, on the device: (n, nz)."""
+        noise = torch.randn(n, self.config.nz, generator=self.noise_rng)
+        return noise.to(self.device, non_blocking=True)
+
+    def train_step(self, real: torch.Tensor) -> torch.Tensor:
+        """One DCGAN step on a real batch (N, C, S, S); returns [d_loss, g_loss, D(x), D(G(z))] (no sync).
+
+        D: BCE(D(x), 1) + BCE(D(G(z).detach()), 0), one update. G: BCE(D(G(z)), 1) through the updated
+        D (the non-saturating loss), one update. D(x) and D(G(z)) are batch means before D's update.
+        """
+        real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        noise = self.sample_noise(len(real))
+        with self._autocast():
+            fake = self._g_train(noise)  # (N, C, S, S)
+            real_logits = self._d_train(real)  # (N,)
+            fake_logits = self._d_train(fake.detach())  # (N,): D's update leaves G alone
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(d_loss).backward()
+        self.scaler.step(self.d_optimizer)
+
+        with _frozen(self.discriminator), self._autocast():
+            g_logits = self._d_frozen(fake)  # (N,)
+        g_loss = generator_loss(g_logits, "non-saturating")
+        self.g_optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(g_loss).backward()
+        self.scaler.step(self.g_optimizer)
+        self.scaler.update()
+        d_real = torch.sigmoid(real_logits.detach().float()).mean()
+        d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
+        return torch.stack([d_loss.detach(), g_loss.detach(), d_real, d_fake])
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def real_batches(self):
+        """Real batches from the current step on, for ever: epoch e is the sampler's permutation for e."""
+        epoch, offset = divmod(self.step, self.batches_per_epoch)
+        size = self.config.batch_size
+        while True:
+            self.sampler.set_epoch(epoch)
+            order = list(self.sampler)
+            batches = [order[i * size:(i + 1) * size] for i in range(offset, self.batches_per_epoch)]
+            yield from self._load(batches)
+            epoch, offset = epoch + 1, 0
+
+    def _load(self, batches: list[list[int]]):
+        pin = self.device.type == "cuda"  # page-locked memory lets the copy overlap with compute
+        if isinstance(self.dataset, TensorDataset) and self.config.num_workers == 0:
+            images = self.dataset.tensors[0]  # in memory already: index it, no per-image collation
+            for batch in batches:
+                chunk = images[torch.tensor(batch)]
+                yield chunk.pin_memory() if pin else chunk
+            return
+        loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.config.num_workers,
+                            pin_memory=pin)
+        for images, _ in loader:
+            yield images
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def train(self, steps: int | None = None) -> list[list[float]]:
+        """Train until ``steps`` steps in all (``config.steps`` by default); log, sample and checkpoint.
+
+        Returns the history, one row of LOG_COLUMNS per step.
+        """
+        total = self.config.steps if steps is None else steps
+        config = self.config
+        if self.is_main and self.step == 0:
+            self._rewrite_log()
+        bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=None if self.is_main else True)  # None: off when not a terminal
+        batches = self.real_batches()
+        try:
+            while self.step < total:
+                self.generator.train()
+                self.discriminator.train()
+                self._pending.append(self.train_step(next(batches)))
+                self.step += 1
+                bar.update()
+                if self.step % config.log_every == 0:
+                    self._flush(bar)
+                if self.step % config.sample_every == 0:
+                    self.save_samples()
+                if self.step % config.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+        self._flush()
+        if self.step % config.sample_every:
+            self.save_samples()
+        if self.step % config.checkpoint_every:
+            self.save_checkpoint()
+        return self.history
+
+    def _flush(self, bar=None) -> None:
+        """Copy the pending stats to the CPU in one transfer (not one GPU sync per step) and log them."""
+        if not self._pending:
+            return
+        first = self.step - len(self._pending) + 1
+        rows = [[float(first + i), *values] for i, values in enumerate(torch.stack(self._pending).cpu().tolist())]
+        self._pending = []
+        self.history.extend(rows)
+        if self.is_main:
+            with open(self.out_dir / LOG_NAME, "a", newline="") as log:
+                csv.writer(log).writerows([[int(row[0]), *(f"{v:.6g}" for v in row[1:])] for row in rows])
+        if bar is not None:
+            _, d_loss, g_loss, d_real, d_fake = rows[-1]
+            bar.set_postfix(d_loss=f"{d_loss:.3f}", g_loss=f"{g_loss:.3f}", d_x=f"{d_real:.2f}", d_g_z=f"{d_fake:.2f}")
+
+    # -- samples -----------------------------------------------------------------------------------
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.config.out_dir)
+
+    @torch.no_grad()
+    def generate(self, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """G(noise) (G(fixed_noise) by default) on the CPU, float32 in [-1, 1]: (n, C, S, S).
+
+        G runs in training mode, with the batch statistics it was trained with (as pytorch/examples
+        samples), and its BatchNorm running averages are put back afterwards so that sampling never
+        changes the state a resumed run must reproduce.
+        """
+        noise = self.fixed_noise if noise is None else noise
+        saved = {name: buffer.clone() for name, buffer in self.generator.named_buffers()}
+        was_training = self.generator.training
+        self.generator.train()
+        try:
+            with self._autocast():
+                images = self.generator(noise.to(self.device))
+        finally:
+            for name, buffer in self.generator.named_buffers():
+                buffer.copy_(saved[name])
+            self.generator.train(was_training)
+        return images.float().cpu()
+
+    def samples_path(self, step: int | None = None) -> Path:
+        return self.out_dir / f"samples_{self.step if step is None else step:06d}.png"
+
+    def save_samples(self) -> Path | None:
+        """Rank 0: an 8x8 PNG grid of G(fixed_noise) at the current step; returns its path."""
+        if not self.is_main:
+            return None
+        from torchvision.utils import save_image
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.samples_path()
+        save_image(self.generate(), path, nrow=GRID_SIDE, normalize=True, value_range=(-1, 1))
+        return path
+
+    # -- checkpoints -------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs to continue exactly (collective: call it on every rank).
+
+        Only tensors and plain Python values, so ``torch.load(..., weights_only=True)`` reads it.
+        """
+        self._flush()
+        noise_states = [self.noise_rng.get_state()]
+        if self.world_size > 1:
+            noise_states = [None] * self.world_size
+            dist.all_gather_object(noise_states, self.noise_rng.get_state())
+        numpy_state = np.random.get_state()
+        return {
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, len(LOG_COLUMNS)),
+            "fixed_noise": self.fixed_noise,
+            "noise_rng": noise_states,  # one per rank
+            "data_order": {"seed": self.config.seed, "epoch": self.step // self.batches_per_epoch,
+                           "batch_in_epoch": self.step % self.batches_per_epoch, "world_size": self.world_size},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy_rng": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+            "python_rng": random.getstate(),
+            "config": dataclasses.asdict(self.config),
+        }
+
+    def save_checkpoint(self) -> Path:
+        """Write ``out_dir/checkpoint.pt`` (rank 0; every rank must call it). Atomic: a crash keeps the old one."""
+        state = self.state_dict()
+        path = self.out_dir / CHECKPOINT_NAME
+        if self.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".tmp")
+            torch.save(state, partial)
+            os.replace(partial, path)
+        return path
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict`: models, optimisers, step, history and every random state."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.g_optimizer.load_state_dict(state["g_optimizer"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.history = state["history"].tolist()
+        self._pending = []
+        self.fixed_noise = state["fixed_noise"]
+        noise_states = state["noise_rng"]
+        if len(noise_states) == self.world_size:
+            self.noise_rng.set_state(noise_states[self.rank])
+        else:  # another number of processes: the streams cannot continue, so each rank starts a new one
+            self.noise_rng.manual_seed(self.config.seed + 2 + 1000 * self.rank + 7919 * self.step)
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        name, keys, *rest = state["numpy_rng"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+        random.setstate(_as_tuples(state["python_rng"]))
+
+    def resume(self) -> None:
+        """Continue from ``out_dir/checkpoint.pt``; the log is rewritten to the checkpoint's history."""
+        path = self.out_dir / CHECKPOINT_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume, "
+                                    f"or give the --out-dir of the run to continue")
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+        if self.is_main:
+            self._rewrite_log()
+
+    def _rewrite_log(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / LOG_NAME, "w", newline="") as log:
+            writer = csv.writer(log)
+            writer.writerow(LOG_COLUMNS)
+            writer.writerows([[int(row[0]), *(f"{v:.6g}" for v in row[1:])] for row in self.history])
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module):
+    """Switch off the parameters' gradients for the block (the input still gets its gradient)."""
+    flags = [parameter.requires_grad for parameter in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(module.parameters(), flags):
+            parameter.requires_grad_(flag)
+
+
+def _as_tuples(value):
+    """torch.load gives lists back where random.getstate() had tuples; random.setstate wants tuples."""
+    return tuple(_as_tuples(item) for item in value) if isinstance(value, (list, tuple)) else value
+
+
+def read_log(out_dir: str | os.PathLike) -> dict[str, list[float]]:
+    """``out_dir/log.csv`` as columns: {"step": [...], "d_loss": [...], ...}."""
+    with open(Path(out_dir) / LOG_NAME, newline="") as log:
+        rows = list(csv.DictReader(log))
+    return {column: [float(row[column]) for row in rows] for column in LOG_COLUMNS}
+
+
+# -- quality, when the digits scorer is installed ------------------------------------------------------
+
+
+def quality_report(training: DCGANTraining, samples: int = 1000, seed: int = 12345) -> str:
+    """course.digit_quality's score of ``samples`` fresh images (digits only), as text."""
+    try:
+        from course import digit_quality
+    except ImportError:
+        return "quality: course.digit_quality is not available in this checkout"
+    noise = torch.randn(samples, training.config.nz, generator=torch.Generator().manual_seed(seed))
+    report = digit_quality.score_generated(training.generate(noise))
+    return f"quality of {samples} samples: {report}"
+
+
+# -- command line --------------------------------------------------------------------------------------
+
+
+def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
+    """The CLI: one option per TrainConfig field, defaults from ``base``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m course.dcgan_train",
+        description="Train the course's DCGAN (digits at 32x32 by default, offline). Runs unchanged on CPU, "
+                    "CUDA and MPS, and under `torchrun --nproc_per_node=N -m course.dcgan_train` with "
+                    "DistributedDataParallel. COURSE_FULL=1 or --full switches to the paper's sizes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--full", action="store_true", help="the paper's sizes (64x64, nz 100, widths 64, batch 128) as defaults")
+    add("--dataset", choices=DATASETS, default=base.dataset, help="digits needs no download")
+    add("--image-size", type=int, choices=(32, 64), default=base.image_size)
+    add("--nz", type=int, default=base.nz, help="noise dimension")
+    add("--ngf", type=int, default=base.ngf, help="generator width")
+    add("--ndf", type=int, default=base.ndf, help="discriminator width")
+    add("--batch-size", type=int, default=base.batch_size, help="per process")
+    add("--lr", type=float, default=base.lr)
+    add("--betas", type=float, nargs=2, default=base.betas, metavar=("BETA1", "BETA2"))
+    add("--steps", type=int, default=base.steps, help="total steps (a resumed run continues up to it)")
+    add("--seed", type=int, default=base.seed)
+    add("--device", default=base.device, help="cpu, cuda or mps (default: course.repro.pick_device)")
+    add("--out-dir", default=base.out_dir, help="log.csv, samples_*.png and checkpoint.pt go here")
+    add("--checkpoint-every", type=int, default=base.checkpoint_every)
+    add("--sample-every", type=int, default=base.sample_every)
+    add("--log-every", type=int, default=base.log_every)
+    add("--compile", action=argparse.BooleanOptionalAction, default=base.compile, help="wrap G and D in torch.compile")
+    add("--amp", action=argparse.BooleanOptionalAction, default=base.amp, help="autocast (default: on for CUDA)")
+    add("--channels-last", action=argparse.BooleanOptionalAction, default=base.channels_last,
+        help="NHWC layout (default: on for CUDA)")
+    add("--download", action="store_true", help="let torchvision download the data set")
+    add("--data-root", default=base.data_root, help="where data sets live (default: $COURSE_DATA or ~/.cache/course-data)")
+    add("--num-workers", type=int, default=base.num_workers, help="DataLoader workers")
+    add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt")
+    add("--score", action="store_true", help="digits: score 1,000 samples with course.digit_quality at the end")
+    return parser
+
+
+def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    """TrainConfig and the parsed arguments from the command line (``--full`` switches the defaults)."""
+    wants_full = "--full" in (sys.argv[1:] if argv is None else argv)
+    base = TrainConfig.full() if wants_full else TrainConfig.default()
+    args = build_parser(base).parse_args(argv)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{name: value for name, value in vars(args).items() if name in fields}), args
+
+
+def main(argv: list[str] | None = None) -> DCGANTraining:
+    """Run the CLI; returns the finished training (its models stay usable after the process group ends)."""
+    config, args = parse_config(argv)
+    with process_group(config.device):
+        training = DCGANTraining(config)
+        if args.resume:
+            training.resume()
+        if training.is_main:
+            print(f"DCGAN on {config.dataset} {config.image_size}x{config.image_size}, device {training.device}"
+                  f"{f' x {training.world_size} processes' if training.world_size > 1 else ''}, "
+                  f"amp {training.amp}, channels_last {training.channels_last}, compile {config.compile}, "
+                  f"from step {training.step} to {config.steps}", flush=True)
+        training.train()
+        if training.is_main:
+            d_loss, g_loss, d_real, d_fake = (sum(column) / len(column) for column in
+                                              zip(*(row[1:] for row in training.history[-100:])))
+            print(f"step {training.step}: last 100 steps' mean D loss {d_loss:.3f}, G loss {g_loss:.3f}, "
+                  f"D(x) {d_real:.3f}, D(G(z)) {d_fake:.3f}")
+            print(f"samples: {training.samples_path()}\nlog: {training.out_dir / LOG_NAME}\n"
+                  f"checkpoint: {training.out_dir / CHECKPOINT_NAME}")
+            if args.score:
+                print(quality_report(training))
+    return training
+
+
+if __name__ == "__main__":
+    main()
