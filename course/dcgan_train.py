@@ -393,6 +393,7 @@ class DCGANTraining:
         self._flush()
         noise_states = [self.noise_rng.get_state()]
         if self.world_size > 1:
+            self._share_running_statistics()
             noise_states = [None] * self.world_size
             dist.all_gather_object(noise_states, self.noise_rng.get_state())
         numpy_state = np.random.get_state()
@@ -414,6 +415,17 @@ class DCGANTraining:
             "python_rng": random.getstate(),
             "config": dataclasses.asdict(self.config),
         }
+
+    def _share_running_statistics(self) -> None:
+        """Give every rank rank 0's BatchNorm running averages.
+
+        DDP sends rank 0's buffers to the others before each forward pass, so after the last one every
+        rank holds statistics of its own batch; training never reads them (BatchNorm uses batch
+        statistics in training mode), but a checkpoint and the final models should agree across ranks.
+        """
+        for model in (self.generator, self.discriminator):
+            for buffer in model.buffers():
+                dist.broadcast(buffer, src=0)
 
     def save_checkpoint(self) -> Path:
         """Write ``out_dir/checkpoint.pt`` (rank 0; every rank must call it). Atomic: a crash keeps the old one."""
@@ -437,6 +449,7 @@ class DCGANTraining:
         self.history = state["history"].tolist()
         self._pending = []
         self.fixed_noise = state["fixed_noise"]
+        self.sampler.seed = int(state["data_order"]["seed"])  # the data order continues as it began
         noise_states = state["noise_rng"]
         if len(noise_states) == self.world_size:
             self.noise_rng.set_state(noise_states[self.rank])
