@@ -3,6 +3,7 @@
     python -m course.bench_dcgan                  # the default CPU run's sizes: 32x32x1, nz 64, widths 32, batch 64
     python -m course.bench_dcgan --full           # the paper's sizes: 64x64x3, nz 100, widths 64, batch 128
     python -m course.bench_dcgan --full --compile # on a GPU, with torch.compile
+    python -m course.bench_dcgan --full --sweep   # every amp x channels_last choice of the kit, one process
 
 The textbook loop is written here as pytorch/examples' ``dcgan/main.py`` writes it: a discriminator
 ending in a sigmoid, ``nn.BCELoss``, labels filled with ``real_label``/``fake_label``, two backward
@@ -16,6 +17,7 @@ images per second of each and the ratio kit / textbook.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from course.dcgan_train import DCGANTraining, TrainConfig
+from course.dcgan_train import DCGANTraining, TrainConfig, cpu_threads
 from course.repro import pick_device
 
 # -- the textbook loop (pytorch/examples, dcgan/main.py) ---------------------------------------------------
@@ -175,12 +177,13 @@ def benchmark(config: TrainConfig, channels: int = 1, steps: int = 20, warmup: i
         noise = torch.randn(batch, config.nz, 1, 1, device=device)
         textbook_step(netG, netD, optimizerG, optimizerD, real, noise, criterion)
 
-    _timed(device, kit_step, warmup)
-    _timed(device, plain_step, warmup)
     kit_runs, plain_runs = [], []
-    for _ in range(repeats):  # interleaved, so a slow patch of a shared machine hits both
-        kit_runs.append(batch * steps / _timed(device, kit_step, steps))
-        plain_runs.append(batch * steps / _timed(device, plain_step, steps))
+    with cpu_threads(device, config.threads):  # the same CPU threads for both loops
+        _timed(device, kit_step, warmup)
+        _timed(device, plain_step, warmup)
+        for _ in range(repeats):  # interleaved, so a slow patch of a shared machine hits both
+            kit_runs.append(batch * steps / _timed(device, kit_step, steps))
+            plain_runs.append(batch * steps / _timed(device, plain_step, steps))
     return BenchResult(str(device), statistics.median(kit_runs), statistics.median(plain_runs),
                        tuple(kit_runs), tuple(plain_runs))
 
@@ -194,12 +197,15 @@ def main(argv: list[str] | None = None) -> BenchResult:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default=None, help="default: course.repro.pick_device()")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (both loops) when on the CPU")
     parser.add_argument("--compile", action="store_true", help="torch.compile the kit's models")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="default: on for CUDA")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                         help="default: on for CUDA")
+    parser.add_argument("--sweep", action="store_true",
+                        help="time the kit with amp and channels_last each on and off (the textbook every time)")
     args = parser.parse_args(argv)
-    options = dict(device=args.device, compile=args.compile, amp=args.amp, channels_last=args.channels_last,
+    options = dict(device=args.device, threads=args.threads, compile=args.compile, amp=args.amp, channels_last=args.channels_last,
                    out_dir="unused-by-the-benchmark")
     if args.batch_size:
         options["batch_size"] = args.batch_size
@@ -207,13 +213,21 @@ def main(argv: list[str] | None = None) -> BenchResult:
     channels = 3 if args.full else 1
     device = pick_device(args.device)
     print(f"DCGAN step, {config.image_size}x{config.image_size}x{channels}, nz {config.nz}, ngf {config.ngf}, "
-          f"ndf {config.ndf}, batch {config.batch_size}, device {device}, torch threads {torch.get_num_threads()}; "
+          f"ndf {config.ndf}, batch {config.batch_size}, device {device}, CPU threads {config.threads}; "
           f"kit: amp {config.amp if config.amp is not None else device.type == 'cuda'}, channels_last "
           f"{config.channels_last if config.channels_last is not None else device.type == 'cuda'}, "
           f"compile {config.compile}", flush=True)
-    result = benchmark(config, channels, args.steps, args.warmup, args.repeats)
-    print(result.report())
-    return result
+    if not args.sweep:
+        result = benchmark(config, channels, args.steps, args.warmup, args.repeats)
+        print(result.report())
+        return result
+    results = []
+    for amp in (True, False):
+        for channels_last in (True, False):
+            variant = dataclasses.replace(config, amp=amp, channels_last=channels_last)
+            results.append(benchmark(variant, channels, args.steps, args.warmup, args.repeats))
+            print(f"amp {amp!s:5} channels_last {channels_last!s:5}  {results[-1].report()}", flush=True)
+    return max(results, key=lambda result: result.ratio)
 
 
 if __name__ == "__main__":

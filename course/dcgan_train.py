@@ -56,6 +56,9 @@ class TrainConfig:
 
     ``batch_size`` is per process (a torchrun job of N processes takes N batches per step).
     ``amp`` and ``channels_last`` default to None, meaning "on for CUDA, off elsewhere".
+    ``threads`` is the number of CPU threads each process trains with on the CPU: one by default, as
+    course.repro.single_cpu_thread argues — on 2 quiet cores two threads take 35 ms a step instead of
+    53, but while another process holds a core they wait on each other and a step takes many times longer.
     """
 
     dataset: str = "digits"
@@ -79,6 +82,7 @@ class TrainConfig:
     download: bool = False
     data_root: str | None = None
     num_workers: int = 0
+    threads: int = 1
 
     @classmethod
     def full(cls, **overrides) -> "TrainConfig":
@@ -96,7 +100,7 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset={self.dataset!r}; choose one of {DATASETS}")
-        for name in ("nz", "ngf", "ndf", "batch_size", "steps", "checkpoint_every", "sample_every", "log_every"):
+        for name in ("nz", "ngf", "ndf", "batch_size", "steps", "threads", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
 
@@ -120,18 +124,14 @@ def launched_by_torchrun() -> bool:
 def process_group(device_preference: str | None = None):
     """Join torchrun's process group (nccl on CUDA, gloo otherwise) for the block, then leave it.
 
-    Outside torchrun it does nothing. Each process drives the GPU of its LOCAL_RANK, and on the CPU
-    takes its share of the cores so that N processes do not fight over every core.
+    Outside torchrun it does nothing. Each process drives the GPU of its LOCAL_RANK.
     """
     if not launched_by_torchrun():
         yield
         return
-    local_rank, local_world = int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     device = pick_device(device_preference)
     if device.type == "cuda":
-        torch.cuda.set_device(local_rank)
-    else:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     try:
         yield
@@ -171,13 +171,16 @@ class DCGANTraining:
         self.generator = generator.to(self.device, memory_format=self.memory_format)
         self.discriminator = discriminator.to(self.device, memory_format=self.memory_format)
         self._g_train, self._d_train, self._d_frozen = self._wrap_models()
-        self.g_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
-        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=config.betas)
+        fused = self.device.type == "cuda"  # one kernel for the whole update instead of a few per tensor
+        self.g_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas, fused=fused)
+        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=config.betas,
+                                            fused=fused)
         # fp16 needs loss scaling; bf16 (and fp32) do not, so the scaler is usually a no-op
         fp16 = self.amp and not torch.cuda.is_bf16_supported()
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
         self.fixed_noise = torch.randn(GRID_SIDE**2, config.nz, generator=torch.Generator().manual_seed(config.seed + 1))
-        self.noise_rng = torch.Generator().manual_seed(config.seed + 2 + 1000 * self.rank)
+        # drawn where it is used: no host-to-device copy (and no wait) per step on a GPU
+        self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 2 + 1000 * self.rank)
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank,
                                           shuffle=True, seed=config.seed, drop_last=True)
         self.batches_per_epoch = len(self.sampler) // config.batch_size
@@ -208,9 +211,15 @@ class DCGANTraining:
 
     @property
     def channels_last(self) -> bool:
-        """NHWC memory layout, which the GPU's convolution kernels prefer — on CUDA unless switched off."""
+        """NHWC memory layout, which the GPU's convolution kernels prefer — on CUDA unless switched off.
+
+        Left off by default under ``--compile``: torch 2.11's inductor failed on the transposed
+        convolutions' backward in NHWC (a stride assertion in convolution_backward) on an H100.
+        """
         wanted = self.config.channels_last
-        return self.device.type == "cuda" if wanted is None else bool(wanted)
+        if wanted is None:
+            return self.device.type == "cuda" and not self.config.compile
+        return bool(wanted)
 
     def _autocast(self):
         return autocast(self.device) if self.amp else contextlib.nullcontext()
@@ -234,8 +243,7 @@ class DCGANTraining:
 
     def sample_noise(self, n: int) -> torch.Tensor:
         """n noise vectors from this process's own stream, on the device: (n, nz)."""
-        noise = torch.randn(n, self.config.nz, generator=self.noise_rng)
-        return noise.to(self.device, non_blocking=True)
+        return torch.randn(n, self.config.nz, generator=self.noise_rng, device=self.device)
 
     def train_step(self, real: torch.Tensor) -> torch.Tensor:
         """One DCGAN step on a real batch (N, C, S, S); returns [d_loss, g_loss, D(x), D(G(z))] (no sync).
@@ -305,6 +313,17 @@ class DCGANTraining:
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=None if self.is_main else True)  # None: off when not a terminal
         batches = self.real_batches()
+        with cpu_threads(self.device, config.threads):
+            self._loop(total, batches, bar)
+        self._flush()
+        if self.step % config.sample_every:
+            self.save_samples()
+        if self.step % config.checkpoint_every:
+            self.save_checkpoint()
+        return self.history
+
+    def _loop(self, total: int, batches, bar) -> None:
+        config = self.config
         try:
             while self.step < total:
                 self.generator.train()
@@ -320,12 +339,6 @@ class DCGANTraining:
                     self.save_checkpoint()
         finally:
             bar.close()
-        self._flush()
-        if self.step % config.sample_every:
-            self.save_samples()
-        if self.step % config.checkpoint_every:
-            self.save_checkpoint()
-        return self.history
 
     def _flush(self, bar=None) -> None:
         """Copy the pending stats to the CPU in one transfer (not one GPU sync per step) and log them."""
@@ -452,7 +465,7 @@ class DCGANTraining:
         self.sampler.seed = int(state["data_order"]["seed"])  # the data order continues as it began
         noise_states = state["noise_rng"]
         if len(noise_states) == self.world_size:
-            self.noise_rng.set_state(noise_states[self.rank])
+            self.noise_rng.set_state(noise_states[self.rank].cpu())
         else:  # another number of processes: the streams cannot continue, so each rank starts a new one
             self.noise_rng.manual_seed(self.config.seed + 2 + 1000 * self.rank + 7919 * self.step)
         torch.set_rng_state(state["torch_rng"])
@@ -468,7 +481,7 @@ class DCGANTraining:
         if not path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume, "
                                     f"or give the --out-dir of the run to continue")
-        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         if self.is_main:
             self._rewrite_log()
 
@@ -478,6 +491,20 @@ class DCGANTraining:
             writer = csv.writer(log)
             writer.writerow(LOG_COLUMNS)
             writer.writerows([[int(row[0]), *(f"{v:.6g}" for v in row[1:])] for row in self.history])
+
+
+@contextlib.contextmanager
+def cpu_threads(device: torch.device, threads: int):
+    """Train on ``threads`` CPU threads inside the block when ``device`` is the CPU; GPUs are left alone."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
@@ -553,6 +580,7 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
     add("--download", action="store_true", help="let torchvision download the data set")
     add("--data-root", default=base.data_root, help="where data sets live (default: $COURSE_DATA or ~/.cache/course-data)")
     add("--num-workers", type=int, default=base.num_workers, help="DataLoader workers")
+    add("--threads", type=int, default=base.threads, help="CPU threads per process when training on the CPU")
     add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt")
     add("--score", action="store_true", help="digits: score 1,000 samples with course.digit_quality at the end")
     return parser
