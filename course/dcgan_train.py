@@ -536,6 +536,9 @@ def read_log(out_dir: str | os.PathLike) -> dict[str, list[float]]:
 
 def quality_report(training: DCGANTraining, samples: int = 1000, seed: int = 12345) -> str:
     """course.digit_quality's score of ``samples`` fresh images (digits only), as text."""
+    config = training.config
+    if (config.dataset, config.image_size) != ("digits", 32):
+        return f"quality: the digits scorer reads 32x32 digits, not {config.dataset} at {config.image_size}"
     try:
         from course import digit_quality
     except ImportError:

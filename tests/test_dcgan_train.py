@@ -21,6 +21,7 @@ from course.dcgan_train import (
     DCGANTraining,
     TrainConfig,
     main,
+    quality_report,
     read_log,
 )
 from course.image_data import digits_images
@@ -231,3 +232,9 @@ def test_torchrun_two_cpu_processes_agree_and_write_once(tmp_path):
     state = torch.load(tmp_path / "run" / CHECKPOINT_NAME, weights_only=True)
     assert len(state["noise_rng"]) == 2 and not torch.equal(*state["noise_rng"])  # one noise stream per rank
     assert_bit_identical(state["generator"], first)
+
+
+def test_quality_report_declines_what_the_digits_scorer_cannot_read(tmp_path, digits32):
+    training = DCGANTraining(TrainConfig(**{**TINY, "image_size": 64, "out_dir": str(tmp_path)}),
+                             dataset=digits_images(64))
+    assert "32x32" in quality_report(training)
