@@ -233,8 +233,11 @@ class DCGANTraining:
         g_train, d_train, d_frozen = self.generator, self.discriminator, self.discriminator
         if self.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            g_train = DistributedDataParallel(g_train, device_ids=ids)
-            d_train = DistributedDataParallel(d_train, device_ids=ids)
+            # D runs twice (real, then fake) before one backward; with broadcast_buffers DDP would overwrite
+            # BatchNorm's buffers in place between the two, which autograd rejects on torch 2.11 (not on 2.14).
+            # Each rank keeps its own running averages instead, and checkpoints take rank 0's.
+            g_train = DistributedDataParallel(g_train, device_ids=ids, broadcast_buffers=False)
+            d_train = DistributedDataParallel(d_train, device_ids=ids, broadcast_buffers=False)
         if self.config.compile:
             g_train, d_train, d_frozen = torch.compile(g_train), torch.compile(d_train), torch.compile(d_frozen)
         return g_train, d_train, d_frozen
