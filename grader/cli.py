@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from grader.checks import build_labs, check_assignments
+from grader.collect import CollectError, collect, read_roster, register_assignment
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.tidy import tidy_file
@@ -23,6 +24,34 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="regenerate labs/ from solutions/ with nbgrader generate_assignment")
     build.add_argument("assignments", nargs="*", help="assignment names, e.g. 01_backprop (default: all)")
+
+    release = commands.add_parser(
+        "release",
+        help="produce the student copies (build), and record each assignment in the course's gradebook.db "
+        "so that nbgrader autograde can grade it",
+    )
+    release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+
+    collect_command = commands.add_parser(
+        "collect",
+        help="copy submissions from a folder or an LMS zip export into submitted/<student>/<assignment>/ "
+        "and report what could not be matched",
+    )
+    collect_command.add_argument("assignment", help="the assignment the submissions are for, e.g. 01_backprop")
+    collect_command.add_argument(
+        "source",
+        help="a folder (nbgrader's submitted/<student>/<assignment>/ or <student>/*.ipynb) or an LMS zip "
+        "(Moodle, Canvas, or <student>_<notebook>.ipynb)",
+    )
+    collect_command.add_argument(
+        "--roster", help="CSV with an 'id' column (nbgrader's student import format): collect only these "
+        "students, map an 'lms_user_id' column to 'id', add them to the gradebook"
+    )
+    collect_command.add_argument(
+        "--pattern", help="regular expression with a named group (?P<student>...) searched in each file's path "
+        "inside SOURCE, instead of the built-in layouts; optional group (?P<file>...) names the notebook"
+    )
+    collect_command.add_argument("--dry-run", action="store_true", help="report only; write nothing")
 
     check = commands.add_parser(
         "check",
@@ -53,19 +82,39 @@ def _tidy(course: Course, paths: list[str], run_lectures: bool) -> int:
     return 0
 
 
+def _release(course: Course, assignments: list[str]) -> int:
+    for folder in build_labs(course, assignments):
+        register_assignment(course, folder.name)
+        print(f"released {folder.relative_to(course.root)} (recorded {folder.name} in gradebook.db)")
+    return 0
+
+
+def _collect(course: Course, arguments: argparse.Namespace) -> int:
+    roster = read_roster(Path(arguments.roster)) if arguments.roster else None
+    report = collect(
+        course, arguments.assignment, Path(arguments.source), roster, arguments.pattern, arguments.dry_run
+    )
+    print("\n".join(report.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         course = Course.locate(arguments.root)
         if arguments.command == "tidy":
             return _tidy(course, arguments.notebooks, arguments.execute)
+        if arguments.command == "collect":
+            return _collect(course, arguments)
         assignments = course.resolve(arguments.assignments)
         if arguments.command == "build":
             for folder in build_labs(course, assignments):
                 print(f"built {folder.relative_to(course.root)}")
             return 0
+        if arguments.command == "release":
+            return _release(course, assignments)
         findings = check_assignments(course, assignments, grade=not arguments.no_grading)
-    except (CourseError, GradingError, NotebookError) as error:
+    except (CourseError, GradingError, NotebookError, CollectError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:
