@@ -1,5 +1,6 @@
-"""Instructor tooling around nbgrader: build the student labs, check them, grade them.
+"""Instructor tooling around nbgrader: build, check and release the student labs, collect submissions.
 
-Run ``python -m grader --help``. Everything works on a temporary nbgrader
-course folder, so the repository never holds a gradebook or grading output.
+Run ``python -m grader --help``. ``build`` and ``check`` work in a temporary nbgrader course folder;
+``release`` and ``collect`` write nbgrader's own ``gradebook.db`` and ``submitted/`` at the course root,
+which git ignores, so the repository never holds student work or grades.
 """

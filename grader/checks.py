@@ -52,7 +52,7 @@ def build_labs(course: Course, assignments: list[str]) -> list[Path]:
     return built
 
 
-def _differences(fresh: Path, committed: Path) -> list[str]:
+def differences(fresh: Path, committed: Path) -> list[str]:
     """Relative paths that are missing, extra or different in ``committed``."""
     if not committed.is_dir():
         return ["the whole folder is missing"]
@@ -70,7 +70,7 @@ def _differences(fresh: Path, committed: Path) -> list[str]:
 
 def check_labs_in_sync(course: Course, workspace: Workspace, assignment: str) -> Finding:
     release = generate_release(course, workspace, assignment)
-    problems = _differences(release, course.labs / assignment)
+    problems = differences(release, course.labs / assignment)
     if problems:
         return Finding(
             assignment,

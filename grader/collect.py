@@ -51,7 +51,7 @@ from typing import Callable, Iterable, Iterator
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
 
-from grader.checks import _differences
+from grader.checks import differences
 from grader.course import Course
 from grader.workspace import GradingError
 
@@ -99,7 +99,7 @@ def register_assignment(course: Course, assignment: str) -> None:
         if completed.returncode != 0:
             log = (completed.stdout + completed.stderr).strip().splitlines()
             raise GradingError(f"nbgrader generate_assignment {assignment} failed:\n" + "\n".join(log[-30:]))
-        problems = _differences(Path(scratch) / assignment, course.labs / assignment)
+        problems = differences(Path(scratch) / assignment, course.labs / assignment)
         if problems:
             raise GradingError(
                 f"gradebook.db and labs/{assignment} disagree ({'; '.join(problems)}); "
