@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
 from grader.checks import build_labs, check_assignments
 from grader.collect import CollectError, collect, read_roster, register_assignment
+from grader.export import ExportError, export_grades
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.tidy import tidy_file
@@ -52,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "inside SOURCE, instead of the built-in layouts; optional group (?P<file>...) names the notebook"
     )
     collect_command.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+
+    export = commands.add_parser(
+        "export", help="the grade sheet from gradebook.db: a row per student, a column per assignment, the total")
+    export.add_argument("--out", default="grades.csv",
+                        help="CSV file to write, relative to the course root unless absolute; '-' for the terminal")
+    export.add_argument("--detail", action="store_true", help="add a column per exercise (<assignment>/<grade id>)")
 
     check = commands.add_parser(
         "check",
@@ -98,6 +106,21 @@ def _collect(course: Course, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _export(course: Course, out: str, detail: bool) -> int:
+    gradebook = course.root / "gradebook.db"
+    if out == "-":
+        summary = export_grades(gradebook, sys.stdout, detail)
+        return 0
+    path = course.root / out
+    sheet = io.StringIO()
+    summary = export_grades(gradebook, sheet, detail)  # fails before a previous sheet is touched
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(sheet.getvalue(), encoding="utf-8")
+    partial.replace(path)
+    print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
@@ -106,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tidy(course, arguments.notebooks, arguments.execute)
         if arguments.command == "collect":
             return _collect(course, arguments)
+        if arguments.command == "export":
+            return _export(course, arguments.out, arguments.detail)
         assignments = course.resolve(arguments.assignments)
         if arguments.command == "build":
             for folder in build_labs(course, assignments):
@@ -114,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "release":
             return _release(course, assignments)
         findings = check_assignments(course, assignments, grade=not arguments.no_grading)
-    except (CourseError, GradingError, NotebookError, CollectError) as error:
+    except (CourseError, GradingError, NotebookError, CollectError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:

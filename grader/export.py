@@ -1,0 +1,93 @@
+"""``python -m grader export``: the grade sheet, read from nbgrader's gradebook.
+
+One row per student in the gradebook, one column per assignment (its score, blank when the student
+submitted nothing) and the total (a missing submission counts 0). ``detail=True`` adds a column per
+exercise, ``<assignment>/<grade id>``. Scores that nbgrader still marks as needing manual grading (for
+example a notebook whose kernel died) are listed in ``needs_manual_grade`` so that nobody mistakes them for
+final.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from nbgrader.api import Gradebook, MissingEntry
+
+STUDENT_COLUMNS = ("student_id", "last_name", "first_name", "email")
+
+
+class ExportError(Exception):
+    """The gradebook cannot be exported (missing, or empty)."""
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    students: int
+    assignments: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+def _points(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if value == round(value, 2) else f"{value:.2f}"
+
+
+def _exercise_columns(gradebook: Gradebook, assignment) -> list[tuple[str, str, str]]:
+    """(column name, notebook, grade id) for every grade cell of ``assignment``, in notebook order."""
+    columns = []
+    for notebook in sorted(assignment.notebooks, key=lambda notebook: notebook.name):
+        for cell in notebook.grade_cells:
+            name = cell.name if len(assignment.notebooks) == 1 else f"{notebook.name}:{cell.name}"
+            columns.append((f"{assignment.name}/{name}", notebook.name, cell.name))
+    return columns
+
+
+def _grade_rows(gradebook: Gradebook, detail: bool) -> tuple[list[str], list[dict[str, str]], list[str]]:
+    assignments = sorted(gradebook.assignments, key=lambda assignment: assignment.name)
+    exercise_columns = {a.name: _exercise_columns(gradebook, a) if detail else [] for a in assignments}
+    header = [*STUDENT_COLUMNS]
+    for assignment in assignments:
+        header.append(assignment.name)
+        header += [column for column, _, _ in exercise_columns[assignment.name]]
+    header += ["total", "max_total", "needs_manual_grade"]
+    max_total = sum(assignment.max_score for assignment in assignments)
+    rows = []
+    for student in sorted(gradebook.students, key=lambda student: student.id):
+        row = {"student_id": student.id, "last_name": student.last_name or "",
+               "first_name": student.first_name or "", "email": student.email or ""}
+        total, unfinished = 0.0, []
+        for assignment in assignments:
+            try:
+                submission = gradebook.find_submission(assignment.name, student.id)
+            except MissingEntry:
+                row[assignment.name] = ""
+                continue
+            total += submission.score
+            row[assignment.name] = _points(submission.score)
+            if submission.needs_manual_grade:
+                unfinished.append(assignment.name)
+            for column, notebook, grade_id in exercise_columns[assignment.name]:
+                grade = gradebook.find_grade(grade_id, notebook, assignment.name, student.id)
+                row[column] = _points(grade.score)
+        row.update(total=_points(total), max_total=_points(max_total), needs_manual_grade=" ".join(unfinished))
+        rows.append(row)
+    return header, rows, [assignment.name for assignment in assignments]
+
+
+def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False) -> ExportSummary:
+    """Write the grade sheet of the gradebook at ``gradebook_path`` as CSV to ``out``."""
+    if not gradebook_path.is_file():
+        raise ExportError(f"no gradebook at {gradebook_path}: run `python -m grader release`, collect the "
+                          "submissions and autograde them first")
+    with Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
+        header, rows, assignments = _grade_rows(gradebook, detail)
+    if not assignments:
+        raise ExportError(f"{gradebook_path} records no assignment yet: run `python -m grader release` first")
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return ExportSummary(len(rows), tuple(assignments), tuple(header))
