@@ -27,6 +27,11 @@ from course.repro import autocast, pick_device, single_cpu_thread
 
 GENERATOR_LOSSES = ("non-saturating", "saturating")
 
+# the values at the equilibrium p_g = p_data, where D(x) = D(G(z)) = 1/2 everywhere
+EQUILIBRIUM_D = 0.5
+EQUILIBRIUM_D_LOSS = 2 * math.log(2)  # -log 1/2 - log(1 - 1/2)
+EQUILIBRIUM_G_LOSS = {"non-saturating": math.log(2), "saturating": -math.log(2)}  # -log 1/2, log(1 - 1/2)
+
 
 # -- targets --------------------------------------------------------------------------------
 

@@ -34,3 +34,11 @@ def test_gan_history_plot_draws_each_series_and_the_equilibrium_lines():
     equilibrium = sorted(line.get_ydata()[0] for line in loss_ax.lines[2:])
     assert equilibrium == pytest.approx([math.log(2), 2 * math.log(2)])
     assert probability_ax.lines[1].get_ydata()[0] == pytest.approx(0.4)
+
+
+def test_gan_history_plot_draws_the_saturating_loss_equilibrium_below_zero():
+    history = GANHistory(d_loss=[1.5] * 20, g_loss=[-0.7] * 20, d_real=[0.5] * 20, d_fake=[0.5] * 20)
+    loss_ax, probability_ax = Figure().subplots(1, 2)
+    plot_gan_history(loss_ax, probability_ax, history, width=5, kind="saturating")
+    equilibrium = sorted(line.get_ydata()[0] for line in loss_ax.lines[2:])
+    assert equilibrium == pytest.approx([-math.log(2), 2 * math.log(2)])

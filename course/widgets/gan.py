@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from course.gan import (
+    EQUILIBRIUM_D,
+    EQUILIBRIUM_D_LOSS,
+    EQUILIBRIUM_G_LOSS,
     GENERATOR_LOSSES,
     MODE_SAMPLES,
     TARGETS,
@@ -47,9 +50,6 @@ ARROW_SHARE = 0.08  # the longest arrow spans this share of the view
 LOSS_TRACE_POINTS = 400  # longer histories are drawn as means over blocks of steps
 VIEW_SEED = 12345  # the real samples drawn, the same for every run
 
-NASH_D = 0.5  # D(x) = D(G(z)) = 1/2 at the equilibrium p_g = p_data
-NASH_D_LOSS = 2 * math.log(2)  # -log 1/2 - log(1 - 1/2)
-NASH_G_LOSS = {"non-saturating": math.log(2), "saturating": -math.log(2)}
 
 RESETTING = "Changing any setting above restarts training from step 0; <b>Reset</b> restarts with the same settings."
 
@@ -135,7 +135,7 @@ def _draw_1d(ax, frame: Frame, target: Target) -> None:
     ax.set_ylabel("density")
     twin = ax.twinx()
     twin.plot(frame.grid[:, 0].numpy(), frame.d_grid.numpy(), color="black", label="D(x)")
-    twin.axhline(NASH_D, color="gray", linestyle="--", linewidth=1, label="D* = 1/2")
+    twin.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=1, label="D* = 1/2")
     arrows = frame.field[:, 0] * frame.arrow_scale
     twin.quiver(frame.arrow_points[:, 0].numpy(), np.full(len(arrows), 0.04), arrows.numpy(), np.zeros(len(arrows)),
                 angles="xy", scale_units="xy", scale=1.0, width=0.004, color="purple", alpha=0.6)
@@ -148,14 +148,14 @@ def _draw_1d(ax, frame: Frame, target: Target) -> None:
 def _draw_traces(loss_ax, d_ax, history, kind: str) -> None:
     for values, label, color in ((history.d_loss, "D loss", "tab:blue"), (history.g_loss, "G loss", "tab:orange")):
         loss_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    loss_ax.axhline(NASH_D_LOSS, color="tab:blue", linestyle="--", linewidth=0.8, label="2 log 2")
-    loss_ax.axhline(NASH_G_LOSS[kind], color="tab:orange", linestyle="--", linewidth=0.8,
-                    label="log 2" if NASH_G_LOSS[kind] > 0 else "-log 2")
+    loss_ax.axhline(EQUILIBRIUM_D_LOSS, color="tab:blue", linestyle="--", linewidth=0.8, label="2 log 2")
+    loss_ax.axhline(EQUILIBRIUM_G_LOSS[kind], color="tab:orange", linestyle="--", linewidth=0.8,
+                    label="log 2" if EQUILIBRIUM_G_LOSS[kind] > 0 else "-log 2")
     loss_ax.set_ylabel("loss")
     loss_ax.legend(fontsize=7, ncol=2, loc="upper right")
     for values, label, color in ((history.d_real, "D(x)", "darkgreen"), (history.d_fake, "D(G(z))", "purple")):
         d_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    d_ax.axhline(NASH_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
+    d_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
     d_ax.set_ylim(0, 1)
     d_ax.set_yticks((0.0, 0.5, 1.0))
     d_ax.set_xlabel("step")
