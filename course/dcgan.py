@@ -145,6 +145,22 @@ def dcgan_weights_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+@torch.no_grad()
+def generate_images(generator: nn.Module, noise: torch.Tensor) -> torch.Tensor:
+    """G(noise) in eval mode, as float32 on the CPU; the generator's mode is put back afterwards.
+
+    Eval mode makes BatchNorm use its running statistics, so each image depends on its own noise only
+    (not on the rest of the batch) and sampling leaves those statistics unchanged.
+    """
+    was_training = generator.training
+    generator.eval()
+    try:
+        device = next(generator.parameters()).device
+        return generator(noise.to(device)).float().cpu()
+    finally:
+        generator.train(was_training)
+
+
 def layer_shapes(model: nn.Module, example: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
     """(layer, output shape) for every layer of ``model.main`` on ``example``: the shape comments, computed."""
     shapes = []

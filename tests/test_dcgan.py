@@ -11,6 +11,7 @@ from course.dcgan import (
     conv_transpose2d_by_hand,
     conv_transpose_output_size,
     dcgan_weights_init,
+    generate_images,
     insert_zeros,
     layer_shapes,
 )
@@ -91,3 +92,18 @@ def test_weights_init_draws_the_paper_distributions():
 def test_unsupported_sizes_are_refused():
     with pytest.raises(ValueError, match="image_size=28"):
         DCGANGenerator(image_size=28)
+
+
+def test_generate_images_runs_in_eval_mode_and_restores_the_mode():
+    torch.manual_seed(0)
+    netG = DCGANGenerator(nz=8, ngf=4, channels=1, image_size=32)
+    netG(torch.randn(16, 8))  # training-mode pass: BatchNorm gets running statistics
+    running = [buffer.clone() for buffer in netG.buffers()]
+    noise = torch.randn(5, 8)
+    images = generate_images(netG, noise)
+    assert netG.training and all(torch.equal(a, b) for a, b in zip(running, netG.buffers()))
+    netG.eval()
+    with torch.no_grad():
+        assert torch.equal(images, netG(noise))
+    assert torch.equal(generate_images(netG, noise[:1])[0], images[0])  # one image: its own noise only
+    assert not netG.training

@@ -7,6 +7,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from course.dcgan import generate_images
 from course.widgets.display import ShowsItsWidget, figure_png
 
 PATHS = ("spherical", "linear")
@@ -88,20 +89,11 @@ class LatentExplorer(ShowsItsWidget):
         """The ``STRIP`` noise vectors from t = 0 to t = 1, shape (STRIP, nz)."""
         return interpolate(*self.endpoints, torch.linspace(0, 1, STRIP), self.path.value)
 
-    @torch.no_grad()
-    def _generate(self, noise: torch.Tensor) -> torch.Tensor:
-        was_training = self.generator.training
-        self.generator.eval()
-        device = next(self.generator.parameters()).device
-        images = self.generator(noise.to(device)).float().cpu()
-        self.generator.train(was_training)
-        return images
-
     def images_along_path(self) -> torch.Tensor:
-        return self._generate(self.path_points())
+        return generate_images(self.generator, self.path_points())
 
     def current_image(self) -> torch.Tensor:
-        return self._generate(interpolate(*self.endpoints, self.t.value, self.path.value))[0]
+        return generate_images(self.generator, interpolate(*self.endpoints, self.t.value, self.path.value))[0]
 
     def refresh(self, _change=None) -> None:
         self.figure.value = render_strip_png(self.images_along_path(), torch.linspace(0, 1, STRIP),
