@@ -39,8 +39,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -53,7 +51,7 @@ from nbgrader.utils import parse_utc
 
 from grader.checks import differences
 from grader.course import Course
-from grader.workspace import GradingError
+from grader.workspace import GradingError, gradebook_url, run_nbgrader
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # nbgrader's own CourseDirectory.max_file_size
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's exchange format, always in UTC
@@ -84,21 +82,9 @@ def register_assignment(course: Course, assignment: str) -> None:
     which ``build`` has just written, so the gradebook and the labs never disagree.
     """
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
-        command = [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "generate_assignment",
-            assignment,
-            "--force",
-            f"--CourseDirectory.root={course.root}",
-            f"--CourseDirectory.source_directory={course.solutions.name}",
-            f"--CourseDirectory.release_directory={scratch}",
-        ]
-        completed = subprocess.run(command, cwd=course.root, capture_output=True, text=True)
-        if completed.returncode != 0:
-            log = (completed.stdout + completed.stderr).strip().splitlines()
-            raise GradingError(f"nbgrader generate_assignment {assignment} failed:\n" + "\n".join(log[-30:]))
+        run_nbgrader(course.root, "generate_assignment", assignment, "--force",
+                     f"--CourseDirectory.source_directory={course.solutions.name}",
+                     f"--CourseDirectory.release_directory={scratch}")
         problems = differences(Path(scratch) / assignment, course.labs / assignment)
         if problems:
             raise GradingError(
@@ -107,15 +93,11 @@ def register_assignment(course: Course, assignment: str) -> None:
             )
 
 
-def gradebook_url(course: Course) -> str:
-    return f"sqlite:///{course.root / 'gradebook.db'}"
-
-
 def is_registered(course: Course, assignment: str) -> bool:
     """Whether the course gradebook exists and knows ``assignment`` (never creates the gradebook)."""
     if not (course.root / "gradebook.db").is_file():
         return False
-    with Gradebook(gradebook_url(course)) as gradebook:
+    with Gradebook(gradebook_url(course.root)) as gradebook:
         try:
             gradebook.find_assignment(assignment)
         except MissingEntry:
@@ -661,7 +643,7 @@ def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _add_to_gradebook(course: Course, roster: Roster, students: list[str]) -> list[str]:
-    with Gradebook(gradebook_url(course)) as gradebook:
+    with Gradebook(gradebook_url(course.root)) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student, **roster.students[student])
     return students

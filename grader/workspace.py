@@ -26,6 +26,20 @@ class GradingError(Exception):
     """nbgrader itself failed; the message carries the end of its log."""
 
 
+def gradebook_url(course_root: Path) -> str:
+    """The SQLAlchemy URL of nbgrader's gradebook in a course folder."""
+    return f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+
+
+def run_nbgrader(course_root: Path, *arguments: str) -> None:
+    """``python -m nbgrader <arguments>`` in ``course_root``; a failure raises with the end of its log."""
+    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course_root}"]
+    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
+    if completed.returncode != 0:
+        log = (completed.stdout + completed.stderr).strip().splitlines()
+        raise GradingError(f"nbgrader {' '.join(arguments[:2])} failed:\n" + "\n".join(log[-30:]))
+
+
 class Workspace:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -66,7 +80,7 @@ class Workspace:
 
     def scores(self, assignment: str, student: str) -> dict[str, tuple[float, float]]:
         """``{test cell id: (score, max score)}`` of one autograded submission."""
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+        with Gradebook(gradebook_url(self.root)) as gradebook:
             submission = gradebook.find_submission(assignment, student)
             return {
                 grade.name: (float(grade.score), float(grade.max_score))
@@ -75,11 +89,7 @@ class Workspace:
             }
 
     def _nbgrader(self, *arguments: str) -> None:
-        command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={self.root}"]
-        completed = subprocess.run(command, cwd=self.root, capture_output=True, text=True)
-        if completed.returncode != 0:
-            log = (completed.stdout + completed.stderr).strip().splitlines()
-            raise GradingError(f"nbgrader {arguments[0]} failed:\n" + "\n".join(log[-30:]))
+        run_nbgrader(self.root, *arguments)
 
 
 @contextlib.contextmanager
