@@ -243,12 +243,16 @@ def _halves(count: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[: count // 2], order[count // 2 :]
 
 
-@functools.lru_cache(maxsize=4)
-def _real_reference(seed: int) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Mean and covariance of the real test digits' features, and the FD between two halves of them."""
-    features = _run(real_digits("test")[0], digits_classifier(seed))[0]
+def _reference(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mean and covariance of real images' features, and the FD between two halves of them."""
     first, second = _halves(len(features))
     return *gaussian_fit(features), frechet_distance_of_features(features[first], features[second])
+
+
+@functools.lru_cache(maxsize=4)
+def _real_reference(seed: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """:func:`_reference` of the held-out real test digits, computed once per classifier."""
+    return _reference(_run(real_digits("test")[0], digits_classifier(seed))[0])
 
 
 def score_generated(images: torch.Tensor, real_images: torch.Tensor | None = None, seed: int = 0) -> QualityReport:
@@ -268,11 +272,9 @@ def score_generated(images: torch.Tensor, real_images: torch.Tensor | None = Non
         real_mean, real_cov, real_fd = _real_reference(int(seed))
     else:
         real_features = _run(check_images(real_images, "real_images"), classifier)[0]
-        real_mean, real_cov = gaussian_fit(real_features)
         if len(real_features) < 4:
             raise ValueError("real_images needs at least 4 images: two halves of two")
-        first, second = _halves(len(real_features))
-        real_fd = frechet_distance_of_features(real_features[first], real_features[second])
+        real_mean, real_cov, real_fd = _reference(real_features)
     return QualityReport(
         samples=len(images),
         confident_share=confident.double().mean().item(),
