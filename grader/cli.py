@@ -7,11 +7,14 @@ import io
 import sys
 from pathlib import Path
 
+from grader.autograde import (DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde,
+                              default_jobs)
 from grader.checks import build_labs, check_assignments
 from grader.collect import CollectError, collect, read_roster, register_assignment
 from grader.export import ExportError, export_grades
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
+from grader.sandbox import GiB, Limits
 from grader.tidy import tidy_file
 from grader.workspace import GradingError
 
@@ -54,6 +57,25 @@ def _parser() -> argparse.ArgumentParser:
         "inside SOURCE, instead of the built-in layouts; optional group (?P<file>...) names the notebook"
     )
     collect_command.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+
+    grade = commands.add_parser(
+        "autograde",
+        help="grade every collected submission (submitted/<student>/<assignment>/) in parallel, each in a "
+        "sandbox; resumable, and a rerun changes no grade already recorded",
+    )
+    grade.add_argument("assignments", nargs="*", help="assignment names (default: every released one)")
+    grade.add_argument("--jobs", "-j", type=int, default=None,
+                       help="submissions graded at once (default: the number of cores)")
+    grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                       help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    grade.add_argument("--memory", type=float, default=Limits.memory_bytes / GiB,
+                       help=f"GiB of memory a kernel may allocate (default {Limits.memory_bytes / GiB:g})")
+    grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    grade.add_argument("--add-students", action="store_true",
+                       help="grade students missing from gradebook.db's roster too (and add them)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without the sandbox (only for notebooks you trust)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     export = commands.add_parser(
         "export", help="the grade sheet from gradebook.db: a row per student, a column per assignment, the total")
@@ -106,6 +128,20 @@ def _collect(course: Course, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _autograde(course: Course, arguments: argparse.Namespace) -> int:
+    if arguments.jobs is not None and arguments.jobs < 1:
+        raise AutogradeError("--jobs must be at least 1")
+    if arguments.timeout < 1:
+        raise AutogradeError("--timeout must be at least 1 second")
+    limits = Limits(memory_bytes=int(arguments.memory * GiB),
+                    threads_per_kernel=max(1, default_jobs() // (arguments.jobs or default_jobs())))
+    report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
+                       arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
+                       arguments.add_students, progress=not arguments.no_progress)
+    print("\n".join(report.lines()))
+    return 1 if report.grader_errors else 0
+
+
 def _export(course: Course, out: str, detail: bool) -> int:
     gradebook = course.root / "gradebook.db"
     if out == "-":
@@ -129,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tidy(course, arguments.notebooks, arguments.execute)
         if arguments.command == "collect":
             return _collect(course, arguments)
+        if arguments.command == "autograde":
+            return _autograde(course, arguments)
         if arguments.command == "export":
             return _export(course, arguments.out, arguments.detail)
         assignments = course.resolve(arguments.assignments)
@@ -139,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "release":
             return _release(course, assignments)
         findings = check_assignments(course, assignments, grade=not arguments.no_grading)
-    except (CourseError, GradingError, NotebookError, CollectError, ExportError) as error:
+    except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:

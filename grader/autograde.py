@@ -1,0 +1,521 @@
+"""``python -m grader autograde``: every collected submission graded in parallel, sandboxed, resumable.
+
+A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). Units
+run in a pool of worker processes; each worker lays the student's notebook back onto the release
+(:func:`grader.submission.rebuild`), adds the integrity guard and tokens (:mod:`grader.integrity`) and
+runs it in a kernel inside the sandbox (:mod:`grader.kernel`, :mod:`grader.sandbox`). Workers never
+touch the course: the parent process is the only writer of ``autograded/`` and of nbgrader's
+``gradebook.db``, which it fills with nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, so
+nbgrader's formgrader and ``export`` read the results as if nbgrader had graded them.
+
+What survives a crash (even ``kill -9``): for each unit the parent writes, in this order, the autograded
+notebook, then ``autograded/<student>/<assignment>/.grader.json`` (the ledger: the sha256 of the
+submission and the scores, written atomically), then the gradebook. A rerun skips every unit whose
+ledger matches the submission's current sha256, and re-applies a ledger's scores where a crash came
+between ledger and gradebook; so it finishes the rest and changes no grade already recorded.
+``--force`` regrades everything; a resubmission (a different sha256) is regraded by itself.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import AssignLatePenalties, LimitOutput, SaveAutoGrades
+from nbgrader.utils import parse_utc
+
+from grader.course import Course, CourseError
+from grader.integrity import INTEGRITY_ERROR, Instrumentation
+from grader.sandbox import Limits, Sandbox, bwrap_path, prepare_folder, sandbox_uid
+from grader.submission import Rejected, read_submission, rebuild, submission_digest
+from grader.workspace import gradebook_url
+
+LEDGER = ".grader.json"
+DEFAULT_CELL_TIMEOUT = 120
+KERNEL_START_ATTEMPTS = 2
+
+
+class AutogradeError(Exception):
+    """The run cannot start (no gradebook, unknown assignment, no sandbox); nothing was graded."""
+
+
+# -- what a worker is given and gives back ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One released notebook of an assignment, as the grader needs it."""
+
+    name: str  # file name, e.g. 01_backprop.ipynb
+    release_json: str  # the student copy from labs/ (layout, metadata, checksums)
+    locked_sources: dict  # grade id -> full source from the gradebook (hidden tests included)
+    test_ids: tuple  # grade ids of the auto-graded test cells
+
+
+@dataclass(frozen=True)
+class UnitJob:
+    number: int
+    student: str
+    assignment: str
+    folder: str
+    notebooks: tuple  # NotebookSpec, ...
+    cell_timeout: int
+    limits: Limits
+    sandboxed: bool
+    course_root: str
+    scratch: str
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    graded_json: str | None = None  # the executed notebook; None when the file could not be graded
+    rejected: str | None = None
+    notes: list = field(default_factory=list)
+    flagged: bool = False
+
+
+@dataclass
+class UnitResult:
+    student: str
+    assignment: str
+    digest: str
+    notebooks: list = field(default_factory=list)  # NotebookOutcome, ...
+    grader_error: str | None = None  # the grader failed (not the student): nothing is recorded, rerun retries
+    seconds: float = 0.0
+
+
+# -- the worker ------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: die when the grader dies (kill -9 included), and leave Ctrl-C to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def grade_unit(job: UnitJob) -> UnitResult:
+    """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
+    started = time.monotonic()
+    folder = Path(job.folder)
+    result = UnitResult(job.student, job.assignment, submission_digest(folder))
+    unit_dir = Path(job.scratch) / f"unit-{job.number}"
+    try:
+        for spec in job.notebooks:
+            result.notebooks.append(_grade_notebook(job, spec, folder, unit_dir))
+    except Exception:
+        result.grader_error = traceback.format_exc(limit=6)
+    finally:
+        shutil.rmtree(unit_dir, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _find_notebook(folder: Path, spec: NotebookSpec, released_names: set) -> tuple[Path | None, list]:
+    path = folder / spec.name
+    if path.is_file():
+        return path, []
+    others = sorted(p for p in folder.glob("*.ipynb") if p.name not in released_names)
+    if len(others) == 1 and len(released_names) == 1:
+        return others[0], [f"no {spec.name} in the submission: graded {others[0].name} in its place"]
+    return None, []
+
+
+def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Path) -> NotebookOutcome:
+    outcome = NotebookOutcome(spec.name)
+    released_names = {other.name for other in job.notebooks}
+    path, outcome.notes = _find_notebook(folder, spec, released_names)
+    if path is None:
+        found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "nothing"
+        outcome.rejected = f"no notebook named {spec.name} in the submission (found: {found})"
+        return outcome
+    student = read_submission(path)
+    if isinstance(student, Rejected):
+        outcome.rejected = student.reason
+        return outcome
+    release = nbformat.reads(spec.release_json, as_version=4)
+    rebuilt = rebuild(student, release, spec.locked_sources)
+    outcome.notes += rebuilt.notes
+    executed, notes, flagged = _execute(job, spec, rebuilt.notebook, unit_dir / Path(spec.name).stem)
+    outcome.notes += notes
+    outcome.flagged = flagged
+    outcome.graded_json = nbformat.writes(executed)
+    return outcome
+
+
+def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
+    """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
+    from grader.kernel import SafeExecute, SandboxedKernelManager, error_output
+
+    instrumentation = Instrumentation.draw(list(spec.test_ids))
+    test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
+    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources))
+    notebook.cells.insert(0, guard)
+    originals, test_cells = {}, {}
+    for index, cell in enumerate(notebook.cells):
+        cell_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and cell_id in spec.test_ids:
+            originals[index] = cell.source
+            test_cells[index] = cell_id
+            cell.source = instrumentation.instrument_test(cell_id, cell.source)
+
+    uid = sandbox_uid(job.number) if job.sandboxed else None
+    for attempt in range(KERNEL_START_ATTEMPTS):
+        workdir, sockets = unit_dir / f"work-{attempt}", unit_dir / f"sockets-{attempt}"
+        prepare_folder(workdir, uid)
+        prepare_folder(sockets, uid)
+        sandbox = Sandbox(Path(job.course_root), job.limits) if job.sandboxed else None
+        manager = SandboxedKernelManager(sandbox=sandbox, workdir=str(workdir), sockets=str(sockets), uid=uid,
+                                         kernel_name="python3")
+        executor = SafeExecute(timeout=job.cell_timeout, instrumentation=instrumentation,
+                               test_cell_ids=test_cells, kernel_name="python3", startup_timeout=60)
+        try:
+            executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
+            break
+        except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
+            if attempt + 1 == KERNEL_START_ATTEMPTS:
+                raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
+
+    if any(out.output_type == "error" for out in notebook.cells[0].outputs):
+        raise RuntimeError("the grader's guard cell failed: " + json.dumps(notebook.cells[0].outputs)[:2000])
+    notes = []
+    for index, grade_id in test_cells.items():
+        cell = notebook.cells[index]
+        failed = any(out.output_type == "error" for out in cell.outputs)
+        if not failed and grade_id not in executor.tokens_seen:
+            cell.outputs.append(error_output(
+                INTEGRITY_ERROR, "this test did not run to its end: the cell was rewritten, cut short or "
+                "its error hidden, so it counts as failed"))
+        cell.source = originals[index]
+    flags = sorted({out.evalue for cell in notebook.cells for out in cell.get("outputs", [])
+                    if out.output_type == "error" and out.get("ename") == INTEGRITY_ERROR})
+    if executor.lost_kernel_reason:
+        notes.append(f"kernel lost: {executor.lost_kernel_reason}; the cells after it count as failed")
+    for index in sorted(executor.timed_out_cells):
+        notes.append(f"cell {index} ran past the {job.cell_timeout} s limit")
+    if executor.truncated_cells:
+        notes.append(f"the output of {len(executor.truncated_cells)} cell(s) was cut to "
+                     f"{executor.output_bytes_per_cell // 1024} KB")
+    notes += [f"possible tampering, flagged for review: {flag}" for flag in flags]
+    del notebook.cells[0]
+    notebook, _ = LimitOutput().preprocess(notebook, {})
+    return notebook, notes, bool(flags)
+
+
+# -- the parent: planning, recording, resuming ----------------------------------------------------
+
+
+@dataclass
+class UnitRecord:
+    """What the ledger keeps for one graded unit."""
+
+    student: str
+    assignment: str
+    digest: str
+    scores: dict  # notebook -> {grade id: score}
+    max_score: float
+    score: float
+    notes: dict  # notebook -> [note, ...]
+    rejected: dict  # notebook -> reason
+    flagged: bool
+    graded_at: float
+
+    @classmethod
+    def load(cls, path: Path) -> "UnitRecord | None":
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass
+class Plan:
+    jobs: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (student, assignment, why)
+    up_to_date: list = field(default_factory=list)  # UnitRecord, ...
+
+
+@dataclass
+class AutogradeReport:
+    graded: list = field(default_factory=list)  # UnitRecord, ...
+    up_to_date: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    grader_errors: list = field(default_factory=list)  # (student, assignment, message)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        lines = []
+        for record in sorted(self.graded, key=lambda r: (r.assignment, r.student)):
+            notes = [f"{name}: {reason}" for name, reason in record.rejected.items()]
+            notes += [note for notebook_notes in record.notes.values() for note in notebook_notes]
+            flag = "  FLAGGED" if record.flagged else ""
+            lines.append(f"graded   {record.assignment} {record.student}: {record.score:g}/{record.max_score:g}{flag}")
+            lines += [f"           - {note}" for note in notes]
+        for record in self.up_to_date:
+            lines.append(f"kept     {record.assignment} {record.student}: {record.score:g}/{record.max_score:g} "
+                         "(already graded, unchanged since)")
+        lines += [f"skipped  {assignment} {student}: {why}" for student, assignment, why in self.skipped]
+        lines += [f"ERROR    {assignment} {student}: the grader failed, nothing recorded (rerun to retry): "
+                  f"{message.strip().splitlines()[-1]}" for student, assignment, message in self.grader_errors]
+        lines.append(f"{len(self.graded)} graded, {len(self.up_to_date)} already graded, {len(self.skipped)} "
+                     f"skipped, {len(self.grader_errors)} grader errors in {self.seconds:.1f} s")
+        return lines
+
+
+def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> tuple:
+    specs = []
+    for notebook in sorted(gradebook.find_assignment(assignment).notebooks, key=lambda nb: nb.name):
+        release_path = course.labs / assignment / f"{notebook.name}.ipynb"
+        if not release_path.is_file():
+            raise AutogradeError(f"{release_path} is missing: run `python -m grader release {assignment}`")
+        locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
+        tests = tuple(cell.name for cell in notebook.grade_cells
+                      if cell.cell_type == "code" and cell.name in locked)
+        specs.append(NotebookSpec(release_path.name, release_path.read_text(encoding="utf-8"), locked, tests))
+    return tuple(specs)
+
+
+def _ledger_path(course: Course, student: str, assignment: str) -> Path:
+    return course.root / "autograded" / student / assignment / LEDGER
+
+
+def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeout: int, limits: Limits,
+         sandboxed: bool, scratch: Path, add_students: bool) -> Plan:
+    gradebook_file = course.root / "gradebook.db"
+    if not gradebook_file.is_file():
+        raise AutogradeError(f"no gradebook at {gradebook_file}: run `python -m grader release` first")
+    submitted = course.root / "submitted"
+    if not submitted.is_dir():
+        raise AutogradeError(f"no {submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` first")
+    result = Plan()
+    with Gradebook(gradebook_url(course.root)) as gradebook:
+        released = {assignment.name for assignment in gradebook.assignments}
+        wanted = sorted(released) if not assignments else assignments
+        unknown = [name for name in wanted if name not in released]
+        if unknown:
+            raise AutogradeError(f"not released (not in gradebook.db): {', '.join(unknown)}; "
+                                 f"released: {', '.join(sorted(released)) or 'none'}")
+        specs = {assignment: _assignment_specs(course, gradebook, assignment) for assignment in wanted}
+        roster = {student.id for student in gradebook.students}
+    for student_folder in sorted(p for p in submitted.iterdir() if p.is_dir()):
+        student = student_folder.name
+        for folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
+            assignment = folder.name
+            if assignment not in released:
+                result.skipped.append((student, assignment, "no such assignment was released"))
+                continue
+            if assignment not in wanted:
+                continue
+            if roster and student not in roster and not add_students:
+                result.skipped.append((student, assignment, "not a student in gradebook.db (add them with "
+                                       "`collect --roster`, or pass --add-students)"))
+                continue
+            record = UnitRecord.load(_ledger_path(course, student, assignment))
+            if not force and record is not None and record.digest == submission_digest(folder):
+                result.up_to_date.append(record)
+                continue
+            result.jobs.append(UnitJob(len(result.jobs), student, assignment, str(folder), specs[assignment],
+                                       cell_timeout, limits, sandboxed, str(course.root), str(scratch)))
+    return result
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+
+
+def _timestamp(folder: Path):
+    path = folder / "timestamp.txt"
+    try:
+        return parse_utc(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _resources(course: Course, student: str, assignment: str, notebook: str) -> dict:
+    return {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
+                         "db_url": gradebook_url(course.root)}}
+
+
+def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
+    """The parent's one write path into nbgrader's gradebook (nbgrader's own preprocessors do the work)."""
+    with Gradebook(gradebook_url(course.root)) as gradebook:
+        gradebook.update_or_create_student(record.student)
+        timestamp = _timestamp(folder)
+        if timestamp is not None:
+            gradebook.update_or_create_submission(record.assignment, record.student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(record.assignment, record.student)
+    for notebook_file in record.scores:
+        name = Path(notebook_file).stem
+        resources = _resources(course, record.student, record.assignment, name)
+        if notebook_file in record.rejected:
+            with Gradebook(gradebook_url(course.root)) as gradebook:
+                submitted = gradebook.find_submission_notebook(name, record.assignment, record.student)
+                for grade in submitted.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+                gradebook.db.commit()
+            continue
+        graded_path = course.root / "autograded" / record.student / record.assignment / notebook_file
+        graded = nbformat.read(str(graded_path), as_version=4)
+        SaveAutoGrades().preprocess(graded, resources)
+        AssignLatePenalties().preprocess(graded, resources)
+        with Gradebook(gradebook_url(course.root)) as gradebook:
+            gradebook.find_submission_notebook(name, record.assignment, record.student).flagged = record.flagged
+            gradebook.db.commit()
+
+
+def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
+    scores = {}
+    with Gradebook(gradebook_url(course.root)) as gradebook:
+        for notebook_file in record.scores:
+            try:
+                submitted = gradebook.find_submission_notebook(Path(notebook_file).stem, record.assignment,
+                                                                record.student)
+            except MissingEntry:
+                return {}
+            scores[notebook_file] = {grade.name: grade.auto_score for grade in submitted.grades}
+    return scores
+
+
+def _scores_of(notebook: NotebookNode | None, spec: NotebookSpec) -> dict:
+    from nbgrader.utils import determine_grade, is_grade
+
+    if notebook is None:
+        return {}
+    return {cell.metadata.nbgrader.grade_id: determine_grade(cell)[0]
+            for cell in notebook.cells if is_grade(cell)}
+
+
+def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
+    """autograded notebook, then ledger, then gradebook: the order that makes a crash recoverable."""
+    out_folder = course.root / "autograded" / result.student / result.assignment
+    scores, notes, rejected, flagged, max_score, score = {}, {}, {}, False, 0.0, 0.0
+    specs = {spec.name: spec for spec in job.notebooks}
+    for outcome in result.notebooks:
+        notes[outcome.name] = outcome.notes
+        flagged = flagged or outcome.flagged
+        notebook = nbformat.reads(outcome.graded_json, as_version=4) if outcome.graded_json else None
+        if outcome.rejected:
+            rejected[outcome.name] = outcome.rejected
+        else:
+            _write_atomically(out_folder / outcome.name, outcome.graded_json)
+        scores[outcome.name] = _scores_of(notebook, specs[outcome.name])
+        release = nbformat.reads(specs[outcome.name].release_json, as_version=4)
+        max_score += sum(float(cell.metadata.nbgrader.get("points", 0)) for cell in release.cells
+                         if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+        score += sum(value or 0 for value in scores[outcome.name].values())
+    record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
+                        rejected, flagged, time.time())
+    _write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
+    _record_in_gradebook(course, record, Path(job.folder))
+    return record
+
+
+def _reconcile(course: Course, record: UnitRecord) -> None:
+    """A ledger whose scores never reached the gradebook (a crash in between): apply them now."""
+    recorded = _gradebook_scores(course, record)
+    expected = {name: {grade: (0 if name in record.rejected else value) for grade, value in grades.items()}
+                for name, grades in record.scores.items()}
+    if any(recorded.get(name, {}).get(grade, object()) != value
+           for name, grades in expected.items() for grade, value in grades.items()) or not recorded:
+        _record_in_gradebook(course, record, course.root / "submitted" / record.student / record.assignment)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def autograde(course: Course, assignments: list[str] | None = None, jobs: int | None = None,
+              cell_timeout: int = DEFAULT_CELL_TIMEOUT, force: bool = False, sandboxed: bool = True,
+              limits: Limits | None = None, add_students: bool = False, progress: bool = True) -> AutogradeReport:
+    """Grade every collected submission of ``assignments`` (all released ones when None)."""
+    started = time.monotonic()
+    jobs = max(1, jobs or default_jobs())
+    if sandboxed:
+        try:
+            bwrap_path()
+        except Exception as error:
+            raise AutogradeError(str(error)) from error
+    if limits is None:
+        limits = Limits(threads_per_kernel=max(1, default_jobs() // jobs))
+    scratch = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    report = AutogradeReport()
+    try:
+        work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, add_students)
+        report.skipped, report.up_to_date = work.skipped, work.up_to_date
+        for record in work.up_to_date:
+            _reconcile(course, record)
+        _run_pool(course, work.jobs, jobs, report, progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run_pool(course: Course, unit_jobs: list, jobs: int, report: AutogradeReport, progress: bool) -> None:
+    if not unit_jobs:
+        return
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0
+    context = multiprocessing.get_context("spawn")
+    bar = tqdm(total=len(unit_jobs), unit="submission", desc="autograde", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(unit_jobs)), mp_context=context,
+                                                initializer=_die_with_parent) as pool:
+        futures = {pool.submit(grade_unit, job): job for job in unit_jobs}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as error:  # a worker process died; the grader is at fault, not the student
+                    report.grader_errors.append((job.student, job.assignment, f"worker failed: {error!r}"))
+                else:
+                    if result.grader_error:
+                        report.grader_errors.append((job.student, job.assignment, result.grader_error))
+                    else:
+                        record = _store(course, result, job)
+                        report.graded.append(record)
+                        bar.set_postfix_str(f"{job.assignment} {job.student} {record.score:g}/{record.max_score:g}")
+                bar.update()
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            bar.close()
+
+
+def assignments_argument(course: Course, names: list[str]) -> list[str] | None:
+    """Named assignments must exist in solutions/; none named means every released one."""
+    if not names:
+        return None
+    try:
+        return course.resolve(names)
+    except CourseError as error:
+        raise AutogradeError(str(error)) from error
