@@ -336,7 +336,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
     return result
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", encoding="utf-8") as handle:
@@ -422,7 +422,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         if outcome.rejected:
             rejected[outcome.name] = outcome.rejected
         else:
-            _write_atomically(out_folder / outcome.name, outcome.graded_json)
+            write_atomically(out_folder / outcome.name, outcome.graded_json)
         scores[outcome.name] = _scores_of(notebook, specs[outcome.name])
         release = nbformat.reads(specs[outcome.name].release_json, as_version=4)
         max_score += sum(float(cell.metadata.nbgrader.get("points", 0)) for cell in release.cells
@@ -430,7 +430,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         score += sum(value or 0 for value in scores[outcome.name].values())
     record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
                         rejected, flagged, time.time())
-    _write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
+    write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
     _record_in_gradebook(course, record, Path(job.folder))
     return record
 

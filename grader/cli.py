@@ -11,6 +11,7 @@ from grader.autograde import (DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_
                               default_jobs)
 from grader.checks import build_labs, check_assignments
 from grader.collect import CollectError, collect, read_roster, register_assignment
+from grader.feedback import FeedbackError, generate_feedback
 from grader.export import ExportError, export_grades
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
@@ -76,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without the sandbox (only for notebooks you trust)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    feedback = commands.add_parser(
+        "feedback", help="an HTML report per student and assignment (feedback/<student>/<assignment>/), "
+        "showing each test's points and errors but not the hidden tests")
+    feedback.add_argument("assignments", nargs="*", help="assignment names (default: all autograded)")
 
     export = commands.add_parser(
         "export", help="the grade sheet from gradebook.db: a row per student, a column per assignment, the total")
@@ -167,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             return _collect(course, arguments)
         if arguments.command == "autograde":
             return _autograde(course, arguments)
+        if arguments.command == "feedback":
+            report = generate_feedback(course, assignments_argument(course, arguments.assignments))
+            print("\n".join(report.lines(course.root)))
+            return 0
         if arguments.command == "export":
             return _export(course, arguments.out, arguments.detail)
         assignments = course.resolve(arguments.assignments)
@@ -177,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "release":
             return _release(course, assignments)
         findings = check_assignments(course, assignments, grade=not arguments.no_grading)
-    except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError) as error:
+    except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError,
+            FeedbackError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:

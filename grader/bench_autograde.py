@@ -1,0 +1,266 @@
+"""Speed benchmark: ``python -m grader autograde`` against plain ``nbgrader autograde``, same class, same machine.
+
+    python -m grader.bench_autograde                              # all six labs, 7 students each (42 submissions)
+    python -m grader.bench_autograde --students 2 --assignments 01_backprop   # a quick check that it runs
+    python -m grader.bench_autograde --jobs 4 --keep /tmp/bench   # 4 kernels at once; keep both course folders
+
+What it measures: the wall-clock time to grade one whole class. Plain nbgrader grades the submissions one
+after the other, one ``nbgrader autograde <assignment>`` per lab, as an instructor runs it; the kit grades
+them all in one ``python -m grader autograde``, in a pool of sandboxed kernels. Both are started as
+subprocesses from this one process, one after the other, and timed with ``time.perf_counter`` around
+``subprocess.run`` (start-up, gradebook writes and everything else included).
+
+Why the scores are compared too: a faster grader is worth nothing if it grades differently. The class is
+simulated once (student k solves the first ``k mod (exercises + 1)`` exercises of each lab, so the class holds
+blank, partial and, where the class is big enough, full solutions), released once, and the released course
+folder, ``gradebook.db`` and ``submitted/`` included, is copied twice, so both graders read the same bytes.
+Afterwards every grade cell's score of every submission is read back from each gradebook and the two must
+be identical; a difference is printed and the benchmark exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.course import Course, CourseError
+from grader.notebooks import exercises, fill_solutions, read_notebook
+from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
+
+DEFAULT_STUDENTS = 7  # 7 students x 6 labs = 42 submissions
+LOG_TAIL_LINES = 30
+
+Unit = tuple  # (student, assignment): one submission
+
+
+# -- the simulated class ---------------------------------------------------------------------------------
+
+
+def student_name(number: int) -> str:
+    return f"student{number:02d}"
+
+
+def solved_count(number: int, exercise_count: int) -> int:
+    """How many exercises (the first ones) student ``number`` solves: 0, 1, ... all, then 0 again."""
+    return number % (exercise_count + 1)
+
+
+def simulate_class(course: Course, assignments: list[str], students: int) -> list[Unit]:
+    """Write ``submitted/<student>/<assignment>/<assignment>.ipynb`` for every student and lab."""
+    units = []
+    for assignment in assignments:
+        notebook_name = f"{assignment}.ipynb"
+        released = read_notebook(course.labs / assignment / notebook_name)
+        source = read_notebook(course.solutions / assignment / notebook_name)
+        lab_exercises = exercises(released)
+        for number in range(students):
+            solved = lab_exercises[:solved_count(number, len(lab_exercises))]
+            solution_ids = {solution_id for exercise in solved for solution_id in exercise.solution_ids}
+            folder = course.root / "submitted" / student_name(number) / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(fill_solutions(released, source, solution_ids), str(folder / notebook_name))
+            units.append((student_name(number), assignment))
+    return units
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over every file's relative path and bytes, to show that two folders hold the same files."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], students: int):
+    """One released course with the simulated class, copied twice; returns (nbgrader root, kit root, units)."""
+    base = workdir / "class"
+    base.mkdir(parents=True)
+    shutil.copytree(checkout.solutions, base / "solutions")
+    shutil.copytree(checkout.labs, base / "labs")
+    release = _run([sys.executable, "-m", "grader", "--root", str(base), "release", *assignments], cwd=base)
+    if release.returncode != 0:
+        raise SystemExit(f"`python -m grader release` failed:\n{release.tail()}")
+    units = simulate_class(Course(base), assignments, students)
+    plain_root, kit_root = workdir / "nbgrader", workdir / "kit"
+    shutil.copytree(base, plain_root)
+    shutil.copytree(base, kit_root)
+    shutil.rmtree(base)
+    if folder_digest(plain_root / "submitted") != folder_digest(kit_root / "submitted"):
+        raise SystemExit("the two copies of submitted/ differ")  # cannot happen; guards the comparison
+    return plain_root, kit_root, units
+
+
+# -- timing the two graders ------------------------------------------------------------------------------
+
+
+@dataclass
+class Completed:
+    """One command's exit status and output."""
+
+    command: list
+    returncode: int
+    output: str
+
+    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return "\n".join(self.output.strip().splitlines()[-lines:])
+
+
+def _run(command: list, cwd: Path) -> Completed:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    return Completed(command, completed.returncode, completed.stdout + completed.stderr)
+
+
+@dataclass
+class Timing:
+    seconds: float
+    runs: list  # Completed, ...
+
+    @property
+    def failed(self) -> list:
+        return [run for run in self.runs if run.returncode != 0]
+
+
+def time_nbgrader(root: Path, assignments: list[str]) -> Timing:
+    """Plain nbgrader, as an instructor runs it: one ``nbgrader autograde`` per lab, one after the other."""
+    runs = []
+    start = time.perf_counter()
+    for assignment in assignments:
+        runs.append(_run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
+                          f"--CourseDirectory.root={root}", "--CourseDirectory.source_directory=solutions",
+                          "--CourseDirectory.release_directory=labs",
+                          f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_SECONDS}"], cwd=root))
+    return Timing(time.perf_counter() - start, runs)
+
+
+def time_kit(root: Path, assignments: list[str], jobs: int | None) -> Timing:
+    """The kit: every submission of every lab in one ``python -m grader autograde``."""
+    command = [sys.executable, "-m", "grader", "--root", str(root), "autograde", "--no-progress", *assignments]
+    if jobs is not None:
+        command += ["--jobs", str(jobs)]
+    start = time.perf_counter()
+    run = _run(command, cwd=root)
+    return Timing(time.perf_counter() - start, [run])
+
+
+# -- comparing the scores --------------------------------------------------------------------------------
+
+
+def read_scores(root: Path, units: list[Unit]) -> dict:
+    """``{(student, assignment): {(notebook, grade id): score}}``; None for a submission the gradebook lacks."""
+    scores = {}
+    with Gradebook(gradebook_url(root)) as gradebook:
+        for student, assignment in units:
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                scores[(student, assignment)] = None
+                continue
+            scores[(student, assignment)] = {(notebook.name, grade.name): grade.score
+                                             for notebook in submission.notebooks for grade in notebook.grades}
+    return scores
+
+
+def score_differences(plain: dict, kit: dict) -> list[str]:
+    """One line per submission missing from a gradebook and per grade cell scored differently."""
+    lines = []
+    for unit in sorted(plain):
+        student, assignment = unit
+        if plain[unit] is None or kit[unit] is None:
+            missing = [name for name, scores in (("nbgrader", plain), ("kit", kit)) if scores[unit] is None]
+            lines.append(f"{assignment} {student}: not in the {' and '.join(missing)} gradebook")
+            continue
+        for cell in sorted(plain[unit].keys() | kit[unit].keys()):
+            ours, theirs = kit[unit].get(cell), plain[unit].get(cell)
+            if ours != theirs:
+                lines.append(f"{assignment} {student} {cell[0]}/{cell[1]}: nbgrader {theirs}, kit {ours}")
+    return lines
+
+
+# -- the report ------------------------------------------------------------------------------------------
+
+
+def report_failures(name: str, timing: Timing) -> None:
+    for run in timing.failed:
+        print(f"warning: {name} exited {run.returncode}: {' '.join(run.command[1:4])} ...\n{run.tail()}",
+              file=sys.stderr)
+
+
+def print_table(submissions: int, plain: Timing, kit: Timing, identical: bool, jobs: int | None) -> None:
+    cores = len(os.sched_getaffinity(0))
+    rows = [("submissions", f"{submissions}"),
+            ("nbgrader autograde (s)", f"{plain.seconds:.1f}"),
+            (f"grader autograde, jobs {jobs or 'default'} (s)", f"{kit.seconds:.1f}"),
+            ("speed-up (nbgrader / kit)", f"{plain.seconds / kit.seconds:.2f}x"),
+            ("scores identical", "yes" if identical else "no"),
+            ("cores (sched_getaffinity)", f"{cores}")]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.bench_autograde",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=DEFAULT_STUDENTS, metavar="N",
+                        help=f"simulated students per lab (default {DEFAULT_STUDENTS})")
+    parser.add_argument("--assignments", nargs="+", default=None, metavar="NAME", help="labs to grade (default: all)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="passed to `grader autograde --jobs` (default: its own, the number of cores)")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="build the courses in this folder (new or empty) and keep them, instead of a "
+                             "temporary folder removed at the end")
+    args = parser.parse_args(argv)
+    if args.students < 1:
+        parser.error("--students must be at least 1")
+    try:
+        checkout = Course.locate()
+        assignments = checkout.resolve(args.assignments)
+    except CourseError as error:
+        parser.error(str(error))
+    if args.keep:
+        workdir = Path(args.keep).resolve()
+        if workdir.exists() and any(workdir.iterdir()):
+            parser.error(f"--keep {workdir}: the folder is not empty")
+        workdir.mkdir(parents=True, exist_ok=True)
+        return _bench(workdir, checkout, assignments, args.students, args.jobs)
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as folder:
+        return _bench(Path(folder), checkout, assignments, args.students, args.jobs)
+
+
+def _bench(workdir: Path, checkout: Course, assignments: list[str], students: int, jobs: int | None) -> int:
+    plain_root, kit_root, units = prepare_courses(workdir, checkout, assignments, students)
+    print(f"{len(units)} submissions: {students} students x {len(assignments)} labs ({', '.join(assignments)})",
+          flush=True)
+    print("grading with plain nbgrader ...", flush=True)
+    plain = time_nbgrader(plain_root, assignments)
+    report_failures("nbgrader autograde", plain)
+    print(f"  {plain.seconds:.1f} s", flush=True)
+    print("grading with python -m grader autograde ...", flush=True)
+    kit = time_kit(kit_root, assignments, jobs)
+    report_failures("grader autograde", kit)
+    print(f"  {kit.seconds:.1f} s", flush=True)
+    differences = score_differences(read_scores(plain_root, units), read_scores(kit_root, units))
+    print(f"compared the per-grade-cell scores of {len(units)} submissions: "
+          f"{len(differences) or 'no'} difference(s)")
+    for line in differences:
+        print(f"  {line}")
+    print()
+    print_table(len(units), plain, kit, not differences, jobs)
+    if differences:
+        return 1
+    return 2 if plain.failed or kit.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

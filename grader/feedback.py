@@ -1,0 +1,175 @@
+"""``python -m grader feedback``: an HTML report per student and assignment that keeps the hidden tests hidden.
+
+nbgrader's ``generate_feedback`` renders the autograded notebook, whose test cells carry the hidden
+tests, and the tracebacks of failed hidden asserts quote them. Here each report is rendered from a
+redacted copy, with nbgrader's own feedback template and its ``GetGrades`` preprocessor (so the points
+shown are the gradebook's):
+
+- a test cell shows the source the student saw in the released lab, and for a failure only the error's
+  type and message (``AssertionError: the gradient of w1 is wrong``), never its traceback;
+- what a test cell printed is dropped (the student's code could print the test's inputs from there);
+- every output of every cell is scrubbed of any line of the hidden tests (a student's code can read the
+  running cell's source from IPython's history, print it, or raise it as an error message);
+- the grader's notes for the submission (a kernel that died, a cell that timed out, test cells put
+  back, a flag for review) head the report; a notebook that could not be graded gets a page saying why.
+
+Feedback is written to ``feedback/<student>/<assignment>/<notebook>.html``, nbgrader's own layout.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+
+from grader.autograde import LEDGER, UnitRecord, write_atomically
+from grader.course import Course
+from grader.workspace import gradebook_url
+
+REDACTED = "[hidden test]"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_MIN_HIDDEN_LINE = 8  # shorter lines (``else:``, ``)``) say nothing about a test
+
+
+class FeedbackError(Exception):
+    """Nothing to give feedback on (no autograded submissions)."""
+
+
+def hidden_lines(locked_sources: dict[str, str], release: NotebookNode) -> list[str]:
+    """Lines of the gradebook's locked cells that the released notebook does not show anywhere."""
+    visible = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    lines = {line.strip() for source in locked_sources.values() for line in source.splitlines()}
+    hidden = [line for line in lines - visible if len(line) >= _MIN_HIDDEN_LINE and re.search(r"\w", line)]
+    return sorted(hidden, key=len, reverse=True)  # longest first, so a line inside another goes with it
+
+
+def _scrub(text: str, hidden: list[str]) -> str:
+    text = _ANSI.sub("", text)
+    for line in hidden:
+        if line in text:
+            text = text.replace(line, REDACTED)
+    return text
+
+
+def _scrub_output(output: NotebookNode, hidden: list[str]) -> NotebookNode:
+    if output.output_type == "stream":
+        output.text = _scrub(output.text, hidden)
+    elif output.output_type == "error":
+        output.ename = _scrub(output.ename, hidden)
+        output.evalue = _scrub(output.evalue, hidden)
+        output.traceback = [_scrub(line, hidden) for line in output.traceback]
+    else:
+        for kind, value in list(output.get("data", {}).items()):
+            if kind.startswith("text/") or kind in ("application/json", "image/svg+xml"):
+                output.data[kind] = _scrub(value if isinstance(value, str) else str(value), hidden)
+    return output
+
+
+def _is_test_cell(cell: NotebookNode) -> bool:
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(nbgrader.get("grade")) and not nbgrader.get("solution")
+
+
+def redact(graded: NotebookNode, release: NotebookNode, hidden: list[str]) -> NotebookNode:
+    """A copy of the autograded notebook that a student may read."""
+    visible_source = {cell.metadata.nbgrader.grade_id: cell.source for cell in release.cells
+                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    redacted = nbformat.from_dict(graded)
+    for cell in redacted.cells:
+        if _is_test_cell(cell):
+            cell.source = visible_source.get(cell.metadata.nbgrader.grade_id, "")
+            errors = [out for out in cell.outputs if out.output_type == "error"]
+            cell.outputs = [nbformat.v4.new_output("error", ename=out.ename, evalue=out.evalue,
+                                                   traceback=[f"{out.ename}: {out.evalue}"]) for out in errors]
+        if cell.cell_type == "code":
+            cell.outputs = [_scrub_output(out, hidden) for out in cell.outputs]
+    return redacted
+
+
+def _notes_cell(record: UnitRecord, notebook_file: str) -> NotebookNode | None:
+    notes = list(record.notes.get(notebook_file, []))
+    if not notes:
+        return None
+    items = "\n".join(f"- {html.escape(note)}" for note in notes)
+    return nbformat.v4.new_markdown_cell(f"**Notes from the grader**\n\n{items}")
+
+
+def _rejected_page(student: str, assignment: str, notebook_file: str, reason: str) -> str:
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(notebook_file)}</title>"
+            f"</head><body><h1>{html.escape(assignment)}: {html.escape(notebook_file)}</h1>"
+            f"<p>Student: {html.escape(student)}. Score: 0.</p>"
+            f"<p>This notebook could not be graded: {html.escape(reason)}.</p>"
+            "<p>Ask your instructor whether you may resubmit.</p></body></html>\n")
+
+
+def _exporter():
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+    import nbgrader.converters.generate_feedback as nbgrader_feedback
+
+    templates = Path(nbgrader_feedback.__file__).resolve().parent.parent / "server_extensions" / "formgrader"
+    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(templates / "templates")],
+                            extra_template_paths=[str(templates / "static" / "node_modules" / "bootstrap" /
+                                                      "dist" / "css")])
+    exporter.register_preprocessor(GetGrades(), enabled=True)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return exporter
+
+
+@dataclass
+class FeedbackReport:
+    written: list = field(default_factory=list)  # paths
+
+    def lines(self, root: Path) -> list[str]:
+        return [f"wrote {path.relative_to(root)}" for path in self.written] + [
+            f"{len(self.written)} feedback file(s)"]
+
+
+def generate_feedback(course: Course, assignments: list[str] | None = None) -> FeedbackReport:
+    """Feedback HTML for every autograded submission (of ``assignments``, all when None)."""
+    ledgers = sorted((course.root / "autograded").glob(f"*/*/{LEDGER}"))
+    records = [record for record in map(UnitRecord.load, ledgers)
+               if record is not None and (not assignments or record.assignment in assignments)]
+    if not records:
+        raise FeedbackError("no autograded submissions: run `python -m grader autograde` first")
+    report = FeedbackReport()
+    exporter = _exporter()
+    hidden_by_notebook: dict[tuple[str, str], tuple[NotebookNode, list[str]]] = {}
+    for record in records:
+        for notebook_file in record.scores:
+            target = course.root / "feedback" / record.student / record.assignment / notebook_file
+            target = target.with_suffix(".html")
+            if notebook_file in record.rejected:
+                write_atomically(target, _rejected_page(record.student, record.assignment, notebook_file,
+                                                         record.rejected[notebook_file]))
+                report.written.append(target)
+                continue
+            key = (record.assignment, notebook_file)
+            if key not in hidden_by_notebook:
+                hidden_by_notebook[key] = _release_and_hidden(course, record.assignment, notebook_file)
+            release, hidden = hidden_by_notebook[key]
+            graded_path = course.root / "autograded" / record.student / record.assignment / notebook_file
+            readable = redact(nbformat.read(str(graded_path), as_version=4), release, hidden)
+            notes = _notes_cell(record, notebook_file)
+            if notes is not None:
+                readable.cells.insert(0, notes)
+            resources = {"nbgrader": {"student": record.student, "assignment": record.assignment,
+                                      "notebook": Path(notebook_file).stem, "db_url": gradebook_url(course.root)}}
+            body, _ = exporter.from_notebook_node(readable, resources=resources)
+            write_atomically(target, body)
+            report.written.append(target)
+    return report
+
+
+def _release_and_hidden(course: Course, assignment: str, notebook_file: str):
+    release = nbformat.read(str(course.labs / assignment / notebook_file), as_version=4)
+    with Gradebook(gradebook_url(course.root)) as gradebook:
+        notebook = gradebook.find_notebook(Path(notebook_file).stem, assignment)
+        locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
+    return release, hidden_lines(locked, release)
