@@ -47,6 +47,7 @@ from grader.workspace import gradebook_url
 LEDGER = ".grader.json"
 DEFAULT_CELL_TIMEOUT = 120
 KERNEL_START_ATTEMPTS = 2
+GUARD_TIMEOUT = 60
 
 
 class AutogradeError(Exception):
@@ -142,6 +143,10 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     outcome = NotebookOutcome(spec.name)
     released_names = {other.name for other in job.notebooks}
     path, outcome.notes = _find_notebook(folder, spec, released_names)
+    ignored = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+                     and p.name != "timestamp.txt" and p.name not in released_names and p != path)
+    if ignored:
+        outcome.notes.append(f"extra files ignored (the kernel does not see them): {', '.join(ignored)}")
     if path is None:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "nothing"
         outcome.rejected = f"no notebook named {spec.name} in the submission (found: {found})"
@@ -160,13 +165,21 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     return outcome
 
 
+def _cell_timeout(limit: int):
+    """The student's cells get ``limit``; the guard cell, which imports torch first, at least a minute."""
+    def timeout(cell: NotebookNode) -> int:
+        return max(limit, GUARD_TIMEOUT) if cell.metadata.get("grader_guard") else limit
+
+    return timeout
+
+
 def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
     """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
     from grader.kernel import SafeExecute, SandboxedKernelManager, error_output
 
     instrumentation = Instrumentation.draw(list(spec.test_ids))
     test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
-    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources))
+    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources), metadata={"grader_guard": True})
     notebook.cells.insert(0, guard)
     originals, test_cells = {}, {}
     for index, cell in enumerate(notebook.cells):
@@ -185,7 +198,8 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
         manager = SandboxedKernelManager(sandbox=sandbox, workdir=str(workdir), sockets=str(sockets), uid=uid,
                                          kernel_name="python3")
         executor = SafeExecute(timeout=job.cell_timeout, instrumentation=instrumentation,
-                               test_cell_ids=test_cells, kernel_name="python3", startup_timeout=60)
+                               test_cell_ids=test_cells, kernel_name="python3", startup_timeout=60,
+                               timeout_func=_cell_timeout(job.cell_timeout), hidden_leading_cells=1)
         try:
             executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
             break
@@ -209,7 +223,7 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
     if executor.lost_kernel_reason:
         notes.append(f"kernel lost: {executor.lost_kernel_reason}; the cells after it count as failed")
     for index in sorted(executor.timed_out_cells):
-        notes.append(f"cell {index} ran past the {job.cell_timeout} s limit")
+        notes.append(f"cell {executor.cell_number(index)} ran past the {job.cell_timeout} s limit")
     if executor.truncated_cells:
         notes.append(f"the output of {len(executor.truncated_cells)} cell(s) was cut to "
                      f"{executor.output_bytes_per_cell // 1024} KB")
@@ -297,7 +311,7 @@ def _ledger_path(course: Course, student: str, assignment: str) -> Path:
 
 
 def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeout: int, limits: Limits,
-         sandboxed: bool, scratch: Path, add_students: bool) -> Plan:
+         sandboxed: bool, scratch: Path, roster_only: bool) -> Plan:
     gradebook_file = course.root / "gradebook.db"
     if not gradebook_file.is_file():
         raise AutogradeError(f"no gradebook at {gradebook_file}: run `python -m grader release` first")
@@ -323,9 +337,9 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                 continue
             if assignment not in wanted:
                 continue
-            if roster and student not in roster and not add_students:
-                result.skipped.append((student, assignment, "not a student in gradebook.db (add them with "
-                                       "`collect --roster`, or pass --add-students)"))
+            if roster_only and student not in roster:
+                result.skipped.append((student, assignment, "not a student in gradebook.db (--roster-only; "
+                                       "add them with `collect --roster`)"))
                 continue
             record = UnitRecord.load(_ledger_path(course, student, assignment))
             if not force and record is not None and record.digest == submission_digest(folder):
@@ -451,7 +465,7 @@ def default_jobs() -> int:
 
 def autograde(course: Course, assignments: list[str] | None = None, jobs: int | None = None,
               cell_timeout: int = DEFAULT_CELL_TIMEOUT, force: bool = False, sandboxed: bool = True,
-              limits: Limits | None = None, add_students: bool = False, progress: bool = True) -> AutogradeReport:
+              limits: Limits | None = None, roster_only: bool = False, progress: bool = True) -> AutogradeReport:
     """Grade every collected submission of ``assignments`` (all released ones when None)."""
     started = time.monotonic()
     jobs = max(1, jobs or default_jobs())
@@ -465,7 +479,7 @@ def autograde(course: Course, assignments: list[str] | None = None, jobs: int | 
     scratch = Path(tempfile.mkdtemp(prefix="grader-run-"))
     report = AutogradeReport()
     try:
-        work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, add_students)
+        work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, roster_only)
         report.skipped, report.up_to_date = work.skipped, work.up_to_date
         for record in work.up_to_date:
             _reconcile(course, record)

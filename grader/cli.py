@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory", type=float, default=Limits.memory_bytes / GiB,
                        help=f"GiB of memory a kernel may allocate (default {Limits.memory_bytes / GiB:g})")
     grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
-    grade.add_argument("--add-students", action="store_true",
-                       help="grade students missing from gradebook.db's roster too (and add them)")
+    grade.add_argument("--roster-only", action="store_true",
+                       help="skip (and list) submissions of students who are not in gradebook.db; by default "
+                       "they are graded and added, as nbgrader does")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without the sandbox (only for notebooks you trust)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -143,7 +144,7 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
                     threads_per_kernel=max(1, default_jobs() // (arguments.jobs or default_jobs())))
     report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
                        arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
-                       arguments.add_students, progress=not arguments.no_progress)
+                       arguments.roster_only, progress=not arguments.no_progress)
     print("\n".join(report.lines()))
     return 1 if report.grader_errors else 0
 

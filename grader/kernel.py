@@ -25,7 +25,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Integer
@@ -88,6 +88,7 @@ class SafeExecute(Execute):
     output_bytes_per_cell = Integer(OUTPUT_BYTES_PER_CELL).tag(config=True)
     instrumentation = Any(None, allow_none=True)  # grader.integrity.Instrumentation
     test_cell_ids = Any(default_value={})  # cell index -> grade id, for the cells whose tokens count
+    hidden_leading_cells = Integer(0)  # cells the grader put first (its guard), left out of cell numbers
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -108,19 +109,25 @@ class SafeExecute(Execute):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self.lost_kernel_reason = f"the kernel died in an earlier cell (cell {index + 1})"
+            self.lost_kernel_reason = f"the kernel died in an earlier cell (cell {self.cell_number(index)})"
             cell.outputs.append(error_output(
                 "DeadKernelError", "the kernel died while running this cell (it crashed, ran out of memory, "
                 "or the code called os._exit or exit())"))
             return cell, resources
+        except CellTimeoutError:  # interrupted, but the kernel never went idle again
+            cell.outputs.append(error_output("CellTimeoutError", "timed out"))
         if any(out.output_type == "error" and out.get("ename") == "CellTimeoutError" for out in cell.outputs):
             self.timed_out_cells.add(index)
             self._replace_timeout_error(cell, time.monotonic() - started)
             if not self._kernel_recovers():
-                self.lost_kernel_reason = (f"cell {index + 1} ran past the {self.timeout} s limit and "
+                self.lost_kernel_reason = (f"cell {self.cell_number(index)} ran past the {self.timeout} s limit and "
                                            "the kernel did not stop when interrupted")
                 self._stop_kernel()
         return cell, resources
+
+    def cell_number(self, index: int) -> int:
+        """The 1-based number of a cell as the student counts them."""
+        return index + 1 - self.hidden_leading_cells
 
     def _replace_timeout_error(self, cell, seconds: float) -> None:
         cell.outputs = [out for out in cell.outputs

@@ -1,0 +1,248 @@
+"""``grader autograde`` on a class of students who do everything wrong, graded in one parallel run.
+
+Each student of the class below breaks something (a file, the test cells, the kernel, the sandbox, the
+tests' honesty). Every one must get exactly the points of the exercises they really solved, with a
+reason recorded, and nobody else's grade may move. The assignment is ``tests/probe_course.py``'s three
+exercises, so the whole class grades in about a minute.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from nbgrader.api import Gradebook
+
+from probe_course import (ANSWERS, ASSIGNMENT, HIDDEN_MARK, NOTEBOOK, WRONG, cell_index, ledger,
+                          make_course, student_notebook, submit)
+
+pytestmark = pytest.mark.slow
+
+CELL_TIMEOUT = 8
+SNOOP = '''\
+import os, socket
+attempts = {}
+for name, path in [("solutions", "{root}/solutions/00_probe/00_probe.ipynb"),
+                   ("gradebook", "{root}/gradebook.db"),
+                   ("autograded", "{root}/autograded"),
+                   ("others", "{root}/submitted/full/00_probe/00_probe.ipynb")]:
+    try:
+        os.listdir(path) if name == "autograded" else open(path, "rb").read(1)
+        attempts[name] = "read"
+    except OSError:
+        attempts[name] = "blocked"
+for name, path in [("write course", "{root}/evil.txt"), ("write tmp of the host", "/tmp/evil-{root_name}")]:
+    try:
+        with open(path, "w") as handle:
+            handle.write("x")
+        attempts[name] = "written" if os.path.exists(path) else "blocked"
+    except OSError:
+        attempts[name] = "blocked"
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2).close()
+    attempts["network"] = "reached"
+except OSError:
+    attempts["network"] = "blocked"
+print(attempts)
+if all(value == "blocked" for value in attempts.values()):
+    def double(x):
+        return 2 * x
+'''
+
+LEAK = """def negate(x):
+    running_cell = get_ipython().user_ns["In"][-1]
+    print(running_cell)
+    raise ValueError(running_cell)"""
+
+
+def class_of(root):
+    """student -> (files of the submission, expected {test id: points})."""
+    solved = student_notebook(root, ANSWERS)
+    full = {"ex1_tests": 10, "ex2_tests": 10, "ex3_tests": 10}
+    zero = dict.fromkeys(full, 0)
+    only_1 = {**zero, "ex1_tests": 10}
+    all_but_2 = {**full, "ex2_tests": 0}
+
+    def answers(base=ANSWERS, **changes):
+        return student_notebook(root, {**base, **changes})
+
+    tampered_tests = answers(ex1_answer=WRONG["ex1_answer"])  # and a test cell that passes anything:
+    tampered_tests.cells[cell_index(tampered_tests, "ex1_tests")].source = "pass  # trust me"
+    del tampered_tests.cells[cell_index(tampered_tests, "ex2_tests")]
+    moved = tampered_tests.cells.pop(cell_index(tampered_tests, "ex3_tests"))
+    tampered_tests.cells.insert(cell_index(tampered_tests, "ex3_answer"), moved)
+
+    widgets = answers(ex1_answer="import ipywidgets as widgets\nfrom IPython.display import display\n"
+                                 "slider = widgets.IntSlider(3)\ndisplay(slider)\n"
+                                 "widgets.interact(lambda n: n * n, n=slider)\n" + ANSWERS["ex1_answer"])
+    return {
+        "full": ({NOTEBOOK: solved}, full),
+        "blank": ({NOTEBOOK: student_notebook(root, {})}, zero),
+        "partial": ({NOTEBOOK: student_notebook(root, {"ex1_answer": ANSWERS["ex1_answer"]})}, only_1),
+        "empty-file": ({NOTEBOOK: b""}, zero),
+        "invalid-json": ({NOTEBOOK: b'{"cells": [ {"cell_type": "code",'}, zero),
+        "not-utf8": ({NOTEBOOK: nbformat_bytes(solved).replace(b"return 2", b"return \xff2")}, zero),
+        "wrong-name": ({"my lab final.ipynb": solved}, full),
+        "no-notebook": ({"answers.txt": b"I did it on paper"}, zero),
+        "extra-files": ({NOTEBOOK: answers(WRONG), "torch.py": b"def allclose(*a, **k):\n    return True\n"
+                         b"def equal(*a, **k):\n    return True\n"}, zero),
+        "two-copies": ({NOTEBOOK: solved, f"{ASSIGNMENT} (1).ipynb": student_notebook(root, {})}, full),
+        "edits-tests": ({NOTEBOOK: tampered_tests}, {**full, "ex1_tests": 0}),
+        "patches-torch": ({NOTEBOOK: answers(WRONG, ex1_answer="import torch\ntorch.allclose = lambda *a, **k: "
+                                             "True\ntorch.equal = lambda *a, **k: True\n" + WRONG["ex1_answer"])},
+                          zero),
+        "patches-helper": ({NOTEBOOK: answers(ex3_answer="import torch\ntorch.testing.assert_close = lambda *a, "
+                                              "**k: None\n" + WRONG["ex3_answer"])}, {**full, "ex3_tests": 0}),
+        "hides-errors": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().showtraceback = lambda *a, **k: "
+                                            "None\n" + WRONG["ex1_answer"])}, zero),
+        "rewrites-tests": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().input_transformers_cleanup."
+                                              "append(lambda lines: [l for l in lines if 'assert' not in l])\n"
+                                              + WRONG["ex1_answer"])}, zero),
+        "endless-loop": ({NOTEBOOK: answers(ex2_answer="while True:\n    pass")}, all_but_2),
+        "ignores-interrupt": ({NOTEBOOK: answers(ex2_answer="import signal\nsignal.signal(signal.SIGINT, "
+                                                 "signal.SIG_IGN)\nwhile True:\n    pass")}, only_1),
+        "memory-bomb": ({NOTEBOOK: answers(ex2_answer="hoard = []\nwhile True:\n    hoard.append(bytearray("
+                                           "256 * 1024 ** 2))")}, all_but_2),
+        "fork-bomb": ({NOTEBOOK: answers(ex2_answer="import os\nwhile True:\n    os.fork()")}, None),
+        "os-exit": ({NOTEBOOK: answers(ex2_answer="import os\nos._exit(3)")}, only_1),
+        "sys-exit": ({NOTEBOOK: answers(ex2_answer="import sys\nsys.exit('bye')")}, all_but_2),
+        "segfault": ({NOTEBOOK: answers(ex2_answer="import ctypes\nctypes.string_at(0)")}, only_1),
+        "floods-output": ({NOTEBOOK: answers(ex1_answer="print('spam ' * (4 * 1024 ** 2))\n"
+                                             + ANSWERS["ex1_answer"])}, full),
+        "widgets": ({NOTEBOOK: widgets}, full),
+        "leaks-tests": ({NOTEBOOK: answers(ex3_answer=LEAK)}, {**full, "ex3_tests": 0}),
+        "snoop": ({NOTEBOOK: answers(ex1_answer=SNOOP.replace("{root}", str(root)).replace(
+                  "{root_name}", root.name))}, full),
+    }
+
+
+def nbformat_bytes(notebook):
+    import nbformat
+
+    return nbformat.writes(notebook).encode()
+
+
+def run_grader(root, *arguments, timeout=900):
+    command = [sys.executable, "-m", "grader", "--root", str(root), *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def scores(root):
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        return {submission.student.id: {grade.name: grade.score for notebook in submission.notebooks
+                                        for grade in notebook.grades if grade.name.endswith("_tests")}
+                for submission in gradebook.assignment_submissions(ASSIGNMENT)}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("probe") / "course")
+    students = class_of(root)
+    for student, (files, _) in students.items():
+        submit(root, student, files)
+    submit(root, "full", {}).parent.parent.joinpath("full", "99_not_released").mkdir()
+    result = run_grader(root, "autograde", "--jobs", "2", "--timeout", str(CELL_TIMEOUT), "--no-progress")
+    return root, students, result
+
+
+def test_the_run_finishes_and_reports_every_student(graded_class):
+    root, students, result = graded_class
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    for student in students:
+        assert f"{ASSIGNMENT} {student}:" in result.stdout
+    assert "skipped  99_not_released full: no such assignment was released" in result.stdout
+    assert f"{len(students)} graded, 0 already graded, 1 skipped, 0 grader errors" in result.stdout
+
+
+@pytest.mark.parametrize("student", [
+    "full", "blank", "partial", "empty-file", "invalid-json", "not-utf8", "wrong-name", "no-notebook",
+    "extra-files", "two-copies", "edits-tests", "patches-torch", "patches-helper", "hides-errors",
+    "rewrites-tests", "endless-loop", "ignores-interrupt", "memory-bomb", "os-exit", "sys-exit", "segfault",
+    "floods-output", "widgets", "snoop", "leaks-tests"])
+def test_each_student_gets_exactly_the_points_earned(graded_class, student):
+    root, students, _ = graded_class
+    expected = students[student][1]
+    assert scores(root)[student] == expected, ledger(root, student)["notes"]
+
+
+def test_a_fork_bomb_costs_only_its_own_exercise(graded_class):
+    root, _, _ = graded_class
+    got = scores(root)["fork-bomb"]
+    assert got["ex1_tests"] == 10 and got["ex2_tests"] == 0
+
+
+REASONS = {
+    "empty-file": "is empty",
+    "invalid-json": "is not valid JSON (line 1",
+    "not-utf8": "is not UTF-8 text (byte 0xff",
+    "no-notebook": "no notebook named 00_probe.ipynb in the submission (found: answers.txt)",
+    "wrong-name": "graded my lab final.ipynb in its place",
+    "extra-files": "extra files ignored (the kernel does not see them): torch.py",
+    "two-copies": "extra files ignored (the kernel does not see them): 00_probe (1).ipynb",
+    "edits-tests": "cell ex2_tests was deleted: put back",
+    "ignores-interrupt": "did not stop when interrupted",
+    "os-exit": "kernel lost: the kernel died",
+    "segfault": "kernel lost: the kernel died",
+    "floods-output": "was cut to 64 KB",
+    "endless-loop": f"ran past the {CELL_TIMEOUT} s limit",
+}
+
+
+@pytest.mark.parametrize("student", sorted(REASONS))
+def test_the_reason_is_recorded(graded_class, student):
+    root, _, _ = graded_class
+    record = ledger(root, student)
+    reasons = [*record["rejected"].values(), *(note for notes in record["notes"].values() for note in notes)]
+    assert any(REASONS[student] in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize("student", ["patches-torch", "patches-helper", "hides-errors", "rewrites-tests"])
+def test_tampering_is_flagged_for_review(graded_class, student):
+    root, _, _ = graded_class
+    record = ledger(root, student)
+    assert record["flagged"]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).flagged
+    assert not ledger(root, "full")["flagged"]
+
+
+def test_the_edited_tests_were_graded_as_released(graded_class):
+    root, _, _ = graded_class
+    notes = ledger(root, "edits-tests")["notes"][NOTEBOOK]
+    assert "cell ex1_tests was edited: the original was graded" in notes
+    assert "cells were moved: graded in the released order" in notes
+
+
+def test_the_sandbox_hid_the_course_and_the_network(graded_class):
+    root, _, _ = graded_class
+    assert scores(root)["snoop"] == {"ex1_tests": 10, "ex2_tests": 10, "ex3_tests": 10}
+    assert not (root / "evil.txt").exists() and not os.path.exists(f"/tmp/evil-{root.name}")
+
+
+def test_a_flood_of_output_is_not_kept(graded_class):
+    root, _, _ = graded_class
+    assert (root / "autograded" / "floods-output" / ASSIGNMENT / NOTEBOOK).stat().st_size < 1024 ** 2
+
+
+def test_feedback_shows_points_and_errors_but_no_hidden_test(graded_class):
+    root, students, _ = graded_class
+    result = run_grader(root, "feedback")
+    assert result.returncode == 0, result.stderr
+    pages = {student: (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+             for student in students}
+    for student, page in pages.items():
+        assert HIDDEN_MARK not in page, student
+    assert "Score: 0.0 / 10.0" in pages["partial"] and "NotImplementedError" in pages["partial"]
+    assert "could not be graded: invalid-json" not in pages["invalid-json"]
+    assert "is not valid JSON" in pages["invalid-json"]
+    assert "kernel lost" in pages["os-exit"]
+
+
+def test_export_lists_every_student_with_the_total(graded_class):
+    root, students, _ = graded_class
+    result = run_grader(root, "export", "--out", "-")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(",")[0]: line.split(",") for line in result.stdout.splitlines()[1:]}
+    for student, (_, expected) in students.items():
+        if expected is not None:
+            assert float(rows[student][4]) == sum(expected.values()), student
