@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties, LimitOutput, SaveAutoGrades
 from nbgrader.utils import parse_utc
+from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
 from grader.integrity import INTEGRITY_ERROR, Instrumentation
@@ -117,10 +119,10 @@ def grade_unit(job: UnitJob) -> UnitResult:
     started = time.monotonic()
     folder = Path(job.folder)
     result = UnitResult(job.student, job.assignment, submission_digest(folder))
-    unit_dir = Path(job.scratch) / f"unit-{job.number}"
+    unit_dir = Path(job.scratch) / f"u{job.number}"  # short: Unix socket paths must stay under 108 bytes
     try:
-        for spec in job.notebooks:
-            result.notebooks.append(_grade_notebook(job, spec, folder, unit_dir))
+        for index, spec in enumerate(job.notebooks):
+            result.notebooks.append(_grade_notebook(job, spec, folder, unit_dir / f"n{index}"))
     except Exception:
         result.grader_error = traceback.format_exc(limit=6)
     finally:
@@ -158,7 +160,7 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     release = nbformat.reads(spec.release_json, as_version=4)
     rebuilt = rebuild(student, release, spec.locked_sources)
     outcome.notes += rebuilt.notes
-    executed, notes, flagged = _execute(job, spec, rebuilt.notebook, unit_dir / Path(spec.name).stem)
+    executed, notes, flagged = _execute(job, spec, rebuilt.notebook, unit_dir)
     outcome.notes += notes
     outcome.flagged = flagged
     outcome.graded_json = nbformat.writes(executed)
@@ -175,7 +177,7 @@ def _cell_timeout(limit: int):
 
 def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
     """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
-    from grader.kernel import SafeExecute, SandboxedKernelManager, error_output
+    from grader.kernel import SafeExecute, SandboxedKernelManager, error_output, stop_kernel
 
     instrumentation = Instrumentation.draw(list(spec.test_ids))
     test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
@@ -191,7 +193,7 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
 
     uid = sandbox_uid(job.number) if job.sandboxed else None
     for attempt in range(KERNEL_START_ATTEMPTS):
-        workdir, sockets = unit_dir / f"work-{attempt}", unit_dir / f"sockets-{attempt}"
+        workdir, sockets = unit_dir / f"w{attempt}", unit_dir / f"s{attempt}"
         prepare_folder(workdir, uid)
         prepare_folder(sockets, uid)
         sandbox = Sandbox(Path(job.course_root), job.limits) if job.sandboxed else None
@@ -206,6 +208,8 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
         except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
             if attempt + 1 == KERNEL_START_ATTEMPTS:
                 raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
+        finally:
+            stop_kernel(executor, manager)
 
     if any(out.output_type == "error" for out in notebook.cells[0].outputs):
         raise RuntimeError("the grader's guard cell failed: " + json.dumps(notebook.cells[0].outputs)[:2000])
@@ -375,6 +379,13 @@ def _resources(course: Course, student: str, assignment: str, notebook: str) -> 
 
 def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
     """The parent's one write path into nbgrader's gradebook (nbgrader's own preprocessors do the work)."""
+    with warnings.catch_warnings():
+        # nbgrader's own API trips SQLAlchemy's autoflush warnings when it creates a submission
+        warnings.simplefilter("ignore", SAWarning)
+        _write_gradebook(course, record, folder)
+
+
+def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
     with Gradebook(gradebook_url(course.root)) as gradebook:
         gradebook.update_or_create_student(record.student)
         timestamp = _timestamp(folder)
@@ -415,7 +426,7 @@ def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
     return scores
 
 
-def _scores_of(notebook: NotebookNode | None, spec: NotebookSpec) -> dict:
+def _scores_of(notebook: NotebookNode | None) -> dict:
     from nbgrader.utils import determine_grade, is_grade
 
     if notebook is None:
@@ -437,7 +448,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
             rejected[outcome.name] = outcome.rejected
         else:
             write_atomically(out_folder / outcome.name, outcome.graded_json)
-        scores[outcome.name] = _scores_of(notebook, specs[outcome.name])
+        scores[outcome.name] = _scores_of(notebook)
         release = nbformat.reads(specs[outcome.name].release_json, as_version=4)
         max_score += sum(float(cell.metadata.nbgrader.get("points", 0)) for cell in release.cells
                          if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))

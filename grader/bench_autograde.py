@@ -190,6 +190,11 @@ def score_differences(plain: dict, kit: dict) -> list[str]:
 # -- the report ------------------------------------------------------------------------------------------
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: on a shared machine, a busy neighbour skews both timings."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def report_failures(name: str, timing: Timing) -> None:
     for run in timing.failed:
         print(f"warning: {name} exited {run.returncode}: {' '.join(run.command[1:4])} ...\n{run.tail()}",
@@ -242,14 +247,14 @@ def _bench(workdir: Path, checkout: Course, assignments: list[str], students: in
     plain_root, kit_root, units = prepare_courses(workdir, checkout, assignments, students)
     print(f"{len(units)} submissions: {students} students x {len(assignments)} labs ({', '.join(assignments)})",
           flush=True)
-    print("grading with plain nbgrader ...", flush=True)
+    print(f"grading with plain nbgrader ... (load average {load()})", flush=True)
     plain = time_nbgrader(plain_root, assignments)
     report_failures("nbgrader autograde", plain)
-    print(f"  {plain.seconds:.1f} s", flush=True)
+    print(f"  {plain.seconds:.1f} s (load average {load()})", flush=True)
     print("grading with python -m grader autograde ...", flush=True)
     kit = time_kit(kit_root, assignments, jobs)
     report_failures("grader autograde", kit)
-    print(f"  {kit.seconds:.1f} s", flush=True)
+    print(f"  {kit.seconds:.1f} s (load average {load()})", flush=True)
     differences = score_differences(read_scores(plain_root, units), read_scores(kit_root, units))
     print(f"compared the per-grade-cell scores of {len(units)} submissions: "
           f"{len(differences) or 'no'} difference(s)")

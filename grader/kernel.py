@@ -34,6 +34,7 @@ from grader.sandbox import Sandbox
 
 OUTPUT_BYTES_PER_CELL = 64 * 1024
 KERNEL_RECOVERY_SECONDS = 10
+MAX_SOCKET_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux
 
 
 def error_output(name: str, message: str) -> NotebookNode:
@@ -50,8 +51,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         sockets = Path(kwargs["sockets"])
+        if len(str(sockets / "k-99999")) >= MAX_SOCKET_PATH:
+            raise RuntimeError(f"the folder for the kernel's sockets, {sockets}, is too deep for Unix sockets "
+                               f"({MAX_SOCKET_PATH} bytes at most): set TMPDIR to a shorter folder")
         kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("ip", str(sockets / "kernel"))
+        kwargs.setdefault("ip", str(sockets / "k"))
         kwargs.setdefault("connection_file", str(sockets / "connection.json"))
         super().__init__(**kwargs)
 
@@ -80,6 +84,19 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_interrupt_kernel()
 
     interrupt_kernel = _async_interrupt_kernel
+
+
+def stop_kernel(executor, manager: SandboxedKernelManager) -> None:
+    """Stop the kernel (the executor does not, since it was handed the manager); the sandbox's PID
+    namespace goes with it, and every process the student started."""
+    if executor.kc is not None:
+        executor.kc.stop_channels()
+    try:
+        if manager.has_kernel:
+            run_sync(manager._async_shutdown_kernel)(now=True)
+    except Exception:  # already dead, or half started
+        pass
+    manager.cleanup_resources()
 
 
 class SafeExecute(Execute):
