@@ -105,6 +105,9 @@ def class_of(root):
                                            "256 * 1024 ** 2))")}, all_but_2),
         "fork-bomb": ({NOTEBOOK: answers(ex2_answer="import os\nwhile True:\n    os.fork()")}, None),
         "os-exit": ({NOTEBOOK: answers(ex2_answer="import os\nos._exit(3)")}, only_1),
+        "ipython-exit": ({NOTEBOOK: answers(ex2_answer="exit()\n" + ANSWERS["ex2_answer"])}, only_1),
+        "asks-input": ({NOTEBOOK: answers(ex2_answer="name = input('your name? ')\n" + ANSWERS["ex2_answer"])},
+                       all_but_2),
         "sys-exit": ({NOTEBOOK: answers(ex2_answer="import sys\nsys.exit('bye')")}, all_but_2),
         "segfault": ({NOTEBOOK: answers(ex2_answer="import ctypes\nctypes.string_at(0)")}, only_1),
         "floods-output": ({NOTEBOOK: answers(ex1_answer="print('spam ' * (4 * 1024 ** 2))\n"
@@ -157,7 +160,8 @@ def test_the_run_finishes_and_reports_every_student(graded_class):
 @pytest.mark.parametrize("student", [
     "full", "blank", "partial", "empty-file", "invalid-json", "not-utf8", "wrong-name", "no-notebook",
     "extra-files", "two-copies", "edits-tests", "patches-torch", "patches-helper", "hides-errors",
-    "rewrites-tests", "endless-loop", "ignores-interrupt", "memory-bomb", "os-exit", "sys-exit", "segfault",
+    "rewrites-tests", "endless-loop", "ignores-interrupt", "memory-bomb", "os-exit", "ipython-exit",
+    "asks-input", "sys-exit", "segfault",
     "floods-output", "widgets", "snoop", "leaks-tests"])
 def test_each_student_gets_exactly_the_points_earned(graded_class, student):
     root, students, _ = graded_class
