@@ -15,8 +15,9 @@ from nbgrader.api import Gradebook
 
 from probe_course import (ANSWERS, ASSIGNMENT, HIDDEN_MARK, NOTEBOOK, WRONG, cell_index, ledger,
                           make_course, student_notebook, submit)
+from sandbox_required import requires_sandbox
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, requires_sandbox]
 
 CELL_TIMEOUT = 8
 SNOOP = '''\
@@ -105,7 +106,8 @@ def class_of(root):
                                            "256 * 1024 ** 2))")}, all_but_2),
         "fork-bomb": ({NOTEBOOK: answers(ex2_answer="import os\nwhile True:\n    os.fork()")}, None),
         "os-exit": ({NOTEBOOK: answers(ex2_answer="import os\nos._exit(3)")}, only_1),
-        "ipython-exit": ({NOTEBOOK: answers(ex2_answer="exit()\n" + ANSWERS["ex2_answer"])}, only_1),
+        # IPython's exit() only asks the front end to close; without one the kernel carries on
+        "ipython-exit": ({NOTEBOOK: answers(ex2_answer="exit()\n" + ANSWERS["ex2_answer"])}, full),
         "asks-input": ({NOTEBOOK: answers(ex2_answer="name = input('your name? ')\n" + ANSWERS["ex2_answer"])},
                        all_but_2),
         "sys-exit": ({NOTEBOOK: answers(ex2_answer="import sys\nsys.exit('bye')")}, all_but_2),

@@ -18,8 +18,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from probe_course import ANSWERS, ASSIGNMENT, NOTEBOOK, ledger, make_course, student_notebook, submit
+from sandbox_required import requires_sandbox
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, requires_sandbox]
 
 SOLVED_FIRST = {"s0": 0, "s1": 1, "s2": 2, "s3": 3, "s4": 1, "s5": 3}
 EXPECTED_TOTAL = {student: 10 * solved for student, solved in SOLVED_FIRST.items()}

@@ -23,8 +23,9 @@ from nbgrader.api import Gradebook
 from grader.course import Course
 from grader.feedback import hidden_lines
 from grader.notebooks import exercises, fill_solutions, read_notebook
+from sandbox_required import requires_sandbox
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, requires_sandbox]
 
 ASSIGNMENT = "01_backprop"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
