@@ -190,6 +190,12 @@ def score_differences(plain: dict, kit: dict) -> list[str]:
 # -- the report ------------------------------------------------------------------------------------------
 
 
+def save_log(path: Path, timing: Timing) -> None:
+    """Every command's output, kept beside the courses (with --keep) for a look at what each grader said."""
+    path.write_text("".join(f"$ {' '.join(map(str, run.command))}\n[exit {run.returncode}]\n{run.output}\n"
+                            for run in timing.runs), encoding="utf-8")
+
+
 def load() -> str:
     """The 1, 5 and 15 minute load averages: on a shared machine, a busy neighbour skews both timings."""
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -223,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="passed to `grader autograde --jobs` (default: its own, the number of cores)")
     parser.add_argument("--keep", default=None, metavar="DIR",
-                        help="build the courses in this folder (new or empty) and keep them, instead of a "
-                             "temporary folder removed at the end")
+                        help="build the courses in this folder (new or empty) and keep them, with each grader's "
+                             "output (nbgrader.log, kit.log), instead of a temporary folder removed at the end")
     args = parser.parse_args(argv)
     if args.students < 1:
         parser.error("--students must be at least 1")
@@ -250,10 +256,12 @@ def _bench(workdir: Path, checkout: Course, assignments: list[str], students: in
     print(f"grading with plain nbgrader ... (load average {load()})", flush=True)
     plain = time_nbgrader(plain_root, assignments)
     report_failures("nbgrader autograde", plain)
+    save_log(workdir / "nbgrader.log", plain)
     print(f"  {plain.seconds:.1f} s (load average {load()})", flush=True)
     print("grading with python -m grader autograde ...", flush=True)
     kit = time_kit(kit_root, assignments, jobs)
     report_failures("grader autograde", kit)
+    save_log(workdir / "kit.log", kit)
     print(f"  {kit.seconds:.1f} s (load average {load()})", flush=True)
     differences = score_differences(read_scores(plain_root, units), read_scores(kit_root, units))
     print(f"compared the per-grade-cell scores of {len(units)} submissions: "

@@ -6,7 +6,8 @@ in the same kernel as the tests, so it can make a failing test look passed: repl
 (``get_ipython().showtraceback = ...``), register an IPython input transformer that rewrites the test cells,
 or swap a module in ``sys.modules``. Two defences:
 
-1. A *guard cell*, run before any student code, snapshots what the tests rely on: every attribute of the
+1. A *guard cell*, run before any student code, snapshots what the tests rely on: the functions and
+   classes that test cells define for later tests (recorded as each test cell ends), every attribute of the
    modules they use (torch, torch.nn.functional, torch.testing, numpy, math, builtins, the ``course``
    modules the tests import, ...), the method tables of ``torch.Tensor`` and of the ``torch.nn`` layers,
    ``sys.modules`` entries, import hooks, trace and display hooks and IPython's transformers, event
@@ -105,8 +106,13 @@ def _grader_install_guard(module_names, check_name):
     class GraderIntegrityError(Exception):
         pass
 
-    def check():
+    helpers = {}  # name -> the function or class a test cell defined, which later tests may call
+
+    def check(defined=()):
         changed = []
+        namespace = shell.user_ns
+        changed += [f"the test helper {name}()" for name, value in helpers.items()
+                    if namespace.get(name, helpers) is not value]
         for name, module in module_entries.items():
             if sys.modules.get(name) is not module:
                 changed.append(f"sys.modules[{name!r}]")
@@ -126,7 +132,9 @@ def _grader_install_guard(module_names, check_name):
             shown = ", ".join(sorted(changed)[:8]) + (" ..." if len(changed) > 8 else "")
             raise GraderIntegrityError(
                 "the grading environment was changed by the notebook, so this test cannot be trusted: "
-                f"{shown} differ from the originals. Do not replace library functions or IPython hooks.")
+                f"{shown} differ from the originals. Do not replace library functions, the tests' helpers "
+                "or IPython hooks.")
+        helpers.update((name, namespace[name]) for name in defined if name in namespace)
 
     setattr(builtins, check_name, check)
 
@@ -168,13 +176,15 @@ class Instrumentation:
         When the test's last statement is an expression (nbgrader's partial credit), the end goes just
         before it, so the expression's value is still the cell's result.
         """
-        check = f"{self.check_name}()"
-        ending = [check, f"print({self.tokens[grade_id]!r})"]
-        lines = source.splitlines()
         try:
             body = ast.parse(source).body
         except SyntaxError:
             body = []
+        helpers = tuple(node.name for node in body
+                        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+        check = f"{self.check_name}()"
+        ending = [f"{self.check_name}(defined={helpers!r})", f"print({self.tokens[grade_id]!r})"]
+        lines = source.splitlines()
         if body and isinstance(body[-1], ast.Expr):
             cut = body[-1].lineno - 1
             return "\n".join([check, *lines[:cut], *ending, *lines[cut:]])

@@ -33,7 +33,7 @@ from traitlets import Any, Integer
 from grader.sandbox import Sandbox
 
 OUTPUT_BYTES_PER_CELL = 64 * 1024
-KERNEL_RECOVERY_SECONDS = 10
+KERNEL_RECOVERY_SECONDS = 5
 MAX_SOCKET_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux
 
 

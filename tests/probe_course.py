@@ -32,6 +32,8 @@ _TESTS = {
     "ex1_tests": (
         '"""Exercise 1 (10 points): double(x) equals 2 * x, as torch computes it."""\n'
         "import torch\n"
+        "def assert_equal(actual, expected):  # used by the later tests too\n"
+        "    assert torch.equal(actual, expected), f'{actual} != {expected}'\n"
         "x = torch.arange(4.0)\n"
         "assert torch.allclose(double(x), 2 * x)\n"
         "### BEGIN HIDDEN TESTS\n"
@@ -40,7 +42,7 @@ _TESTS = {
     ),
     "ex2_tests": (
         '"""Exercise 2 (10 points): square(x) equals torch.square(x)."""\n'
-        "assert torch.equal(square(torch.tensor([3.0])), torch.tensor([9.0]))\n"
+        "assert_equal(square(torch.tensor([3.0])), torch.tensor([9.0]))\n"
         "### BEGIN HIDDEN TESTS\n"
         f"assert torch.equal(square(torch.tensor([-2.0, 0.5])), torch.square(torch.tensor([-2.0, 0.5])))  # {HIDDEN_MARK} 2\n"
         "### END HIDDEN TESTS"

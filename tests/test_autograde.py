@@ -19,7 +19,7 @@ from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
-CELL_TIMEOUT = 8
+CELL_TIMEOUT = 5
 SNOOP = '''\
 import os, socket
 attempts = {}
@@ -94,6 +94,9 @@ def class_of(root):
                           zero),
         "patches-helper": ({NOTEBOOK: answers(ex3_answer="import torch\ntorch.testing.assert_close = lambda *a, "
                                               "**k: None\n" + WRONG["ex3_answer"])}, {**full, "ex3_tests": 0}),
+        # every later test fails: none of them can be trusted once a test's helper was replaced
+        "redefines-helper": ({NOTEBOOK: answers(ex2_answer="def assert_equal(actual, expected):\n    pass\n"
+                                                + WRONG["ex2_answer"])}, only_1),
         "hides-errors": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().showtraceback = lambda *a, **k: "
                                             "None\n" + WRONG["ex1_answer"])}, zero),
         "rewrites-tests": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().input_transformers_cleanup."
@@ -161,7 +164,8 @@ def test_the_run_finishes_and_reports_every_student(graded_class):
 
 @pytest.mark.parametrize("student", [
     "full", "blank", "partial", "empty-file", "invalid-json", "not-utf8", "wrong-name", "no-notebook",
-    "extra-files", "two-copies", "edits-tests", "patches-torch", "patches-helper", "hides-errors",
+    "extra-files", "two-copies", "edits-tests", "patches-torch", "patches-helper", "redefines-helper",
+    "hides-errors",
     "rewrites-tests", "endless-loop", "ignores-interrupt", "memory-bomb", "os-exit", "ipython-exit",
     "asks-input", "sys-exit", "segfault",
     "floods-output", "widgets", "snoop", "leaks-tests"])
@@ -202,7 +206,8 @@ def test_the_reason_is_recorded(graded_class, student):
     assert any(REASONS[student] in reason for reason in reasons), reasons
 
 
-@pytest.mark.parametrize("student", ["patches-torch", "patches-helper", "hides-errors", "rewrites-tests"])
+@pytest.mark.parametrize("student", ["patches-torch", "patches-helper", "redefines-helper", "hides-errors",
+                                     "rewrites-tests"])
 def test_tampering_is_flagged_for_review(graded_class, student):
     root, _, _ = graded_class
     record = ledger(root, student)
@@ -252,3 +257,14 @@ def test_export_lists_every_student_with_the_total(graded_class):
     for student, (_, expected) in students.items():
         if expected is not None:
             assert float(rows[student][4]) == sum(expected.values()), student
+
+
+def test_an_unknown_student_is_skipped_with_roster_only(graded_class):
+    root, students, _ = graded_class
+    before = scores(root)
+    submit(root, "stranger", {NOTEBOOK: student_notebook(root, ANSWERS)})
+    result = run_grader(root, "autograde", "--roster-only", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"skipped  {ASSIGNMENT} stranger: not a student in gradebook.db" in result.stdout
+    assert f"0 graded, {len(students)} already graded" in result.stdout
+    assert scores(root) == before
