@@ -42,7 +42,7 @@ from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
 from grader.integrity import INTEGRITY_ERROR, Instrumentation
-from grader.sandbox import Limits, Sandbox, bwrap_path, prepare_folder, sandbox_uid
+from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
 from grader.workspace import gradebook_url
 
@@ -81,6 +81,7 @@ class UnitJob:
     sandboxed: bool
     course_root: str
     scratch: str
+    uid_base: int
 
 
 @dataclass
@@ -191,7 +192,7 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
             test_cells[index] = cell_id
             cell.source = instrumentation.instrument_test(cell_id, cell.source)
 
-    uid = sandbox_uid(job.number) if job.sandboxed else None
+    uid = sandbox_uid(job.uid_base, job.number) if job.sandboxed else None
     for attempt in range(KERNEL_START_ATTEMPTS):
         workdir, sockets = unit_dir / f"w{attempt}", unit_dir / f"s{attempt}"
         prepare_folder(workdir, uid)
@@ -323,6 +324,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
     if not submitted.is_dir():
         raise AutogradeError(f"no {submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` first")
     result = Plan()
+    uid_base = draw_uid_base()
     with Gradebook(gradebook_url(course.root)) as gradebook:
         released = {assignment.name for assignment in gradebook.assignments}
         wanted = sorted(released) if not assignments else assignments
@@ -350,7 +352,8 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                 result.up_to_date.append(record)
                 continue
             result.jobs.append(UnitJob(len(result.jobs), student, assignment, str(folder), specs[assignment],
-                                       cell_timeout, limits, sandboxed, str(course.root), str(scratch)))
+                                       cell_timeout, limits, sandboxed, str(course.root), str(scratch),
+                                       uid_base))
     return result
 
 

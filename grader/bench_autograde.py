@@ -38,7 +38,7 @@ from grader.course import Course, CourseError
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
 
-DEFAULT_STUDENTS = 7  # 7 students x 6 labs = 42 submissions
+DEFAULT_STUDENTS = 8  # 8 x 6 labs = 48 submissions; k mod (exercises + 1) gives every lab a full solution
 LOG_TAIL_LINES = 30
 
 Unit = tuple  # (student, assignment): one submission

@@ -96,7 +96,7 @@ def stop_kernel(executor, manager: SandboxedKernelManager) -> None:
             run_sync(manager._async_shutdown_kernel)(now=True)
     except Exception:  # already dead, or half started
         pass
-    manager.cleanup_resources()
+    run_sync(manager.cleanup_resources)()
 
 
 class SafeExecute(Execute):

@@ -22,6 +22,7 @@ The PID namespace dies with the kernel: a process the student left behind is kil
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import site
 import sys
@@ -31,7 +32,9 @@ from pathlib import Path
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
-SANDBOX_UID_BASE = 200_000  # unprivileged ids well above any distribution's regular users
+SANDBOX_UID_BASE = 1_000_000  # unprivileged ids well above any distribution's regular users
+UID_BLOCK_SIZE = 10_000
+UID_BLOCKS = 100_000
 
 
 class SandboxUnavailable(Exception):
@@ -160,9 +163,18 @@ def runs_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def sandbox_uid(unit_number: int) -> int | None:
-    """The unprivileged user a submission's kernel runs as (None when the grader itself is not root)."""
-    return SANDBOX_UID_BASE + unit_number if runs_as_root() else None
+def draw_uid_base() -> int:
+    """A block of user ids for one grading run, so that two runs at once never share a process limit."""
+    return SANDBOX_UID_BASE + secrets.randbelow(UID_BLOCKS) * UID_BLOCK_SIZE
+
+
+def sandbox_uid(uid_base: int, unit_number: int) -> int | None:
+    """The unprivileged user a submission's kernel runs as (None when the grader itself is not root).
+
+    Each submission of a run has its own (units running at once are fewer than a block apart), so one
+    student's fork bomb cannot use up another's process limit.
+    """
+    return uid_base + unit_number % UID_BLOCK_SIZE if runs_as_root() else None
 
 
 def prepare_folder(folder: Path, uid: int | None) -> None:

@@ -49,6 +49,8 @@ _TESTS = {
     ),
     "ex3_tests": (
         '"""Exercise 3 (10 points): negate(x) equals torch.neg(x)."""\n'
+        "def assert_equal(actual, expected):  # a test may define a helper again, as the labs' tests do\n"
+        "    assert torch.equal(actual, expected)\n"
         "torch.testing.assert_close(negate(torch.tensor([1.0, -2.0])), torch.tensor([-1.0, 2.0]))\n"
         "### BEGIN HIDDEN TESTS\n"
         f"torch.testing.assert_close(negate(torch.arange(-3.0, 3.0)), torch.neg(torch.arange(-3.0, 3.0)))  # {HIDDEN_MARK} 3\n"
