@@ -178,9 +178,26 @@ def _cell_timeout(limit: int):
 
 def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
     """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
-    from grader.kernel import SafeExecute, SandboxedKernelManager, error_output, stop_kernel
-
     instrumentation = Instrumentation.draw(list(spec.test_ids))
+    originals, test_cells = _instrument(notebook, spec, instrumentation)
+    executor = _run_in_sandbox(job, notebook, instrumentation, test_cells, unit_dir)
+    if any(out.output_type == "error" for out in notebook.cells[0].outputs):
+        raise RuntimeError("the grader's guard cell failed: " + json.dumps(notebook.cells[0].outputs)[:2000])
+    flags = _verify_tests(notebook, test_cells, executor.tokens_seen)
+    for index, source in originals.items():
+        notebook.cells[index].source = source
+    notes = _execution_notes(executor, job.cell_timeout) + [
+        f"possible tampering, flagged for review: {flag}" for flag in flags]
+    del notebook.cells[0]  # the guard
+    notebook, _ = LimitOutput().preprocess(notebook, {})
+    return notebook, notes, bool(flags)
+
+
+def _instrument(notebook: NotebookNode, spec: NotebookSpec, instrumentation: Instrumentation):
+    """Put the guard cell first and the checks and tokens into every test cell.
+
+    Returns the test cells' original sources and grade ids, by cell index.
+    """
     test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
     guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources), metadata={"grader_guard": True})
     notebook.cells.insert(0, guard)
@@ -191,6 +208,13 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
             originals[index] = cell.source
             test_cells[index] = cell_id
             cell.source = instrumentation.instrument_test(cell_id, cell.source)
+    return originals, test_cells
+
+
+def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instrumentation, test_cells: dict,
+                    unit_dir: Path):
+    """Execute ``notebook`` in place in a fresh sandboxed kernel (a second try if the kernel does not start)."""
+    from grader.kernel import SafeExecute, SandboxedKernelManager, stop_kernel
 
     uid = sandbox_uid(job.uid_base, job.number) if job.sandboxed else None
     for attempt in range(KERNEL_START_ATTEMPTS):
@@ -205,37 +229,39 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
                                timeout_func=_cell_timeout(job.cell_timeout), hidden_leading_cells=1)
         try:
             executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
-            break
+            return executor
         except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
             if attempt + 1 == KERNEL_START_ATTEMPTS:
                 raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
         finally:
             stop_kernel(executor, manager)
+    raise AssertionError("unreachable")
 
-    if any(out.output_type == "error" for out in notebook.cells[0].outputs):
-        raise RuntimeError("the grader's guard cell failed: " + json.dumps(notebook.cells[0].outputs)[:2000])
-    notes = []
+
+def _verify_tests(notebook: NotebookNode, test_cells: dict, tokens_seen: set) -> list[str]:
+    """Fail every test cell without an error whose token did not come back; the integrity errors seen."""
+    from grader.kernel import error_output
+
     for index, grade_id in test_cells.items():
         cell = notebook.cells[index]
-        failed = any(out.output_type == "error" for out in cell.outputs)
-        if not failed and grade_id not in executor.tokens_seen:
+        if grade_id not in tokens_seen and not any(out.output_type == "error" for out in cell.outputs):
             cell.outputs.append(error_output(
                 INTEGRITY_ERROR, "this test did not run to its end: the cell was rewritten, cut short or "
                 "its error hidden, so it counts as failed"))
-        cell.source = originals[index]
-    flags = sorted({out.evalue for cell in notebook.cells for out in cell.get("outputs", [])
-                    if out.output_type == "error" and out.get("ename") == INTEGRITY_ERROR})
+    return sorted({out.evalue for cell in notebook.cells for out in cell.get("outputs", [])
+                   if out.output_type == "error" and out.get("ename") == INTEGRITY_ERROR})
+
+
+def _execution_notes(executor, cell_timeout: int) -> list[str]:
+    notes = []
     if executor.lost_kernel_reason:
         notes.append(f"kernel lost: {executor.lost_kernel_reason}; the cells after it count as failed")
-    for index in sorted(executor.timed_out_cells):
-        notes.append(f"cell {executor.cell_number(index)} ran past the {job.cell_timeout} s limit")
+    notes += [f"cell {executor.cell_number(index)} ran past the {cell_timeout} s limit"
+              for index in sorted(executor.timed_out_cells)]
     if executor.truncated_cells:
         notes.append(f"the output of {len(executor.truncated_cells)} cell(s) was cut to "
                      f"{executor.output_bytes_per_cell // 1024} KB")
-    notes += [f"possible tampering, flagged for review: {flag}" for flag in flags]
-    del notebook.cells[0]
-    notebook, _ = LimitOutput().preprocess(notebook, {})
-    return notebook, notes, bool(flags)
+    return notes
 
 
 # -- the parent: planning, recording, resuming ----------------------------------------------------

@@ -6,7 +6,7 @@ folder bound into the sandbox, because the sandbox has no network, not even loop
 
 :class:`SafeExecute` is nbgrader's own ``Execute`` preprocessor with what nbgrader lacks:
 
-- a kernel that dies part-way (``os._exit``, a segfault, the memory cap, ``exit()``) fails the cell it died
+- a kernel that dies part-way (``os._exit``, a segfault, a native library out of memory) fails the cell it died
   in and marks every later code cell "not run", so those tests count as failed; nbgrader instead stops the
   whole notebook and can leave an earlier grade standing;
 - a cell that runs past the timeout is interrupted; when the kernel does not come back (the student
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -35,6 +34,7 @@ from grader.sandbox import Sandbox
 OUTPUT_BYTES_PER_CELL = 64 * 1024
 KERNEL_RECOVERY_SECONDS = 5
 MAX_SOCKET_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux
+TOKEN_TAIL = 128  # longer than a token
 
 
 def error_output(name: str, message: str) -> NotebookNode:
@@ -114,6 +114,7 @@ class SafeExecute(Execute):
         self.truncated_cells: set[int] = set()
         self.timed_out_cells: set[int] = set()
         self._cell_bytes: dict[int, int] = {}
+        self._stream_tail: dict[int, str] = {}  # the end of a test cell's stream, for a token split in two
 
     # -- the cells -------------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
@@ -122,20 +123,19 @@ class SafeExecute(Execute):
         if self.lost_kernel_reason is not None:
             cell.outputs = [error_output("CellNotRun", f"not run: {self.lost_kernel_reason}")]
             return cell, resources
-        started = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.lost_kernel_reason = f"the kernel died in an earlier cell (cell {self.cell_number(index)})"
             cell.outputs.append(error_output(
                 "DeadKernelError", "the kernel died while running this cell (it crashed, ran out of memory, "
-                "or the code called os._exit or exit())"))
+                "or the code called os._exit)"))
             return cell, resources
         except CellTimeoutError:  # interrupted, but the kernel never went idle again
             cell.outputs.append(error_output("CellTimeoutError", "timed out"))
         if any(out.output_type == "error" and out.get("ename") == "CellTimeoutError" for out in cell.outputs):
             self.timed_out_cells.add(index)
-            self._replace_timeout_error(cell, time.monotonic() - started)
+            self._replace_timeout_error(cell)
             if not self._kernel_recovers():
                 self.lost_kernel_reason = (f"cell {self.cell_number(index)} ran past the {self.timeout} s limit and "
                                            "the kernel did not stop when interrupted")
@@ -146,7 +146,7 @@ class SafeExecute(Execute):
         """The 1-based number of a cell as the student counts them."""
         return index + 1 - self.hidden_leading_cells
 
-    def _replace_timeout_error(self, cell, seconds: float) -> None:
+    def _replace_timeout_error(self, cell) -> None:
         cell.outputs = [out for out in cell.outputs
                         if not (out.output_type == "error" and out.get("ename") == "CellTimeoutError")]
         cell.outputs.append(error_output(
@@ -185,8 +185,10 @@ class SafeExecute(Execute):
         text = content.get("text", "") if msg.get("msg_type") == "stream" else ""
         if text and self.instrumentation is not None and cell_index in self.test_cell_ids:
             grade_id = self.test_cell_ids[cell_index]
-            if self.instrumentation.token_seen(grade_id, text):
+            joined = self._stream_tail.get(cell_index, "") + text
+            if self.instrumentation.token_seen(grade_id, joined):
                 self.tokens_seen.add(grade_id)
+            self._stream_tail[cell_index] = joined[-TOKEN_TAIL:]
             text = self.instrumentation.strip_tokens(text)
             if not text:
                 return None
