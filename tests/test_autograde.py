@@ -268,3 +268,29 @@ def test_an_unknown_student_is_skipped_with_roster_only(graded_class):
     assert f"skipped  {ASSIGNMENT} stranger: not a student in gradebook.db" in result.stdout
     assert f"0 graded, {len(students)} already graded" in result.stdout
     assert scores(root) == before
+
+
+@pytest.fixture
+def small_class(tmp_path):
+    root = make_course(tmp_path / "course")
+    submit(root, "solver", {NOTEBOOK: student_notebook(root, ANSWERS)})
+    submit(root, "blank", {NOTEBOOK: student_notebook(root, {})})
+    return root
+
+
+def test_without_bubblewrap_it_refuses_and_says_what_to_install(small_class, tmp_path):
+    empty_path = tmp_path / "bin"
+    empty_path.mkdir()
+    command = [sys.executable, "-m", "grader", "--root", str(small_class), "autograde", "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PATH": str(empty_path)})
+    assert result.returncode == 2
+    assert "bubblewrap, which is not installed" in result.stderr and "--no-sandbox" in result.stderr
+    assert not (small_class / "autograded").exists()
+
+
+def test_no_sandbox_grades_the_same(small_class):
+    result = run_grader(small_class, "autograde", "--no-sandbox", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert scores(small_class) == {"solver": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 10),
+                                   "blank": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 0)}
