@@ -23,7 +23,8 @@ from grader.workspace import GradingError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader",
-        description="Build the student labs from the solutions and check them with nbgrader.",
+        description="Build and check the student labs; release, collect, autograde, give feedback on and "
+        "export the grades of a class, on nbgrader's own files.",
     )
     parser.add_argument("--root", help="the course checkout (default: the one this package is installed from)")
     commands = parser.add_subparsers(dest="command", required=True)
