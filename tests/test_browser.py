@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from grader.notebooks import read_notebook, strip_solution_markers
-from jupyter_server import TOKEN, delete, get_json, jupyterlab
+from lab_server import TOKEN, delete, get_json, jupyterlab
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need `pip install playwright`")

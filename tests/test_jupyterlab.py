@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_server import TOKEN, get, jupyterlab as serve
+from lab_server import TOKEN, get, jupyterlab as serve
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = "course/lectures/01_backprop.ipynb"
