@@ -19,6 +19,7 @@ between ledger and gradebook; so it finishes the rest and changes no grade alrea
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import ctypes
 import json
 import multiprocessing
@@ -42,6 +43,7 @@ from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
 from grader.integrity import INTEGRITY_ERROR, Instrumentation
+from grader.notebooks import nbgrader_metadata
 from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
 from grader.workspace import gradebook_url
@@ -67,6 +69,7 @@ class NotebookSpec:
     release_json: str  # the student copy from labs/ (layout, metadata, checksums)
     locked_sources: dict  # grade id -> full source from the gradebook (hidden tests included)
     test_ids: tuple  # grade ids of the auto-graded test cells
+    max_score: float  # the notebook's points, as the gradebook has them
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def _instrument(notebook: NotebookNode, spec: NotebookSpec, instrumentation: Ins
     notebook.cells.insert(0, guard)
     originals, test_cells = {}, {}
     for index, cell in enumerate(notebook.cells):
-        cell_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        cell_id = nbgrader_metadata(cell).get("grade_id")
         if cell.cell_type == "code" and cell_id in spec.test_ids:
             originals[index] = cell.source
             test_cells[index] = cell_id
@@ -333,7 +336,8 @@ def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> 
         locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
         tests = tuple(cell.name for cell in notebook.grade_cells
                       if cell.cell_type == "code" and cell.name in locked)
-        specs.append(NotebookSpec(release_path.name, release_path.read_text(encoding="utf-8"), locked, tests))
+        specs.append(NotebookSpec(release_path.name, release_path.read_text(encoding="utf-8"), locked, tests,
+                                  float(notebook.max_score)))
     return tuple(specs)
 
 
@@ -478,9 +482,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         else:
             write_atomically(out_folder / outcome.name, outcome.graded_json)
         scores[outcome.name] = _scores_of(notebook)
-        release = nbformat.reads(specs[outcome.name].release_json, as_version=4)
-        max_score += sum(float(cell.metadata.nbgrader.get("points", 0)) for cell in release.cells
-                         if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+        max_score += specs[outcome.name].max_score
         score += sum(value or 0 for value in scores[outcome.name].values())
     record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
                         rejected, flagged, time.time())
@@ -514,8 +516,8 @@ def autograde(course: Course, assignments: list[str] | None = None, jobs: int | 
             bwrap_path()
         except Exception as error:
             raise AutogradeError(str(error)) from error
-    if limits is None:
-        limits = Limits(threads_per_kernel=max(1, default_jobs() // jobs))
+    # one thread per kernel when the jobs fill the cores, so that parallel kernels do not fight for them
+    limits = dataclasses.replace(limits or Limits(), threads_per_kernel=max(1, default_jobs() // jobs))
     scratch = Path(tempfile.mkdtemp(prefix="grader-run-"))
     report = AutogradeReport()
     try:

@@ -21,7 +21,6 @@ be identical; a difference is printed and the benchmark exits 1.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader.course import Course, CourseError
 from grader.notebooks import exercises, fill_solutions, read_notebook
+from grader.submission import submission_digest
 from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
 
 DEFAULT_STUDENTS = 8  # 8 x 6 labs = 48 submissions; k mod (exercises + 1) gives every lab a full solution
@@ -74,14 +74,6 @@ def simulate_class(course: Course, assignments: list[str], students: int) -> lis
     return units
 
 
-def folder_digest(folder: Path) -> str:
-    """sha256 over every file's relative path and bytes, to show that two folders hold the same files."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], students: int):
     """One released course with the simulated class, copied twice; returns (nbgrader root, kit root, units)."""
     base = workdir / "class"
@@ -96,7 +88,7 @@ def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], stu
     shutil.copytree(base, plain_root)
     shutil.copytree(base, kit_root)
     shutil.rmtree(base)
-    if folder_digest(plain_root / "submitted") != folder_digest(kit_root / "submitted"):
+    if submission_digest(plain_root / "submitted") != submission_digest(kit_root / "submitted"):
         raise SystemExit("the two copies of submitted/ differ")  # cannot happen; guards the comparison
     return plain_root, kit_root, units
 

@@ -7,8 +7,7 @@ import io
 import sys
 from pathlib import Path
 
-from grader.autograde import (DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde,
-                              default_jobs)
+from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde
 from grader.checks import build_labs, check_assignments
 from grader.collect import CollectError, collect, read_roster, register_assignment
 from grader.feedback import FeedbackError, generate_feedback
@@ -141,8 +140,7 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
         raise AutogradeError("--jobs must be at least 1")
     if arguments.timeout < 1:
         raise AutogradeError("--timeout must be at least 1 second")
-    limits = Limits(memory_bytes=int(arguments.memory * GiB),
-                    threads_per_kernel=max(1, default_jobs() // (arguments.jobs or default_jobs())))
+    limits = Limits(memory_bytes=int(arguments.memory * GiB))
     report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
                        arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
                        arguments.roster_only, progress=not arguments.no_progress)

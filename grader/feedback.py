@@ -29,6 +29,7 @@ from nbgrader.api import Gradebook
 
 from grader.autograde import LEDGER, UnitRecord, write_atomically
 from grader.course import Course
+from grader.notebooks import is_test_cell, nbgrader_metadata
 from grader.workspace import gradebook_url
 
 REDACTED = "[hidden test]"
@@ -70,18 +71,13 @@ def _scrub_output(output: NotebookNode, hidden: list[str]) -> NotebookNode:
     return output
 
 
-def _is_test_cell(cell: NotebookNode) -> bool:
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(nbgrader.get("grade")) and not nbgrader.get("solution")
-
-
 def redact(graded: NotebookNode, release: NotebookNode, hidden: list[str]) -> NotebookNode:
     """A copy of the autograded notebook that a student may read."""
-    visible_source = {cell.metadata.nbgrader.grade_id: cell.source for cell in release.cells
-                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    visible_source = {nbgrader_metadata(cell)["grade_id"]: cell.source for cell in release.cells
+                      if nbgrader_metadata(cell).get("grade_id")}
     redacted = nbformat.from_dict(graded)
     for cell in redacted.cells:
-        if _is_test_cell(cell):
+        if cell.cell_type == "code" and is_test_cell(cell):
             cell.source = visible_source.get(cell.metadata.nbgrader.grade_id, "")
             errors = [out for out in cell.outputs if out.output_type == "error"]
             cell.outputs = [nbformat.v4.new_output("error", ename=out.ename, evalue=out.evalue,

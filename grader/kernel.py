@@ -29,7 +29,6 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Integer
 
-from grader.sandbox import Sandbox
 
 OUTPUT_BYTES_PER_CELL = 64 * 1024
 KERNEL_RECOVERY_SECONDS = 5
@@ -70,7 +69,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         argv = super().format_kernel_cmd(extra_arguments)
         if self.sandbox is None:
             return argv
-        return Sandbox.command(self.sandbox, argv, Path(self.workdir), Path(self.sockets), self.uid)
+        return self.sandbox.command(argv, Path(self.workdir), Path(self.sockets), self.uid)
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -91,12 +90,16 @@ def stop_kernel(executor, manager: SandboxedKernelManager) -> None:
     namespace goes with it, and every process the student started."""
     if executor.kc is not None:
         executor.kc.stop_channels()
+    _shut_down(manager)
+    run_sync(manager.cleanup_resources)()
+
+
+def _shut_down(manager) -> None:
     try:
         if manager.has_kernel:
             run_sync(manager._async_shutdown_kernel)(now=True)
     except Exception:  # already dead, or half started
         pass
-    run_sync(manager.cleanup_resources)()
 
 
 class SafeExecute(Execute):
@@ -139,7 +142,7 @@ class SafeExecute(Execute):
             if not self._kernel_recovers():
                 self.lost_kernel_reason = (f"cell {self.cell_number(index)} ran past the {self.timeout} s limit and "
                                            "the kernel did not stop when interrupted")
-                self._stop_kernel()
+                _shut_down(self.km)
         return cell, resources
 
     def cell_number(self, index: int) -> int:
@@ -172,12 +175,6 @@ class SafeExecute(Execute):
             return bool(run_sync(bounded)())
         except Exception:
             return False
-
-    def _stop_kernel(self) -> None:
-        try:
-            run_sync(self.km._async_shutdown_kernel)(now=True)
-        except Exception:
-            pass
 
     # -- outputs as they arrive --------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):

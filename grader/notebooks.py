@@ -24,8 +24,12 @@ def read_notebook(path: Path) -> NotebookNode:
         raise NotebookError(f"{path}: not a readable notebook ({error})") from error
 
 
-def _nbgrader(cell: NotebookNode) -> dict:
+def nbgrader_metadata(cell: NotebookNode) -> dict:
+    """The cell's nbgrader metadata ({} for a cell nbgrader does not know)."""
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+_nbgrader = nbgrader_metadata
 
 
 def is_solution_cell(cell: NotebookNode) -> bool:

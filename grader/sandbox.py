@@ -50,7 +50,7 @@ class Limits:
     processes: int = 256  # RLIMIT_NPROC counts threads too; torch and ipykernel start a few dozen
     file_bytes: int = 256 * MiB  # RLIMIT_FSIZE, for any single file the kernel writes
     tmp_bytes: int = 512 * MiB  # size of the private /tmp (RAM-backed)
-    threads_per_kernel: int = 1  # OMP/MKL threads, so that parallel kernels do not fight for cores
+    threads_per_kernel: int = 1  # OMP/MKL threads; grader.autograde sets it from the cores and the jobs
 
 
 def bwrap_path() -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from grader.notebooks import nbgrader_metadata
+
 
 TOP = "<top>"
 
@@ -73,15 +75,15 @@ def submission_digest(folder: Path) -> str:
 
 
 def _nbgrader_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return nbgrader_metadata(cell).get("grade_id")
 
 
 def _is_answer(cell: NotebookNode) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    return bool(nbgrader_metadata(cell).get("solution"))
 
 
 def _is_locked(cell: NotebookNode) -> bool:
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    nbgrader = nbgrader_metadata(cell)
     return bool(nbgrader.get("locked") or (nbgrader.get("grade") and not nbgrader.get("solution")))
 
 
