@@ -119,7 +119,7 @@ def check_grading(course: Course, workspace: Workspace, assignment: str) -> list
         )
     ]
     blank = exercise_scores(workspace, assignment, BLANK, released)
-    free = [f"{name} {score:g}/{points:g}" for name, (score, _) in blank.items() if score > 0]
+    free = [f"{name} {score:g}/{points:g}" for name, (score, points) in blank.items() if score > 0]
     findings.append(
         Finding(
             assignment,

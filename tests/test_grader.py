@@ -147,3 +147,22 @@ def test_cli_names_unknown_assignments(tmp_path):
     result = run_grader("check", "no_such_lab", cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown assignment" in result.stderr and "01_backprop" in result.stderr
+
+
+def test_a_released_lab_that_gives_points_is_reported(monkeypatch):
+    """The failure path of `check`: a blank lab scoring points is a FAIL naming the exercise and its points."""
+    import grader.checks as checks
+
+    class NoNbgrader:
+        def release(self, assignment):
+            return COURSE.labs / assignment
+
+        def submit(self, *arguments):
+            pass
+
+        def autograde(self, assignment):
+            pass
+
+    monkeypatch.setattr(checks, "exercise_scores", lambda *arguments: {"lab.ipynb:ex1": (10.0, 10.0)})
+    findings = checks.check_grading(COURSE, NoNbgrader(), ASSIGNMENTS[0])
+    assert not findings[1].ok and "lab.ipynb:ex1 10/10" in findings[1].detail
