@@ -65,12 +65,21 @@ class GaussianMixture:
     def dim(self) -> int:
         return self.means.shape[1]
 
+    @property
+    def classes(self) -> int:
+        """The number of components: the labels :meth:`sample_labeled` returns are 0 .. classes - 1."""
+        return self.means.shape[0]
+
     def sample(self, n: int, generator: torch.Generator | int | None = None) -> torch.Tensor:
         """``n`` samples, (n, dim) float32 on the CPU; ``generator`` may be a seed."""
+        return self.sample_labeled(n, generator)[0]
+
+    def sample_labeled(self, n: int, generator: torch.Generator | int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` samples (n, dim) and the component each came from (n,) int64, e.g. a CGAN's condition."""
         generator = _as_generator(generator)
         component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
-        return (self.means[component] + self.stds[component, None] * noise).float()
+        return (self.means[component] + self.stds[component, None] * noise).float(), component
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) for x of shape (n, dim) (or (n,) when dim is 1); float64, shape (n,)."""
@@ -464,13 +473,13 @@ class GANTrainer:
             raise ValueError(f"batch_size={batch_size}, d_steps={d_steps}: both must be at least 1")
         self.target, self.batch_size, self.d_steps = target, batch_size, d_steps
         self.real_label, self.kind, self.seed = real_label, kind, seed
+        self._noise_dim = noise_dim
         self.device = torch.device(device) if device is not None else pick_device()
         with torch.random.fork_rng(devices=[]):  # seeded weights, global generator left as it was
             torch.manual_seed(seed)
-            self.generator = Generator(noise_dim, target.dim, hidden, depth).to(self.device)
-            self.discriminator = Discriminator(target.dim, hidden, depth).to(self.device)
-        self.g_optimizer = torch.optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas)
-        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas)
+            generator, discriminator = self._build_players(noise_dim, hidden, depth)
+        self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)
+        self.g_optimizer, self.d_optimizer = self._build_optimizers(lr_g, lr_d, betas)
         self._data_rng = torch.Generator().manual_seed(seed + 1)
         self._noise_rng = torch.Generator().manual_seed(seed + 2)
         # fixed evaluation samples, so the distance curve measures G and not sampling luck
@@ -479,9 +488,17 @@ class GANTrainer:
         self.history = GANHistory()
         self._pending: list[StepStats] = []
 
+    def _build_players(self, noise_dim: int, hidden: int, depth: int) -> tuple[nn.Module, nn.Module]:
+        """G and D, built under the trainer's seed (topic 07's variants build their own)."""
+        return Generator(noise_dim, self.target.dim, hidden, depth), Discriminator(self.target.dim, hidden, depth)
+
+    def _build_optimizers(self, lr_g: float, lr_d: float, betas: tuple[float, float]):
+        return (torch.optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas),
+                torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas))
+
     @property
     def noise_dim(self) -> int:
-        return self.generator.noise_dim
+        return self._noise_dim
 
     @property
     def steps_done(self) -> int:
@@ -501,13 +518,16 @@ class GANTrainer:
         self.discriminator.train()
         with single_cpu_thread(self.device):  # tiny models: extra CPU threads only wait on each other
             for _ in range(n):
-                real = [self._real_batch() for _ in range(self.d_steps)]
-                d_noise = [self._noise_batch() for _ in range(self.d_steps)]
-                stats = alternating_step(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-                                         real, d_noise, self._noise_batch(), self.real_label, self.kind)
+                stats = self._train_step()
                 self._pending.append(stats)
         self._flush()
         return stats
+
+    def _train_step(self) -> StepStats:
+        real = [self._real_batch() for _ in range(self.d_steps)]
+        d_noise = [self._noise_batch() for _ in range(self.d_steps)]
+        return alternating_step(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+                                real, d_noise, self._noise_batch(), self.real_label, self.kind)
 
     def _flush(self) -> None:
         # one transfer for the whole batch of steps instead of a GPU sync per step
@@ -591,6 +611,7 @@ class CoverageRun:
     modes: int
     modes_covered: tuple[int, ...]
     high_quality_share: tuple[float, ...]
+    example: torch.Tensor | None = field(default=None, repr=False, compare=False)  # the first seed's samples
 
     @property
     def mean_modes_covered(self) -> float:
@@ -602,23 +623,26 @@ class CoverageRun:
 
 
 def measure_mode_coverage(target: GaussianMixture, label: str, steps: int, seeds, samples: int = MODE_SAMPLES,
-                          **trainer_options) -> CoverageRun:
+                          trainer: Callable[..., GANTrainer] | None = None, **trainer_options) -> CoverageRun:
     """Train one GAN per seed for ``steps`` steps and measure :func:`mode_coverage` on ``samples`` samples.
 
-    ``trainer_options`` go to :class:`GANTrainer` (loss kind, d_steps, learning rates, sizes); the
-    generated samples come from noise seeded apart from training, so every seed is scored alike.
+    ``trainer_options`` go to ``trainer`` (:class:`GANTrainer` by default; topic 07 passes its
+    ``VariantTrainer``): loss kind, d_steps, learning rates, sizes. The generated samples come from
+    noise seeded apart from training, so every seed is scored alike.
     """
+    trainer = trainer or GANTrainer
     seeds = list(seeds)
     if not seeds or steps < 1:
         raise ValueError(f"steps={steps}, seeds={seeds}: need at least one step and one seed")
-    covered, shares = [], []
+    covered, shares, generated = [], [], []
     for seed in seeds:
-        trainer = GANTrainer(target, seed=seed, **trainer_options)
-        trainer.step(steps)
-        coverage = mode_coverage(trainer.generate(samples, seed=10_000 + seed), target)
+        run = trainer(target, seed=seed, **trainer_options)
+        run.step(steps)
+        generated.append(run.generate(samples, seed=10_000 + seed))
+        coverage = mode_coverage(generated[-1], target)
         covered.append(coverage.modes_covered)
         shares.append(coverage.high_quality_share)
-    return CoverageRun(label, target.name, coverage.modes, tuple(covered), tuple(shares))
+    return CoverageRun(label, target.name, coverage.modes, tuple(covered), tuple(shares), generated[0])
 
 
 def coverage_table(runs: list[CoverageRun]) -> str:

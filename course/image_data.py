@@ -66,8 +66,13 @@ def digits_images(image_size: int = 32, split: str = "train") -> TensorDataset:
     _check_split(split)
     X_train, y_train, X_test, y_test = digits()
     images, labels = (X_train, y_train) if split == "train" else (X_test, y_test)
+    return TensorDataset(to_unit_range(upscale_digits(images, image_size)), labels)  # (N, 1, S, S), (N,)
+
+
+def upscale_digits(images: torch.Tensor, image_size: int = 32) -> torch.Tensor:
+    """(N, 1, 8, 8) digits in [0, 1] to (N, 1, S, S), bilinear (align_corners=False, as torchvision's Resize)."""
     upscaled = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
-    return TensorDataset(to_unit_range(upscaled.clamp(0.0, 1.0)), labels)  # (N, 1, S, S), (N,)
+    return upscaled.clamp(0.0, 1.0)
 
 
 def _check_split(split: str) -> None:

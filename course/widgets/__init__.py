@@ -11,6 +11,7 @@ from course.widgets.bce import BCEExplorer, bce_explorer
 from course.widgets.cnn import KernelExplorer, kernel_explorer
 from course.widgets.dcgan import LatentExplorer, latent_explorer
 from course.widgets.gan import GANPlayground, gan_playground
+from course.widgets.gan_variants import VariantPlayground, variant_playground
 from course.widgets.rnn import RNNStepper, rnn_stepper
 
 __all__ = [
@@ -20,10 +21,12 @@ __all__ = [
     "KernelExplorer",
     "LatentExplorer",
     "RNNStepper",
+    "VariantPlayground",
     "backprop_explorer",
     "bce_explorer",
     "gan_playground",
     "kernel_explorer",
     "latent_explorer",
     "rnn_stepper",
+    "variant_playground",
 ]

@@ -75,6 +75,38 @@ class Frame:
     arrow_scale: float
 
 
+@dataclass(frozen=True)
+class Readout:
+    """What the figure and the status line call D's number and which Nash values they draw.
+
+    ``verdict`` names the traced per-step number at a real x ("D(x)"; topic 07's critic or energy);
+    ``view`` what the heat map (the curve in 1-D) shows; a ``probability`` verdict lies in [0, 1] with
+    the Nash value 1/2, so its trace is clamped to [0, 1] and the 1/2 lines are drawn. ``nash_losses``
+    are (value, label) for D's and G's loss at the equilibrium, None where the game has no such line;
+    ``game`` leads the status line ("" for topic 04's game).
+    """
+
+    verdict: str = "D(x)"
+    view: str = "D(x)"
+    probability: bool = True
+    nash_losses: tuple[tuple[float, str] | None, tuple[float, str] | None] = (None, None)
+    game: str = ""
+
+    @property
+    def fake_verdict(self) -> str:
+        return self.verdict.replace("(x)", "(G(z))")
+
+    @property
+    def trace_axis(self) -> str:
+        return "mean " + self.verdict.removesuffix("(x)")
+
+
+def game_readout(kind: str) -> Readout:
+    """Topic 04's game: D a probability; the losses' Nash values 2 log 2 and, by G's loss ``kind``, +-log 2."""
+    g_loss = EQUILIBRIUM_G_LOSS[kind]
+    return Readout(nash_losses=((EQUILIBRIUM_D_LOSS, "2 log 2"), (g_loss, "log 2" if g_loss > 0 else "-log 2")))
+
+
 def view_bounds(target: Target) -> tuple[float, float]:
     """A fixed window (the same on both axes in 2-D) holding the target and the origin, where G starts."""
     samples = target.sample(MODE_SAMPLES, generator=VIEW_SEED)
@@ -105,12 +137,12 @@ def block_means(values: list[float], points: int = LOSS_TRACE_POINTS) -> tuple[n
     return steps, means
 
 
-def _draw_2d(ax, fig, frame: Frame) -> None:
+def _draw_2d(ax, fig, frame: Frame, readout: Readout) -> None:
     low, high = frame.bounds
     image = ax.imshow(frame.d_grid.reshape(GRID_SIDE, GRID_SIDE).numpy(), origin="lower", extent=(low, high, low, high),
                       vmin=0.0, vmax=1.0, cmap="PiYG", alpha=0.75, interpolation="bilinear")
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, ticks=(0.0, 0.5, 1.0))
-    colorbar.set_label("D(x)")
+    colorbar.set_label(readout.view)
     ax.scatter(*frame.real.T.numpy(), s=4, color="darkgreen", label="real x")
     ax.scatter(*frame.fake.T.numpy(), s=4, color="purple", label="fake G(z)")
     arrows = frame.field * frame.arrow_scale
@@ -121,7 +153,7 @@ def _draw_2d(ax, fig, frame: Frame) -> None:
     ax.set_aspect("equal")
 
 
-def _draw_1d(ax, frame: Frame, target: Target) -> None:
+def _draw_1d(ax, frame: Frame, target: Target, readout: Readout) -> None:
     low, high = frame.bounds
     bins = np.linspace(low, high, 61)
     for samples, color, label in ((frame.real, "darkgreen", "real x"), (frame.fake, "purple", "fake G(z)")):
@@ -134,54 +166,58 @@ def _draw_1d(ax, frame: Frame, target: Target) -> None:
     ax.set_xlim(low, high)
     ax.set_ylabel("density")
     twin = ax.twinx()
-    twin.plot(frame.grid[:, 0].numpy(), frame.d_grid.numpy(), color="black", label="D(x)")
-    twin.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=1, label="D* = 1/2")
+    twin.plot(frame.grid[:, 0].numpy(), frame.d_grid.numpy(), color="black", label=readout.view)
+    if readout.probability:
+        twin.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=1, label="D* = 1/2")
     arrows = frame.field[:, 0] * frame.arrow_scale
     twin.quiver(frame.arrow_points[:, 0].numpy(), np.full(len(arrows), 0.04), arrows.numpy(), np.zeros(len(arrows)),
                 angles="xy", scale_units="xy", scale=1.0, width=0.004, color="purple", alpha=0.6)
     twin.set_ylim(0, 1)
     twin.set_yticks((0.0, 0.5, 1.0))
-    twin.set_ylabel("D(x)")
+    twin.set_ylabel(readout.view)
     twin.legend(loc="upper right", fontsize=7)
 
 
-def _draw_traces(loss_ax, d_ax, history, kind: str) -> None:
-    for values, label, color in ((history.d_loss, "D loss", "tab:blue"), (history.g_loss, "G loss", "tab:orange")):
+def _draw_traces(loss_ax, d_ax, history, readout: Readout) -> None:
+    loss_colors = ("tab:blue", "tab:orange")
+    for values, label, color in zip((history.d_loss, history.g_loss), ("D loss", "G loss"), loss_colors):
         loss_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    loss_ax.axhline(EQUILIBRIUM_D_LOSS, color="tab:blue", linestyle="--", linewidth=0.8, label="2 log 2")
-    loss_ax.axhline(EQUILIBRIUM_G_LOSS[kind], color="tab:orange", linestyle="--", linewidth=0.8,
-                    label="log 2" if EQUILIBRIUM_G_LOSS[kind] > 0 else "-log 2")
+    for nash, color in zip(readout.nash_losses, loss_colors):
+        if nash is not None:
+            loss_ax.axhline(nash[0], color=color, linestyle="--", linewidth=0.8, label=nash[1])
     loss_ax.set_ylabel("loss")
     loss_ax.legend(fontsize=7, ncol=2, loc="upper right")
-    for values, label, color in ((history.d_real, "D(x)", "darkgreen"), (history.d_fake, "D(G(z))", "purple")):
+    traced = ((history.d_real, readout.verdict, "darkgreen"), (history.d_fake, readout.fake_verdict, "purple"))
+    for values, label, color in traced:
         d_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    d_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
-    d_ax.set_ylim(0, 1)
-    d_ax.set_yticks((0.0, 0.5, 1.0))
+    if readout.probability:  # a critic's score or an energy has no Nash value and no range to clamp to
+        d_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
+        d_ax.set_ylim(0, 1)
+        d_ax.set_yticks((0.0, 0.5, 1.0))
     d_ax.set_xlabel("step")
-    d_ax.set_ylabel("mean D")
+    d_ax.set_ylabel(readout.trace_axis)
     d_ax.legend(fontsize=7, ncol=3, loc="upper right")
 
 
-def render_playground_png(frame: Frame, history, target: Target, kind: str, dpi: int = 72) -> bytes:
-    """The data space on the left, the loss and D traces on the right, as PNG bytes."""
+def render_playground_png(frame: Frame, history, target: Target, readout: Readout, dpi: int = 72) -> bytes:
+    """The data space on the left, the loss and D traces on the right, as PNG bytes, labelled by ``readout``."""
     fig = Figure(figsize=(10, 4.2), dpi=dpi)
     layout = fig.add_gridspec(2, 2, width_ratios=(1.15, 1))
     space = fig.add_subplot(layout[:, 0])
     if target.dim == 1:
-        _draw_1d(space, frame, target)
+        _draw_1d(space, frame, target, readout)
     else:
-        _draw_2d(space, fig, frame)
+        _draw_2d(space, fig, frame, readout)
     space.set_title(f"{target.name} after {frame.steps} steps (arrows: -dl_G/dx)", fontsize=9)
     space.legend(loc="upper left", fontsize=7)
     loss_ax, d_ax = fig.add_subplot(layout[0, 1]), fig.add_subplot(layout[1, 1])
-    _draw_traces(loss_ax, d_ax, history, kind)
+    _draw_traces(loss_ax, d_ax, history, readout)
     for axis in (space.xaxis, space.yaxis, loss_ax.xaxis, loss_ax.yaxis, d_ax.xaxis):
         axis.set_major_locator(MaxNLocator(4))  # each tick is several artists to build and lay out: a few do
     return figure_png(fig)
 
 
-def status_html(values: dict, dim: int) -> str:
+def status_html(values: dict, dim: int, readout: Readout = Readout()) -> str:
     """The status line; each number sits in an element tagged with its ``data-key`` for the tests."""
     def number(key: str) -> str:
         value = values[key]
@@ -189,11 +225,12 @@ def status_html(values: dict, dim: int) -> str:
         return f'<span data-key="{key}">{text}</span>'
 
     distance = "Wasserstein-1" if dim == 1 else "sliced Wasserstein-1"
-    parts = [f"steps {number('steps')}", f"D loss {number('d_loss')}", f"G loss {number('g_loss')}",
-             f"D(x) {number('d_real')}", f"D(G(z)) {number('d_fake')}",
-             f"{distance} to the target {number('distance')}",
-             f"modes covered {number('modes_covered')} of {number('modes')}",
-             f"high-quality share {number('high_quality_share')}"]
+    parts = [f"<b>{readout.game}</b>"] if readout.game else []
+    parts += [f"steps {number('steps')}", f"D loss {number('d_loss')}", f"G loss {number('g_loss')}",
+              f"{readout.verdict} {number('d_real')}", f"{readout.fake_verdict} {number('d_fake')}",
+              f"{distance} to the target {number('distance')}",
+              f"modes covered {number('modes_covered')} of {number('modes')}",
+              f"high-quality share {number('high_quality_share')}"]
     return f"<p style='font-family:monospace'>{' &middot; '.join(parts)}</p>"
 
 
@@ -236,13 +273,17 @@ class GANPlayground(ShowsItsWidget):
         """The trainer's settings as the controls hold them now."""
         return {
             "target": self.target_picker.value,
-            "kind": self.kind_picker.value,
+            **self._game_settings(),
             "lr_d": self.lr_d_slider.value,
             "lr_g": self.lr_g_slider.value,
             "d_steps": self.d_steps_slider.value,
             "batch_size": self.batch_picker.value,
             "seed": self.seed_box.value,
         }
+
+    def _game_settings(self) -> dict:
+        """The settings that choose the game itself: here G's loss."""
+        return {"kind": self.kind_picker.value}
 
     @property
     def steps_per_tick(self) -> int:
@@ -266,11 +307,17 @@ class GANPlayground(ShowsItsWidget):
             self.bounds = view_bounds(self.target)
             self.grid = evaluation_grid(self.bounds, self.target.dim)
             self.real = self.target.sample(MODE_SAMPLES, generator=VIEW_SEED)
-            self.trainer = GANTrainer(
-                self.target, hidden=self.hidden, batch_size=settings["batch_size"], d_steps=settings["d_steps"],
-                lr_d=settings["lr_d"], lr_g=settings["lr_g"], kind=settings["kind"], seed=settings["seed"],
-                device=device, eval_samples=MODE_SAMPLES)
+            self.trainer = self._build_trainer(settings, device)
         self.refresh()
+
+    def _build_trainer(self, settings: dict, device: torch.device) -> GANTrainer:
+        return GANTrainer(self.target, kind=settings["kind"], **self._trainer_options(settings, device))
+
+    def _trainer_options(self, settings: dict, device: torch.device) -> dict:
+        """The trainer's keyword arguments that do not depend on the game."""
+        return dict(hidden=self.hidden, batch_size=settings["batch_size"], d_steps=settings["d_steps"],
+                    lr_d=settings["lr_d"], lr_g=settings["lr_g"], seed=settings["seed"], device=device,
+                    eval_samples=MODE_SAMPLES)
 
     def set_target(self, name: str) -> None:
         """Switch to the target ``name`` and restart (also when it is the current one)."""
@@ -296,14 +343,22 @@ class GANPlayground(ShowsItsWidget):
         """Evaluate D on the grid and the gradient field at some of the fakes (G's fixed evaluation set)."""
         if fake is None:
             fake = self.trainer.generate()  # (MODE_SAMPLES, dim): fixed noise, so frames differ only by G
-        d_grid = self.trainer.discriminator_probability(self.grid)
+        d_grid = self._heat_values(self.grid)
         arrow_points = fake[:ARROWS]
-        field = generator_gradient_field(self.trainer.discriminator, arrow_points, self.trainer.kind)
+        field = self._generator_field(arrow_points)
         longest = field.norm(dim=1).max().item()
         scale = ARROW_SHARE * (self.bounds[1] - self.bounds[0]) / longest if longest > 0 else 0.0
         drawn = MODE_SAMPLES if self.target.dim == 1 else DRAWN_SAMPLES
         return Frame(self.steps_done, self.bounds, self.grid, d_grid, self.real[:drawn], fake[:drawn],
                      arrow_points, field, scale)
+
+    def _heat_values(self, points: torch.Tensor) -> torch.Tensor:
+        """What the heat map (the curve in 1-D) shows at ``points``: D(x)."""
+        return self.trainer.discriminator_probability(points)
+
+    def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
+        """-dl_G/dx at ``points`` taken as fakes, for the arrows."""
+        return generator_gradient_field(self.trainer.discriminator, points, self.trainer.kind)
 
     def measure_numbers(self, fake: torch.Tensor | None = None) -> dict:
         """The status line's numbers; modes are counted on the MODE_SAMPLES fakes of G's evaluation set."""
@@ -336,8 +391,12 @@ class GANPlayground(ShowsItsWidget):
             frame = self.measure()
         return self._draw(frame)
 
+    def readout(self) -> Readout:
+        """How the figure and the status line name D's number and which Nash values they draw."""
+        return game_readout(self.trainer.kind)
+
     def _draw(self, frame: Frame) -> bytes:
-        return render_playground_png(frame, self.trainer.history, self.target, self.trainer.kind, self.dpi)
+        return render_playground_png(frame, self.trainer.history, self.target, self.readout(), self.dpi)
 
     def refresh(self) -> None:
         """Recompute the numbers and the figure from the trainer as it is now."""
@@ -345,7 +404,7 @@ class GANPlayground(ShowsItsWidget):
             fake = self.trainer.generate()
             self.frame = self.measure(fake)
             self._values = self.measure_numbers(fake)
-        self.status.value = status_html(self._values, self.target.dim)
+        self.status.value = status_html(self._values, self.target.dim, self.readout())
         self.figure.value = self._draw(self.frame)
 
     # -- controls
@@ -359,8 +418,7 @@ class GANPlayground(ShowsItsWidget):
         rates = [(f"{rate:g}", rate) for rate in sorted(set(LEARNING_RATES) | {lr_d, lr_g})]
         self.target_picker = widgets.Dropdown(options=list(TARGETS), value=target, description="target",
                                               style=style)
-        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind, description="G loss",
-                                                 style=style)
+        game_controls = self._build_game_controls(kind, style)
         self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", style=style)
         self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", style=style)
         self.d_steps_slider = widgets.IntSlider(value=d_steps, min=1, max=MAX_D_STEPS,
@@ -368,8 +426,8 @@ class GANPlayground(ShowsItsWidget):
         self.batch_picker = widgets.Dropdown(options=sorted(set(BATCH_SIZES) | {batch_size}), value=batch_size,
                                              description="batch size", style=style)
         self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", style=style)
-        for control in (self.target_picker, self.kind_picker, self.lr_d_slider, self.lr_g_slider,
-                        self.d_steps_slider, self.batch_picker, self.seed_box):
+        for control in (self.target_picker, self.lr_d_slider, self.lr_g_slider, self.d_steps_slider,
+                        self.batch_picker, self.seed_box):
             control.observe(lambda _change: self.reset(), names="value")
         self.tick_picker = widgets.Dropdown(options=sorted(set(STEPS_PER_TICK) | {steps_per_tick}),
                                             value=steps_per_tick, description="steps per tick", style=style)
@@ -383,7 +441,7 @@ class GANPlayground(ShowsItsWidget):
         self.status = widgets.HTML()
         self.figure = widgets.Image(format="png")
         self.widget = widgets.VBox([
-            widgets.HBox([widgets.VBox([self.target_picker, self.kind_picker, self.d_steps_slider,
+            widgets.HBox([widgets.VBox([self.target_picker, *game_controls, self.d_steps_slider,
                                         self.batch_picker]),
                           widgets.VBox([self.lr_d_slider, self.lr_g_slider, self.seed_box, self.tick_picker])]),
             widgets.HTML(f"<small>{RESETTING}</small>"),
@@ -391,6 +449,13 @@ class GANPlayground(ShowsItsWidget):
             self.status,
             self.figure,
         ])
+
+    def _build_game_controls(self, kind: str, style: dict) -> list[widgets.Widget]:
+        """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out."""
+        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind, description="G loss",
+                                                 style=style)
+        self.kind_picker.observe(lambda _change: self.reset(), names="value")
+        return [self.kind_picker]
 
 
 def gan_playground(**kwargs) -> GANPlayground:
