@@ -48,6 +48,13 @@ def with_one_hot(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.T
     return torch.cat([x, F.one_hot(labels.long(), classes).to(x.dtype)], dim=1)
 
 
+def hidden_body(data_dim: int, hidden: int, depth: int) -> nn.Module:
+    """D's layers up to its last hidden pre-activation (N, hidden): course.gan's mlp without its output layer."""
+    if depth == 1:
+        return nn.Linear(data_dim, hidden)
+    return mlp(data_dim, hidden, hidden, depth - 1, lambda: nn.LeakyReLU(0.2))
+
+
 def last_hidden_features(discriminator: Discriminator, x: torch.Tensor) -> torch.Tensor:
     """The activations of D's last hidden layer (N, hidden): everything in ``D.net`` but the output layer."""
     return discriminator.net[:-1](x)
@@ -97,7 +104,7 @@ def pulling_away_term(embeddings: torch.Tensor) -> torch.Tensor:
     unit = F.normalize(embeddings.flatten(1), dim=1)
     similarity = unit @ unit.T  # (N, N)
     n = len(unit)
-    return (similarity.pow(2).sum() - n) / (n * (n - 1))
+    return (similarity.pow(2).sum() - similarity.diagonal().pow(2).sum()) / (n * (n - 1))
 
 
 class MinibatchDiscrimination(nn.Module):
@@ -125,7 +132,7 @@ class MinibatchDiscriminator(nn.Module):
 
     def __init__(self, data_dim: int, hidden: int = 32, depth: int = 2, kernels: int = 5, kernel_dim: int = 3):
         super().__init__()
-        self.body = mlp(data_dim, hidden, hidden, depth - 1, lambda: nn.LeakyReLU(0.2))  # (N, hidden)
+        self.body = hidden_body(data_dim, hidden, depth)  # (N, hidden)
         self.minibatch = MinibatchDiscrimination(hidden, kernels, kernel_dim)  # (N, hidden + kernels)
         self.head = nn.Linear(hidden + kernels, 1)  # (N, 1)
 
@@ -175,6 +182,11 @@ class VirtualBatchNorm(nn.Module):
         variance = (square - mean.pow(2)).clamp_min(0)
         return (x - mean) / torch.sqrt(variance + self.eps) * self.gamma + self.beta
 
+    def normalise_reference(self, reference: torch.Tensor) -> torch.Tensor:
+        """The reference batch itself, by plain batch norm over its own statistics (biased variance)."""
+        mean, variance = reference.mean(dim=0), reference.var(dim=0, unbiased=False)
+        return (reference - mean) / torch.sqrt(variance + self.eps) * self.gamma + self.beta
+
 
 class VBNGenerator(nn.Module):
     """course.gan's G with virtual batch norm after each hidden linear layer.
@@ -196,8 +208,8 @@ class VBNGenerator(nn.Module):
         h, reference = z, self.reference_noise
         for linear, norm in zip(self.linears, self.norms):
             h, reference = linear(h), linear(reference)
-            # the reference is normalised against itself (plain batch norm), then feeds the next layer
-            h, reference = torch.relu(norm(h, reference)), torch.relu(norm(reference, reference))
+            # the reference batch is normalised by plain batch norm, then feeds the next layer
+            h, reference = torch.relu(norm(h, reference)), torch.relu(norm.normalise_reference(reference))
         return self.out(h)
 
 
@@ -230,8 +242,7 @@ class InfoDiscriminator(nn.Module):
 
     def __init__(self, data_dim: int, codes: int, hidden: int = 32, depth: int = 2):
         super().__init__()
-        self.body = nn.Sequential(mlp(data_dim, hidden, hidden, depth - 1, lambda: nn.LeakyReLU(0.2)),
-                                  nn.LeakyReLU(0.2))  # (N, hidden)
+        self.body = nn.Sequential(hidden_body(data_dim, hidden, depth), nn.LeakyReLU(0.2))  # (N, hidden)
         self.d_head = nn.Linear(hidden, 1)  # (N, 1)
         self.q_head = nn.Linear(hidden, codes)  # (N, codes)
 
