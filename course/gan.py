@@ -460,17 +460,21 @@ class GANTrainer:
     passes run under autocast on CUDA. ``step(n)`` trains on; ``history`` holds what was measured.
 
     Defaults suit 1-D targets: Adam with beta1 = 0.5 (as DCGAN) and the non-saturating G loss.
+    ``lr_decay_steps`` anneals both learning rates linearly to zero over that many steps: the two players
+    circle the equilibrium rather than settle on it, and a shrinking step lets them settle (None: constant).
     """
 
     def __init__(self, target: Target, *, noise_dim: int = 4, hidden: int = 32, depth: int = 2,
                  batch_size: int = 256, d_steps: int = 1, lr_d: float = 2e-3, lr_g: float = 2e-3,
                  betas: tuple[float, float] = (0.5, 0.999), real_label: float = 1.0,
                  kind: str = "non-saturating", seed: int = 0, device: torch.device | str | None = None,
-                 eval_samples: int = 2000):
+                 eval_samples: int = 2000, lr_decay_steps: int | None = None):
         if kind not in GENERATOR_LOSSES:
             raise ValueError(f"kind={kind!r}; choose one of {GENERATOR_LOSSES}")
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"batch_size={batch_size}, d_steps={d_steps}: both must be at least 1")
+        if lr_decay_steps is not None and lr_decay_steps < 1:
+            raise ValueError(f"lr_decay_steps={lr_decay_steps}: give a number of steps (at least 1), or None for constant rates")
         self.target, self.batch_size, self.d_steps = target, batch_size, d_steps
         self.real_label, self.kind, self.seed = real_label, kind, seed
         self._noise_dim = noise_dim
@@ -480,6 +484,9 @@ class GANTrainer:
             generator, discriminator = self._build_players(noise_dim, hidden, depth)
         self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)
         self.g_optimizer, self.d_optimizer = self._build_optimizers(lr_g, lr_d, betas)
+        self.lr_decay_steps = lr_decay_steps
+        self._lr_schedules = [] if lr_decay_steps is None else [
+            torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor) for optimizer in (self.g_optimizer, self.d_optimizer)]
         self._data_rng = torch.Generator().manual_seed(seed + 1)
         self._noise_rng = torch.Generator().manual_seed(seed + 2)
         # fixed evaluation samples, so the distance curve measures G and not sampling luck
@@ -499,6 +506,10 @@ class GANTrainer:
     @property
     def noise_dim(self) -> int:
         return self._noise_dim
+
+    def lr_factor(self, steps_done: int) -> float:
+        """What the learning rates are multiplied by after ``steps_done`` steps: 1 - steps / lr_decay_steps, down to 0."""
+        return 1.0 if self.lr_decay_steps is None else max(0.0, 1.0 - steps_done / self.lr_decay_steps)
 
     @property
     def steps_done(self) -> int:
@@ -520,6 +531,8 @@ class GANTrainer:
             for _ in range(n):
                 stats = self._train_step()
                 self._pending.append(stats)
+                for schedule in self._lr_schedules:
+                    schedule.step()
         self._flush()
         return stats
 

@@ -37,8 +37,10 @@ def get_json(url: str):
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, home: Path, settings: dict[str, dict] | None = None) -> Iterator[str]:
-    """Serve ``root``; yields the base URL. ``settings``: JupyterLab user settings, plugin id -> values."""
+def jupyterlab(root: Path, home: Path, settings: dict[str, dict] | None = None,
+               disabled_extensions: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve ``root``; yields the base URL. ``settings``: JupyterLab user settings, plugin id -> values;
+    ``disabled_extensions``: JupyterLab extensions the page leaves out, as if they were not installed."""
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     for plugin, values in (settings or {}).items():
@@ -46,6 +48,10 @@ def jupyterlab(root: Path, home: Path, settings: dict[str, dict] | None = None) 
         path = home / "settings" / package / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
+    if disabled_extensions:
+        page_config = home / "config" / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in disabled_extensions}}))
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",

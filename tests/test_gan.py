@@ -353,6 +353,25 @@ def test_bad_options_are_refused():
         GANTrainer(gaussian_1d(), kind="minimax", device="cpu")
     with pytest.raises(ValueError):
         GANTrainer(gaussian_1d(), d_steps=0, device="cpu")
+    with pytest.raises(ValueError, match="lr_decay_steps"):
+        GANTrainer(gaussian_1d(), lr_decay_steps=0, device="cpu")
+
+
+def test_learning_rates_decay_linearly_to_zero_like_rates_set_by_hand():
+    """Step t runs at lr * (1 - t / lr_decay_steps) for both players; past the end the players stop moving."""
+    decayed = GANTrainer(gaussian_1d(), seed=3, device="cpu", lr_d=4e-3, lr_g=2e-3, lr_decay_steps=4)
+    by_hand = GANTrainer(gaussian_1d(), seed=3, device="cpu", lr_d=4e-3, lr_g=2e-3)
+    for step in range(6):
+        for optimizer, lr in ((by_hand.d_optimizer, 4e-3), (by_hand.g_optimizer, 2e-3)):
+            optimizer.param_groups[0]["lr"] = lr * max(0.0, 1 - step / 4)
+        decayed.step()
+        by_hand.step()
+        assert torch.equal(parameters(decayed.generator, decayed.discriminator),
+                           parameters(by_hand.generator, by_hand.discriminator)), f"step {step}"
+    assert decayed.d_optimizer.param_groups[0]["lr"] == decayed.g_optimizer.param_groups[0]["lr"] == 0.0
+    frozen = parameters(decayed.generator, decayed.discriminator)
+    decayed.step()
+    assert torch.equal(parameters(decayed.generator, decayed.discriminator), frozen)
 
 
 def test_measure_mode_coverage_scores_each_seed_like_a_trainer_scored_by_hand():
