@@ -23,15 +23,15 @@ COURSE = Course.locate(Path(__file__).resolve().parent.parent)
 ASSIGNMENTS = COURSE.assignments()
 
 
-STUDENTS = {"blank": lambda count: 0, "solved-first-1": lambda count: 1,
-            "solved-first-3": lambda count: min(3, count), "solved-all": lambda count: count}
+# blank: the released lab scores zero; first 3: exactly the solved exercises' points, the rest zero; all: 100
+STUDENTS = {"blank": lambda count: 0, "solved-first-3": lambda count: min(3, count), "solved-all": lambda count: count}
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """Every lab released into one course and a class of simulated students graded in one run of the kit's
     autograde (nbgrader's own autograde is exercised by the `check` tests below): per lab, students who
-    solved the first k exercises, for k = 0 (blank), 1, 3 and all."""
+    solved the first k exercises, for k = 0 (blank), 3 and all."""
     root = tmp_path_factory.mktemp("class") / "course"
     shutil.copytree(COURSE.solutions, root / "solutions")
     released_lab = run_grader("--root", str(root), "release", cwd=root.parent)

@@ -138,21 +138,22 @@ class RNNStepper(ShowsItsWidget):
     def render_table(self) -> str:
         norms = self.gradient_norms()
         hidden = self.U.shape[0]
-        header = "".join(f"<th>s_t[{j}]</th>" for j in range(hidden))
+        names = ["t", "x_t", *(f"s_t[{j}]" for j in range(hidden)), "o_t", "|dL/ds_t|"]
+        # JupyterLab's stylesheet gives table headers no padding: without it the names run together
+        header = "".join(f'<th style="text-align:right;padding:0 .5em">{name}</th>' for name in names)
         rows = []
         for k, (state, output) in enumerate(zip(self.states, self.outputs()), start=1):
             cells = _number(f"x{k}", self.inputs[k - 1].item())
             cells += "".join(_number(f"s{k}_{j}", state[j].item()) for j in range(hidden))
             cells += _number(f"o{k}", output)
             cells += _number(f"g{k}", None if norms is None else norms[k - 1].item())
-            rows.append(f"<tr><td>{k}</td>{cells}</tr>")
+            rows.append(f'<tr><td style="text-align:right;padding:0 .5em">{k}</td>{cells}</tr>')
         loss = "" if self.loss is None else (
             f'<p>L = &frac12;(o<sub>{self.t}</sub> &minus; y<sub>{self.t}</sub>)&sup2; = '
             f'<span data-key="loss">{self.loss:.6g}</span> with y<sub>{self.t}</sub> = '
             f'<span data-key="target">{self.targets[self.t - 1].item():.6g}</span></p>'
         )
-        return (f"<table><tr><th>t</th><th>x_t</th>{header}<th>o_t</th><th>|dL/ds_t|</th></tr>"
-                f"{''.join(rows)}</table>{loss}")
+        return f"<table><tr>{header}</tr>{''.join(rows)}</table>{loss}"
 
     def refresh(self) -> None:
         self.table.value = self.render_table()

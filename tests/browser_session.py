@@ -1,18 +1,10 @@
-"""The student's experience in a real JupyterLab, in a real (headless) Chromium driven by Playwright.
-
-For every lecture: open it, Run All, wait for the kernel, and check that no cell shows an error, that every
-widget rendered (not "Loading widget..." or a missing-extension message), and that moving a control of the
-topic's explorer changes the picture it shows. For lab 01: the released lab's first exercise fails with
-nbgrader's placeholder, and after the student pastes a solution its visible test passes. Screenshots of each
-explorer after the interaction are saved in ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``) for a reviewer.
-
-The checks are themselves checked: a small notebook with one explorer passes them, and the same notebook
-broken the ways a widget breaks (its display line removed, its front-end module misnamed, JupyterLab without
-the ipywidgets extension, as after a misnamed package in requirements.txt) fails them.
+"""What the browser tests share: JupyterLab and headless Chromium for a module, and the checks a student's
+eye makes — the notebook ran without errors, every widget rendered, the explorer answers its controls.
 
 Needs Chromium (Debian's ``chromium`` package; Playwright's own browser download is not used) and the
-``playwright`` Python package; without them these tests are skipped with the reason, or fail where
-``COURSE_BROWSER_REQUIRED=1`` (as in .ci/run, which installs the browser).
+``playwright`` Python package: a test module that calls :func:`require_browser` is skipped with the reason
+where they are missing, or fails where ``COURSE_BROWSER_REQUIRED=1`` (as in .ci/run, which installs the
+browser). The fixtures that start JupyterLab and Chromium are in conftest.py.
 """
 
 from __future__ import annotations
@@ -26,10 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.notebooks import read_notebook, strip_solution_markers
-from lab_server import TOKEN, delete, get_json, jupyterlab
-
-pytestmark = pytest.mark.slow
+from lab_server import TOKEN, delete, get_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -55,9 +44,15 @@ def unavailable(reason: str) -> None:
 try:
     import playwright.sync_api as playwright_api
 except ImportError:
-    unavailable("the browser tests need the playwright package: python -m pip install -r requirements.txt")
-if CHROMIUM is None:
-    unavailable("the browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu)")
+    playwright_api = None
+
+
+def require_browser() -> None:
+    """Called at the top of each browser test module: skip it (or fail it, in CI) without a browser."""
+    if playwright_api is None:
+        unavailable("the browser tests need the playwright package: python -m pip install -r requirements.txt")
+    if CHROMIUM is None:
+        unavailable("the browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu)")
 
 # One explorer in a notebook of its own: as it should be, and broken the ways a widget breaks in a course.
 PROBE_IMPORT = "from course.widgets import bce_explorer\n\n"
@@ -85,60 +80,9 @@ JUPYTERLAB_SETTINGS = {  # every cell in the page, so that widgets below the fol
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """JupyterLab over a scratch copy of the lectures and one lab (running them writes into the notebooks)."""
-    root = tmp_path_factory.mktemp("student")
-    shutil.copytree(ROOT / "course" / "lectures", root / "lectures")
-    shutil.copytree(ROOT / "labs" / LAB, root / "labs" / LAB)
-    write_probes(root / "probes")
-    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS) as base:
-        yield root, base
-
-
-@pytest.fixture(scope="module")
-def served_without_widget_manager(tmp_path_factory):
-    """JupyterLab as it is when ipywidgets' front end is missing from the install."""
-    root = tmp_path_factory.mktemp("student-without-widgets")
-    write_probes(root / "probes")
-    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS,
-                    disabled_extensions=(WIDGET_MANAGER,)) as base:
-        yield root, base
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield context.new_page()
-    context.close()
-
-
 def stop_kernels(base: str) -> None:
     for session in get_json(f"{base}/api/sessions?token={TOKEN}"):  # one kernel at a time on a small machine
         delete(f"{base}/api/sessions/{session['id']}?token={TOKEN}")
-
-
-@pytest.fixture
-def lab(served, page):
-    """The page, and the base URL of the JupyterLab it talks to; the kernels it started are stopped after."""
-    _, base = served
-    yield page, base
-    stop_kernels(base)
-
-
-@pytest.fixture
-def lab_without_widget_manager(served_without_widget_manager, page):
-    _, base = served_without_widget_manager
-    yield page, base
-    stop_kernels(base)
 
 
 def open_notebook(page, base: str, path: str) -> None:
@@ -298,73 +242,3 @@ def check_explorer_responds(page, name: str) -> None:
 def open_and_run(page, base: str, path: str) -> dict:
     open_notebook(page, base, path)
     return run_all(page, base, path)
-
-
-@pytest.mark.parametrize("lecture", LECTURES)
-def test_lecture_runs_and_its_explorer_responds(lab, lecture):
-    page, base = lab
-    notebook = open_and_run(page, base, f"lectures/{lecture}")
-    check_ran_without_errors(notebook, lecture)
-    check_widgets_rendered(page, notebook, lecture)
-    check_explorer_responds(page, lecture)
-
-
-def test_the_checks_pass_a_working_explorer(lab):
-    """The control for the breakage tests below: the probe notebook, unbroken, passes every check."""
-    page, base = lab
-    notebook = open_and_run(page, base, "probes/working.ipynb")
-    check_ran_without_errors(notebook, "probe")
-    check_widgets_rendered(page, notebook, "probe")
-    check_explorer_responds(page, "probe")
-
-
-@pytest.mark.parametrize("breakage, complaint", [
-    ("display-removed", "displays no widget"),
-    ("module-misnamed", "a widget did not render"),
-])
-def test_the_checks_catch_a_broken_widget(lab, breakage, complaint):
-    """Python sees nothing wrong with these notebooks; only the page shows that the widget is missing."""
-    page, base = lab
-    notebook = open_and_run(page, base, f"probes/{breakage}.ipynb")
-    check_ran_without_errors(notebook, breakage)
-    with pytest.raises(AssertionError, match=complaint):
-        check_widgets_rendered(page, notebook, breakage)
-
-
-def test_the_checks_catch_a_missing_widget_extension(lab_without_widget_manager):
-    """The working probe in a JupyterLab without ipywidgets' front end, as after a misnamed package in
-    requirements.txt: the kernel displays the widget, the page cannot render it."""
-    page, base = lab_without_widget_manager
-    notebook = open_and_run(page, base, "probes/working.ipynb")
-    check_ran_without_errors(notebook, "probe")
-    with pytest.raises(AssertionError, match="a widget did not render"):
-        check_widgets_rendered(page, notebook, "probe")
-
-
-def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
-    page, base = lab
-    path = f"labs/{LAB}/{LAB}.ipynb"
-    open_notebook(page, base, path)
-    notebook = run_all(page, base, path, to_the_end=False)
-    first_test = next(cell for cell in notebook["cells"]
-                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
-    assert any(output["output_type"] == "error" and output["ename"] == "NotImplementedError"
-               for output in first_test["outputs"]), "the unsolved exercise should fail with the placeholder"
-
-    source = read_notebook(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
-    answer = next(strip_solution_markers(cell.source) for cell in source.cells
-                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid")
-    answer_cell = notebook_panel(page).locator(".jp-CodeCell", has_text="raise NotImplementedError").first
-    answer_cell.scroll_into_view_if_needed()
-    answer_cell.locator(".cm-content").click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text(answer)
-    page.keyboard.press("Shift+Enter")  # runs the answer, moves to its test cell
-    page.keyboard.press("Shift+Enter")  # runs the visible test
-    wait_for_kernel(base, path, idle_for=2.0)
-    notebook = saved_notebook(page, base, path)
-    first_test = next(cell for cell in notebook["cells"]
-                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
-    assert [output for output in first_test["outputs"] if output["output_type"] == "error"] == []
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{LAB}-exercise-1-passed.png"))

@@ -1,0 +1,96 @@
+"""Settings for the whole test run (this folder is the first of pyproject's testpaths, so pytest reads this
+file before it collects the lectures and solutions too)."""
+
+import os
+import shutil
+
+import pytest
+
+from browser_session import (CHROMIUM, CHROMIUM_ARGS, JUPYTERLAB_SETTINGS, LAB, ROOT, WIDGET_MANAGER, playwright_api,
+                             stop_kernels, write_probes)
+from lab_server import jupyterlab
+
+# pytest-xdist runs test files side by side, one worker per core (pyproject: -n auto). Each notebook kernel,
+# grading kernel and training loop then gets one core's worth of threads: more only makes them wait on
+# each other (on 2 cores the serial suite was slower with torch's two threads than pinned to one core).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+MAX_WORKERS = 4  # past that the few long files below set the pace: more workers would wait idle at the end
+
+# The files that take longest (measured on 2 cores, in minutes), started first so that no worker is left with a
+# long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
+LONGEST_FIRST = (
+    "tests/test_grader.py",                 # 6: every lab graded for a simulated class, `grader check`
+    "tests/test_browser_lectures.py",       # 5: every lecture in JupyterLab in Chromium
+    "tests/test_autograde.py",              # 3: a class of misbehaving students in the sandbox
+    "tests/test_browser_lab_and_checks.py",  # 2
+    "tests/test_grading_pipeline.py",       # 1.5
+    "tests/test_autograde_resume.py",       # 1.5
+    "course/lectures/06_dcgan.ipynb",       # 1.5
+)
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        path = item.path.relative_to(config.rootpath).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other file keeps its place
+
+
+# -- the browser tests' JupyterLab and Chromium (the modules using them call browser_session.require_browser) ----
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """JupyterLab over a scratch copy of the lectures and one lab (running them writes into the notebooks)."""
+    root = tmp_path_factory.mktemp("student")
+    shutil.copytree(ROOT / "course" / "lectures", root / "lectures")
+    shutil.copytree(ROOT / "labs" / LAB, root / "labs" / LAB)
+    write_probes(root / "probes")
+    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS) as base:
+        yield root, base
+
+
+@pytest.fixture(scope="module")
+def served_without_widget_manager(tmp_path_factory):
+    """JupyterLab as it is when ipywidgets' front end is missing from the install."""
+    root = tmp_path_factory.mktemp("student-without-widgets")
+    write_probes(root / "probes")
+    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS,
+                    disabled_extensions=(WIDGET_MANAGER,)) as base:
+        yield root, base
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def lab(served, page):
+    """The page, and the base URL of the JupyterLab it talks to; the kernels it started are stopped after."""
+    _, base = served
+    yield page, base
+    stop_kernels(base)
+
+
+@pytest.fixture
+def lab_without_widget_manager(served_without_widget_manager, page):
+    _, base = served_without_widget_manager
+    yield page, base
+    stop_kernels(base)

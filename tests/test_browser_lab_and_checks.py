@@ -1,0 +1,78 @@
+"""Lab 01 as a student does it, in JupyterLab in a real (headless) Chromium: the released lab's first exercise
+fails with nbgrader's placeholder, and once a solution is typed in its visible test passes.
+
+And the browser checks themselves are checked: a small notebook with one explorer passes them, and the same
+notebook broken the ways a widget breaks (its display line removed, its front-end module misnamed, JupyterLab
+without the ipywidgets extension, as after a misnamed package in requirements.txt) fails them.
+"""
+
+import pytest
+
+from browser_session import (ARTIFACTS, LAB, ROOT, check_explorer_responds, check_ran_without_errors,
+                             check_widgets_rendered, notebook_panel, open_and_run, open_notebook, require_browser,
+                             run_all, saved_notebook, wait_for_kernel)
+from grader.notebooks import read_notebook, strip_solution_markers
+
+pytestmark = pytest.mark.slow
+require_browser()
+
+
+def test_the_checks_pass_a_working_explorer(lab):
+    """The control for the breakage tests below: the probe notebook, unbroken, passes every check."""
+    page, base = lab
+    notebook = open_and_run(page, base, "probes/working.ipynb")
+    check_ran_without_errors(notebook, "probe")
+    check_widgets_rendered(page, notebook, "probe")
+    check_explorer_responds(page, "probe")
+
+
+@pytest.mark.parametrize("breakage, complaint", [
+    ("display-removed", "displays no widget"),
+    ("module-misnamed", "a widget did not render"),
+])
+def test_the_checks_catch_a_broken_widget(lab, breakage, complaint):
+    """Python sees nothing wrong with these notebooks; only the page shows that the widget is missing."""
+    page, base = lab
+    notebook = open_and_run(page, base, f"probes/{breakage}.ipynb")
+    check_ran_without_errors(notebook, breakage)
+    with pytest.raises(AssertionError, match=complaint):
+        check_widgets_rendered(page, notebook, breakage)
+
+
+def test_the_checks_catch_a_missing_widget_extension(lab_without_widget_manager):
+    """The working probe in a JupyterLab without ipywidgets' front end, as after a misnamed package in
+    requirements.txt: the kernel displays the widget, the page cannot render it."""
+    page, base = lab_without_widget_manager
+    notebook = open_and_run(page, base, "probes/working.ipynb")
+    check_ran_without_errors(notebook, "probe")
+    with pytest.raises(AssertionError, match="a widget did not render"):
+        check_widgets_rendered(page, notebook, "probe")
+
+
+def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
+    page, base = lab
+    path = f"labs/{LAB}/{LAB}.ipynb"
+    open_notebook(page, base, path)
+    notebook = run_all(page, base, path, to_the_end=False)
+    first_test = next(cell for cell in notebook["cells"]
+                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
+    assert any(output["output_type"] == "error" and output["ename"] == "NotImplementedError"
+               for output in first_test["outputs"]), "the unsolved exercise should fail with the placeholder"
+
+    source = read_notebook(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
+    answer = next(strip_solution_markers(cell.source) for cell in source.cells
+                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid")
+    answer_cell = notebook_panel(page).locator(".jp-CodeCell", has_text="raise NotImplementedError").first
+    answer_cell.scroll_into_view_if_needed()
+    answer_cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(answer)
+    page.keyboard.press("Shift+Enter")  # runs the answer, moves to its test cell
+    page.keyboard.press("Shift+Enter")  # runs the visible test
+    wait_for_kernel(base, path, idle_for=2.0)
+    notebook = saved_notebook(page, base, path)
+    first_test = next(cell for cell in notebook["cells"]
+                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
+    assert [output for output in first_test["outputs"] if output["output_type"] == "error"] == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{LAB}-exercise-1-passed.png"))

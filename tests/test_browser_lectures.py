@@ -1,0 +1,21 @@
+"""Every lecture as a student meets it: opened in JupyterLab in a real (headless) Chromium, Run All, no cell
+shows an error, every widget renders, and moving a control of the topic's explorer changes what it shows.
+Screenshots of each explorer after the interaction go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``).
+"""
+
+import pytest
+
+from browser_session import (LECTURES, check_explorer_responds, check_ran_without_errors, check_widgets_rendered,
+                             open_and_run, require_browser)
+
+pytestmark = pytest.mark.slow
+require_browser()
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_lecture_runs_and_its_explorer_responds(lab, lecture):
+    page, base = lab
+    notebook = open_and_run(page, base, f"lectures/{lecture}")
+    check_ran_without_errors(notebook, lecture)
+    check_widgets_rendered(page, notebook, lecture)
+    check_explorer_responds(page, lecture)
