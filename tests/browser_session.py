@@ -54,6 +54,7 @@ def require_browser() -> None:
     if CHROMIUM is None:
         unavailable("the browser tests need Chromium: sudo apt-get install chromium (Debian/Ubuntu)")
 
+
 # One explorer in a notebook of its own: as it should be, and broken the ways a widget breaks in a course.
 PROBE_IMPORT = "from course.widgets import bce_explorer\n\n"
 PROBES = {

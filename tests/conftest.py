@@ -21,13 +21,14 @@ MAX_WORKERS = 4  # past that the few long files below set the pace: more workers
 # The files that take longest (measured on 2 cores, in minutes), started first so that no worker is left with a
 # long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
 LONGEST_FIRST = (
-    "tests/test_grader.py",                 # 6: every lab graded for a simulated class, `grader check`
-    "tests/test_browser_lectures.py",       # 5: every lecture in JupyterLab in Chromium
-    "tests/test_autograde.py",              # 3: a class of misbehaving students in the sandbox
+    "tests/test_browser_lectures.py",        # 6.5: every lecture in JupyterLab in Chromium
+    "tests/test_grader.py",                  # 4: every lab graded for a simulated class
+    "tests/test_autograde.py",               # 2.5: a class of misbehaving students in the sandbox
+    "tests/test_grader_cli.py",              # 2.5: `grader check` with nbgrader's own commands
     "tests/test_browser_lab_and_checks.py",  # 2
-    "tests/test_grading_pipeline.py",       # 1.5
-    "tests/test_autograde_resume.py",       # 1.5
-    "course/lectures/06_dcgan.ipynb",       # 1.5
+    "tests/test_grading_pipeline.py",        # 1.5
+    "tests/test_autograde_resume.py",        # 1.5
+    "course/lectures/06_dcgan.ipynb",        # 1.5
 )
 
 
