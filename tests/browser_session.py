@@ -209,15 +209,16 @@ def check_ran_without_errors(notebook: dict, name: str) -> None:
     assert unrun == [], f"{name}: cells not run: {unrun}"
 
 
-def check_widgets_rendered(page, notebook: dict, name: str) -> None:
-    """The notebook displays widgets, and the page renders every one of them."""
+def check_widgets_rendered(page, notebook: dict, name: str, patience_seconds: float = 30) -> None:
+    """The notebook displays widgets, and the page renders every one of them (the first within
+    ``patience_seconds`` of the run's end)."""
     views = [output for cell in notebook["cells"] if cell["cell_type"] == "code"
              for output in cell.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
     assert views, f"{name} displays no widget"
     panel = notebook_panel(page)
     rendered = panel.locator(".jp-OutputArea .jupyter-widgets")
     try:
-        rendered.first.wait_for(timeout=30_000)
+        rendered.first.wait_for(timeout=patience_seconds * 1000)
     except playwright_api.TimeoutError:
         raise AssertionError(f"{name}: a widget did not render: the page shows no widget view") from None
     text = panel.inner_text()

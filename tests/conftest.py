@@ -1,5 +1,8 @@
-"""Settings for the whole test run (this folder is the first of pyproject's testpaths, so pytest reads this
-file before it collects the lectures and solutions too)."""
+"""The whole test run's settings — threads, workers, the order of the files — and the browser tests' fixtures.
+
+This folder is the first of pyproject's testpaths, so pytest reads this file before it collects the lectures
+and solutions too, and its environment reaches every notebook kernel the run starts.
+"""
 
 import os
 import shutil
@@ -21,14 +24,14 @@ MAX_WORKERS = 4  # past that the few long files below set the pace: more workers
 # The files that take longest (measured on 2 cores, in minutes), started first so that no worker is left with a
 # long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
 LONGEST_FIRST = (
-    "tests/test_browser_lectures.py",        # 6.5: every lecture in JupyterLab in Chromium
-    "tests/test_grader.py",                  # 4: every lab graded for a simulated class
-    "tests/test_autograde.py",               # 2.5: a class of misbehaving students in the sandbox
+    "tests/test_browser_lectures.py",        # 7.5: every lecture in JupyterLab in Chromium
+    "tests/test_grader.py",                  # 4.5: every lab graded for a simulated class
+    "tests/test_autograde.py",               # 3.5: a class of misbehaving students in the sandbox
     "tests/test_grader_cli.py",              # 2.5: `grader check` with nbgrader's own commands
     "tests/test_browser_lab_and_checks.py",  # 2
-    "tests/test_grading_pipeline.py",        # 1.5
-    "tests/test_autograde_resume.py",        # 1.5
     "course/lectures/06_dcgan.ipynb",        # 1.5
+    "tests/test_grading_pipeline.py",        # 1
+    "tests/test_autograde_resume.py",        # 1
 )
 
 

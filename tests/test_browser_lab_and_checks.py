@@ -46,7 +46,8 @@ def test_the_checks_catch_a_missing_widget_extension(lab_without_widget_manager)
     notebook = open_and_run(page, base, "probes/working.ipynb")
     check_ran_without_errors(notebook, "probe")
     with pytest.raises(AssertionError, match="a widget did not render"):
-        check_widgets_rendered(page, notebook, "probe")
+        # nothing is left loading here (the page showed the widget's plain-text form at once): less patience
+        check_widgets_rendered(page, notebook, "probe", patience_seconds=5)
 
 
 def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
