@@ -51,7 +51,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """JupyterLab over a scratch copy of the lectures and one lab (running them writes into the notebooks)."""
+    """JupyterLab over a scratch copy of the lectures, one lab and the probe notebooks (running them writes
+    into the notebooks)."""
     root = tmp_path_factory.mktemp("student")
     shutil.copytree(ROOT / "course" / "lectures", root / "lectures")
     shutil.copytree(ROOT / "labs" / LAB, root / "labs" / LAB)

@@ -11,7 +11,7 @@ import pytest
 from browser_session import (ARTIFACTS, LAB, ROOT, check_explorer_responds, check_ran_without_errors,
                              check_widgets_rendered, notebook_panel, open_and_run, open_notebook, require_browser,
                              run_all, saved_notebook, wait_for_kernel)
-from grader.notebooks import read_notebook, strip_solution_markers
+from grader.notebooks import nbgrader_metadata, read_notebook, strip_solution_markers
 
 pytestmark = pytest.mark.slow
 require_browser()
@@ -50,19 +50,21 @@ def test_the_checks_catch_a_missing_widget_extension(lab_without_widget_manager)
         check_widgets_rendered(page, notebook, "probe", patience_seconds=5)
 
 
+def cell_with_grade_id(cells, grade_id: str):
+    return next(cell for cell in cells if nbgrader_metadata(cell).get("grade_id") == grade_id)
+
+
 def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
     page, base = lab
     path = f"labs/{LAB}/{LAB}.ipynb"
     open_notebook(page, base, path)
     notebook = run_all(page, base, path, to_the_end=False)
-    first_test = next(cell for cell in notebook["cells"]
-                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
+    first_test = cell_with_grade_id(notebook["cells"], "ex1_sigmoid_tests")
     assert any(output["output_type"] == "error" and output["ename"] == "NotImplementedError"
                for output in first_test["outputs"]), "the unsolved exercise should fail with the placeholder"
 
     source = read_notebook(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
-    answer = next(strip_solution_markers(cell.source) for cell in source.cells
-                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid")
+    answer = strip_solution_markers(cell_with_grade_id(source.cells, "ex1_sigmoid").source)
     answer_cell = notebook_panel(page).locator(".jp-CodeCell", has_text="raise NotImplementedError").first
     answer_cell.scroll_into_view_if_needed()
     answer_cell.locator(".cm-content").click()
@@ -71,9 +73,7 @@ def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
     page.keyboard.press("Shift+Enter")  # runs the answer, moves to its test cell
     page.keyboard.press("Shift+Enter")  # runs the visible test
     wait_for_kernel(base, path, idle_for=2.0)
-    notebook = saved_notebook(page, base, path)
-    first_test = next(cell for cell in notebook["cells"]
-                      if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_sigmoid_tests")
+    first_test = cell_with_grade_id(saved_notebook(page, base, path)["cells"], "ex1_sigmoid_tests")
     assert [output for output in first_test["outputs"] if output["output_type"] == "error"] == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{LAB}-exercise-1-passed.png"))
