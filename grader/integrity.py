@@ -56,6 +56,9 @@ def _grader_install_guard(module_names, check_name):
                 classes["torch.nn." + cls_name] = cls
     methods = {name: dict(vars(cls)) for name, cls in classes.items()}
     shell = get_ipython()
+    # IPython's exit() stops the kernel's event loop 0.1 s later; with no front end to restart it, whether the
+    # cells after it run would depend on how fast they start. Graded, exit() does nothing.
+    shell.ask_exit = lambda: None
 
     def notebook_defined(entries):
         return tuple(entry for entry in entries

@@ -109,8 +109,9 @@ def class_of(root):
                                            "256 * 1024 ** 2))")}, all_but_2),
         "fork-bomb": ({NOTEBOOK: answers(ex2_answer="import os\nwhile True:\n    os.fork()")}, None),
         "os-exit": ({NOTEBOOK: answers(ex2_answer="import os\nos._exit(3)")}, only_1),
-        # IPython's exit() only asks the front end to close; without one the kernel carries on
-        "ipython-exit": ({NOTEBOOK: answers(ex2_answer="exit()\n" + ANSWERS["ex2_answer"])}, full),
+        # IPython's exit() stops the kernel 0.1 s later: the sleep makes that certain, unless the grader disarms it
+        "ipython-exit": ({NOTEBOOK: answers(ex2_answer="exit()\nimport time\ntime.sleep(0.3)\n" + ANSWERS["ex2_answer"])},
+                         full),
         "asks-input": ({NOTEBOOK: answers(ex2_answer="name = input('your name? ')\n" + ANSWERS["ex2_answer"])},
                        all_but_2),
         "sys-exit": ({NOTEBOOK: answers(ex2_answer="import sys\nsys.exit('bye')")}, all_but_2),
