@@ -37,10 +37,14 @@ def render_gradients_png(norms: list[float], scale: float, activation: str, dpi:
     return figure_png(fig)
 
 
+# JupyterLab's stylesheet gives table cells and headers no padding: without it the numbers and names run together
+CELL_STYLE = "text-align:right;padding:0 .5em"
+
+
 def _number(key: str, value: float | None) -> str:
     # data-key lets the tests read back exactly what a reader sees.
     text = "&mdash;" if value is None else f"{value:.6g}"
-    return f'<td data-key="{key}" style="text-align:right;padding:0 .5em">{text}</td>'
+    return f'<td data-key="{key}" style="{CELL_STYLE}">{text}</td>'
 
 
 class RNNStepper(ShowsItsWidget):
@@ -139,15 +143,14 @@ class RNNStepper(ShowsItsWidget):
         norms = self.gradient_norms()
         hidden = self.U.shape[0]
         names = ["t", "x_t", *(f"s_t[{j}]" for j in range(hidden)), "o_t", "|dL/ds_t|"]
-        # JupyterLab's stylesheet gives table headers no padding: without it the names run together
-        header = "".join(f'<th style="text-align:right;padding:0 .5em">{name}</th>' for name in names)
+        header = "".join(f'<th style="{CELL_STYLE}">{name}</th>' for name in names)
         rows = []
         for k, (state, output) in enumerate(zip(self.states, self.outputs()), start=1):
             cells = _number(f"x{k}", self.inputs[k - 1].item())
             cells += "".join(_number(f"s{k}_{j}", state[j].item()) for j in range(hidden))
             cells += _number(f"o{k}", output)
             cells += _number(f"g{k}", None if norms is None else norms[k - 1].item())
-            rows.append(f'<tr><td style="text-align:right;padding:0 .5em">{k}</td>{cells}</tr>')
+            rows.append(f'<tr><td style="{CELL_STYLE}">{k}</td>{cells}</tr>')
         loss = "" if self.loss is None else (
             f'<p>L = &frac12;(o<sub>{self.t}</sub> &minus; y<sub>{self.t}</sub>)&sup2; = '
             f'<span data-key="loss">{self.loss:.6g}</span> with y<sub>{self.t}</sub> = '
