@@ -773,6 +773,35 @@ def best_run(runs: list[CoverageRun], target: str, exclude=("CGAN",)) -> Coverag
     return max(complete, key=lambda run: run.mean_high_quality_share, default=None)
 
 
+def find_run(runs: list[CoverageRun], target: str, label: str) -> CoverageRun:
+    """The run labelled ``label`` on ``target``; a clear error naming the runs there if there is none."""
+    found = next((run for run in runs if run.target == target and run.label == label), None)
+    if found is None:
+        present = [run.label for run in runs if run.target == target]
+        raise ValueError(f"no run labelled {label!r} on {target!r}; the runs there are {present}")
+    return found
+
+
+def benchmark_verdict(runs: list[CoverageRun]) -> str:
+    """Per target: the best unsupervised run covering every mode on every seed against the papers' best share,
+    and CGAN's row (told the mode) beside it when there is one."""
+    lines = []
+    for target in dict.fromkeys(run.target for run in runs):
+        best, bar = best_run(runs, target), published_bar(target)
+        if best is None:
+            lines.append(f"{target}: no unsupervised variant covered every mode on every seed")
+        else:
+            verdict = "above" if best.mean_high_quality_share > bar else "not above"
+            lines.append(f"{target}: best unsupervised variant covering every mode on every seed: {best.label}, "
+                         f"{best.mean_high_quality_share:.1%} high quality, {verdict} the papers' best {bar:.1%}")
+        cgan = next((run for run in runs if run.target == target and run.label == "CGAN"), None)
+        if cgan is not None:
+            lines.append(f"{'':<{len(target) + 2}}CGAN (told the mode): {cgan.mean_modes_covered:.1f}/{cgan.modes} "
+                         f"modes, {cgan.mean_high_quality_share:.1%} high quality, every mode on every seed: "
+                         f"{covers_every_mode(cgan)}")
+    return "\n".join(lines)
+
+
 def comparison_table(runs: list[CoverageRun]) -> str:
     """Our runs (means over seeds, per-seed modes) and, under each target, the published rows."""
     header = f"{'target':<7}{'method':<27}{'source':<23}{'modes covered':>14}{'high quality':>14}   per seed"

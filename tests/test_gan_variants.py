@@ -32,11 +32,13 @@ from course.gan_variants import (
     VariantTrainer,
     VBNGenerator,
     VirtualBatchNorm,
+    benchmark_verdict,
     best_run,
     clip_weights,
     code_confusion,
     comparison_table,
     covers_every_mode,
+    find_run,
     critic_loss,
     ebgan_discriminator_loss,
     feature_matching_loss,
@@ -658,6 +660,24 @@ def test_best_run_is_the_best_complete_unsupervised_run():
     assert best_run(RUNS, "ring", exclude=()) is RUNS[2]
     assert best_run(RUNS, "ring", exclude=("CGAN", "minibatch discrimination")) is RUNS[0]
     assert best_run(RUNS, "grid") is None and best_run(RUNS, "spiral") is None
+
+
+def test_find_run_finds_by_target_and_label_and_names_the_choices_when_missing():
+    assert find_run(RUNS, "ring", "CGAN") is RUNS[2] and find_run(RUNS, "grid", "vanilla") is RUNS[4]
+    with pytest.raises(ValueError, match=r"no run labelled 'InfoGAN' on 'grid'; the runs there are \['vanilla'\]"):
+        find_run(RUNS, "grid", "InfoGAN")
+
+
+def test_benchmark_verdict_names_the_best_complete_run_against_the_papers_bar_and_cgan_beside_it():
+    ring, ring_cgan, grid = benchmark_verdict(RUNS).splitlines()
+    best = RUNS[3]
+    assert ring.startswith("ring: ") and best.label in ring and f"{best.mean_high_quality_share:.1%}" in ring
+    assert f"above the papers' best {published_bar('ring'):.1%}" in ring and "not above" not in ring
+    assert ring_cgan.split() == ["CGAN", "(told", "the", "mode):", "8.0/8", "modes,", "98.5%", "high", "quality,",
+                                 "every", "mode", "on", "every", "seed:", "True"]
+    assert grid == "grid: no unsupervised variant covered every mode on every seed"  # and no CGAN row there
+    weak = [CoverageRun("vanilla", "grid", 25, (25, 25), (0.3, 0.3))]
+    assert f"not above the papers' best {published_bar('grid'):.1%}" in benchmark_verdict(weak)
 
 
 @pytest.mark.parametrize("target", ["ring", "grid"])
