@@ -773,9 +773,13 @@ def best_run(runs: list[CoverageRun], target: str, exclude=("CGAN",)) -> Coverag
     return max(complete, key=lambda run: run.mean_high_quality_share, default=None)
 
 
+def _run_labelled(runs: list[CoverageRun], target: str, label: str) -> CoverageRun | None:
+    return next((run for run in runs if run.target == target and run.label == label), None)
+
+
 def find_run(runs: list[CoverageRun], target: str, label: str) -> CoverageRun:
     """The run labelled ``label`` on ``target``; a clear error naming the runs there if there is none."""
-    found = next((run for run in runs if run.target == target and run.label == label), None)
+    found = _run_labelled(runs, target, label)
     if found is None:
         present = [run.label for run in runs if run.target == target]
         raise ValueError(f"no run labelled {label!r} on {target!r}; the runs there are {present}")
@@ -794,7 +798,7 @@ def benchmark_verdict(runs: list[CoverageRun]) -> str:
             verdict = "above" if best.mean_high_quality_share > bar else "not above"
             lines.append(f"{target}: best unsupervised variant covering every mode on every seed: {best.label}, "
                          f"{best.mean_high_quality_share:.1%} high quality, {verdict} the papers' best {bar:.1%}")
-        cgan = next((run for run in runs if run.target == target and run.label == "CGAN"), None)
+        cgan = _run_labelled(runs, target, "CGAN")
         if cgan is not None:
             lines.append(f"{'':<{len(target) + 2}}CGAN (told the mode): {cgan.mean_modes_covered:.1f}/{cgan.modes} "
                          f"modes, {cgan.mean_high_quality_share:.1%} high quality, every mode on every seed: "

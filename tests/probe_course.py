@@ -86,10 +86,15 @@ def make_course(root: Path) -> Path:
     """A course folder with only the probe assignment, released through the grader's command line."""
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(source_notebook(), str(root / "solutions" / ASSIGNMENT / NOTEBOOK))
-    result = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "release"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+    release_labs(root)
     return root
+
+
+def release_labs(root: Path) -> None:
+    """``python -m grader release`` for the course at ``root``: labs/ built from every assignment in solutions/."""
+    result = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "release"],
+                            cwd=root.parent, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def released(root: Path) -> nbformat.NotebookNode:

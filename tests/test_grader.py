@@ -3,8 +3,6 @@ partial solutions score exactly their exercises (the kit's autograde, which writ
 `grader check` and its failure reports are in test_grader_cli.py."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -15,6 +13,7 @@ from grader.checks import exercise_scores
 from grader.course import Course
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.workspace import CELL_TIMEOUT_SECONDS, Workspace
+from probe_course import release_labs
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +28,11 @@ STUDENTS = {"blank": lambda count: 0, "solved-first-3": lambda count: min(3, cou
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """Every lab released into one course and a class of simulated students graded in one run of the kit's
-    autograde (nbgrader's own autograde is exercised by the `check` tests below): per lab, students who
+    autograde (nbgrader's own autograde is exercised by the `check` tests in test_grader_cli.py): per lab, students who
     solved the first k exercises, for k = 0 (blank), 3 and all."""
     root = tmp_path_factory.mktemp("class") / "course"
     shutil.copytree(COURSE.solutions, root / "solutions")
-    released_lab = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "release"],
-                                  cwd=root.parent, capture_output=True, text=True, timeout=600)
-    assert released_lab.returncode == 0, released_lab.stdout + released_lab.stderr
+    release_labs(root)
     course = Course.locate(root)
     cases = {}
     for assignment in ASSIGNMENTS:
