@@ -1,22 +1,31 @@
-"""The box a student's kernel runs in: no network, no course files, capped memory and processes.
+"""The box a student's kernel runs in: an allow-list of read-only folders, no network, capped RAM and processes.
 
-The kernel is started through bubblewrap (``bwrap``, the sandbox Flatpak uses), in new mount, network,
-PID, IPC and UTS namespaces:
+The kernel is started through bubblewrap (``bwrap``, the sandbox Flatpak uses) on an empty root, in new
+mount, network, PID, IPC and UTS namespaces. What it sees:
 
-- the whole file system is read-only; ``/tmp``, ``/var/tmp``, ``/run``, ``/dev/shm``, the grader's home
-  and the course checkout are replaced by empty, private tmpfs folders, so the solutions, the gradebook,
-  the other students' notebooks and the autograded copies (which carry the hidden tests) are not there;
-- what the kernel needs is bound back read-only: the Python installation and the ``course`` package;
-- the kernel's working folder (its own scratch copy) and the folder holding its connection sockets are
-  the only places it can write;
-- the network namespace has no interface up, so nothing is reachable (connect fails with errno 101);
-- resource limits: address space and data segment (a memory bomb gets ``MemoryError``), processes and
+- read-only: the system folders (``SYSTEM_FOLDERS``, as links where the host links them), the few paths of
+  ``/etc`` in ``ETC_PATHS``, the Python installation (:func:`_python_folders`) and the ``course`` package
+  folder; nothing else of the host (not the checkout, the grader's home, ``/tmp``, ``/srv``, ``/opt``, ...),
+  so no solutions, gradebook, other students' notebooks or other checkouts; ``/`` itself is read-only;
+- a fresh ``/dev`` (read-only, besides the devices) and a ``/proc`` of its own PID namespace;
+- writable, each a size-capped tmpfs (RAM, gone with the kernel): its working folder (mounted at the path the
+  grader gave, so its cwd stays that path), ``/tmp`` and ``/dev/shm``;
+- writable on the host's disk: only the folder of its connection sockets, which the grader must reach;
+- no network interface up, so nothing is reachable (connect fails with errno 101);
+- resource limits: data segment and address space (a memory bomb gets ``MemoryError``), processes and
   threads (a fork bomb gets ``BlockingIOError``), file size, no core dumps;
 - when the grader runs as root, the kernel runs as an unprivileged user of its own (one per submission,
   so one student's fork bomb cannot use up another's process limit), with no capabilities and
   ``no_new_privs``.
 
-The PID namespace dies with the kernel: a process the student left behind is killed when the kernel stops.
+bubblewrap itself is started with :meth:`Sandbox.launch_environment` only (``env -i``), because PID 1 of
+the sandbox is bubblewrap: run by an ordinary user, the kernel may read its ``/proc/1/environ``, which
+must not hold the grader's secrets. The PID namespace dies with the kernel, and every process in it.
+
+What remains: the socket folder lies on the host's disk; the kernel can create files there, each cut at
+``Limits.file_bytes`` (RLIMIT_FSIZE), but not their number (there is no quota). And the caps on RAM are per
+mapping and per tmpfs, not a cgroup: memory the kernel gets otherwise (memfd, pipes, a tmpfs of its own
+inside a nested user namespace, which an unprivileged uid may create) is bounded by the host alone.
 """
 
 from __future__ import annotations
@@ -36,6 +45,14 @@ SANDBOX_UID_BASE = 1_000_000  # unprivileged ids well above any distribution's r
 UID_BLOCK_SIZE = 10_000
 UID_BLOCKS = 100_000
 
+# the interpreter, its shared libraries and the tools the kernel may call (/bin, /lib are links on merged-/usr)
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# all of /etc the kernel gets (found by tracing torch, matplotlib, IPython and ipykernel): the dynamic
+# loader's index, the time zone, and fontconfig's settings (matplotlib runs fc-list, whose complaint
+# without them would land in the student's output); no passwd (the sandbox user of a root grader has no
+# entry anyway), no resolver files (there is no network)
+ETC_PATHS = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
+
 
 class SandboxUnavailable(Exception):
     """This machine cannot start the sandbox; the message says what to install."""
@@ -43,13 +60,19 @@ class SandboxUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one student's kernel may use."""
+    """What one student's kernel may use.
+
+    RLIMIT_DATA does not count the pages of the tmpfs folders, so through its heap and those folders a kernel
+    holds at most ``memory_bytes`` plus the three tmpfs caps (2 GiB + 384 MiB by default).
+    """
 
     memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and anonymous mappings, what a memory bomb grows
     address_space_bytes: int = 8 * GiB  # RLIMIT_AS: must leave room for torch's ~3.3 GB of mapped libraries
     processes: int = 256  # RLIMIT_NPROC counts threads too; torch and ipykernel start a few dozen
-    file_bytes: int = 256 * MiB  # RLIMIT_FSIZE, for any single file the kernel writes
-    tmp_bytes: int = 512 * MiB  # size of the private /tmp (RAM-backed)
+    file_bytes: int = 256 * MiB  # RLIMIT_FSIZE, for any single file the kernel writes, in any folder
+    scratch_bytes: int = 256 * MiB  # the kernel's working folder (a tmpfs: RAM)
+    tmp_bytes: int = 64 * MiB  # /tmp (a tmpfs)
+    shm_bytes: int = 64 * MiB  # /dev/shm (a tmpfs): torch's DataLoader workers hand tensors over there
     threads_per_kernel: int = 1  # OMP/MKL threads; grader.autograde sets it from the cores and the jobs
 
 
@@ -64,17 +87,13 @@ def bwrap_path() -> str:
     return path
 
 
-def _hidden_folders(course_root: Path) -> list[Path]:
-    folders = [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path.home(), course_root]
-    return [folder.resolve() for folder in folders if folder.exists()]
-
-
 def _python_folders() -> list[Path]:
-    """Where the interpreter and its packages live (the kernel needs every one of them)."""
+    """Where the interpreter and its packages live (the kernel needs every one of them).
+
+    The user's site-packages is left out: the kernel runs with PYTHONNOUSERSITE.
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sysconfig.get_paths()["purelib"],
              sysconfig.get_paths()["platlib"], *site.getsitepackages()}
-    if site.ENABLE_USER_SITE:
-        paths.add(site.getusersitepackages())
     return sorted({Path(path).resolve() for path in paths if Path(path).exists()})
 
 
@@ -88,44 +107,79 @@ def _under(path: Path, folders: list[Path]) -> bool:
     return any(path == folder or folder in path.parents for folder in folders)
 
 
-def _parents(folder: Path, hidden: list[Path]) -> list[str]:
-    """Create the folders above a bind mount as traversable (bubblewrap would make them 0700, root's)."""
+def _parents(path: Path, made: set[Path]) -> list[str]:
+    """Create the folders above a mount point as traversable (bubblewrap would make them 0700, root's)."""
     arguments = []
-    for parent in reversed(folder.parents):
-        if _under(parent, hidden) and parent not in hidden:
+    for parent in reversed(path.parents[:-1]):  # outermost first, without /
+        if parent not in made:
+            made.add(parent)
             arguments += ["--perms", "0755", "--dir", str(parent)]
     return arguments
+
+
+def _system_folders() -> list[Path]:
+    return [Path(folder).resolve() for folder in SYSTEM_FOLDERS if os.path.isdir(folder)]
+
+
+def bound_folders() -> list[Path]:
+    """The host folders bound read-only into the sandbox besides the system ones, outermost only."""
+    folders: list[Path] = []
+    system = _system_folders()
+    for folder in sorted([*_python_folders(), _course_package()], key=lambda path: len(path.parts)):
+        if not _under(folder, system + folders):
+            folders.append(folder)
+    return folders
 
 
 @dataclass
 class Sandbox:
     """Builds the command that starts a kernel inside the box."""
 
-    course_root: Path
+    course_root: Path  # none of it is bound, but for the course package (checked in ``command``)
     limits: Limits = field(default_factory=Limits)
 
     def command(self, kernel_argv: list[str], workdir: Path, sockets: Path, uid: int | None) -> list[str]:
         """``kernel_argv`` wrapped in bubblewrap, resource limits and (as root) a drop to ``uid``."""
-        hidden = _hidden_folders(Path(self.course_root))
-        wrapped = [bwrap_path(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for folder in hidden:
-            if folder == Path("/tmp"):
-                wrapped += ["--size", str(self.limits.tmp_bytes)]
-            wrapped += ["--tmpfs", str(folder)]
-        wrapped += ["--size", str(self.limits.tmp_bytes), "--tmpfs", "/dev/shm"]
-        for folder in [*_python_folders(), _course_package()]:
-            if _under(folder, hidden):
-                wrapped += _parents(folder, hidden) + ["--ro-bind", str(folder), str(folder)]
-        for folder in (workdir, sockets):
-            wrapped += _parents(folder, hidden) + ["--bind", str(folder), str(folder)]
+        # the paths as the grader gave them (not resolved): its cwd and the connection file name them so
+        workdir, sockets = Path(os.path.abspath(workdir)), Path(os.path.abspath(sockets))
+        folders = bound_folders()
+        exposed = [folder for folder in _system_folders() + folders
+                   if _under(Path(self.course_root).resolve(), [folder])]
+        if exposed:
+            raise SandboxUnavailable(f"binding {exposed[0]} into the sandbox would show the course at "
+                                     f"{self.course_root}; install Python and the kit outside the course")
+        limits = self.limits
+        environment = [f"{name}={value}" for name, value in self.launch_environment().items()]
+        wrapped = [shutil.which("env") or "/usr/bin/env", "-i", *environment, bwrap_path()]
+        for folder in SYSTEM_FOLDERS:
+            if os.path.islink(folder):  # merged /usr: /bin -> usr/bin, kept a link as on the host
+                wrapped += ["--symlink", os.readlink(folder), folder]
+            elif os.path.isdir(folder):
+                wrapped += ["--ro-bind", folder, folder]
         wrapped += [
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "01777", "--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev",  # as an ordinary user the /dev tmpfs would be the kernel's to fill
+            # before the binds, so that it covers none (a Python installation or the sockets may lie in /tmp)
+            "--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+        ]
+        made = {Path("/tmp")}
+        for name in ETC_PATHS:
+            if os.path.exists(name):
+                wrapped += _parents(Path(name), made) + ["--ro-bind", name, name]
+        for folder in folders:
+            wrapped += _parents(folder, made) + ["--ro-bind", str(folder), str(folder)]
+        # 01777 because, as root, bubblewrap mounts it as root's; the sockets stay the host's folder, since
+        # the grader connects to them (see the top)
+        wrapped += _parents(workdir, made) + [
+            "--perms", "01777", "--size", str(limits.scratch_bytes), "--tmpfs", str(workdir)]
+        wrapped += _parents(sockets, made) + ["--bind", str(sockets), str(sockets)]
+        wrapped += [
+            "--remount-ro", "/",  # last: the empty root is a tmpfs, writable by an ordinary user's kernel
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "grader", "--chdir", str(workdir),
             "--clearenv", *self._environment(workdir),
             "--",
-        ]
-        limits = self.limits
-        wrapped += [
             shutil.which("prlimit") or "prlimit",
             f"--data={limits.memory_bytes}", f"--as={limits.address_space_bytes}",
             f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", "--core=0", "--",
@@ -136,6 +190,11 @@ class Sandbox:
                 "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
             ]
         return wrapped + kernel_argv
+
+    @staticmethod
+    def launch_environment() -> dict[str, str]:
+        """All the environment bubblewrap is started with: nothing of the grader's (see the top)."""
+        return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
     def _environment(self, workdir: Path) -> list[str]:
         threads = str(self.limits.threads_per_kernel)
