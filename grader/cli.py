@@ -11,6 +11,7 @@ from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_a
 from grader.checks import build_labs, check_assignments
 from grader.collect import CollectError, collect, read_roster, register_assignment
 from grader.feedback import FeedbackError, generate_feedback
+from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
@@ -141,9 +142,10 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
     if arguments.timeout < 1:
         raise AutogradeError("--timeout must be at least 1 second")
     limits = Limits(memory_bytes=int(arguments.memory * GiB))
-    report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
-                       arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
-                       arguments.roster_only, progress=not arguments.no_progress)
+    with autograde_lock(course.root):  # one run per course: two would grade every submission twice
+        report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
+                           arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
+                           arguments.roster_only, progress=not arguments.no_progress)
     print("\n".join(report.lines()))
     return 1 if report.grader_errors else 0
 
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             return _release(course, assignments)
         findings = check_assignments(course, assignments, grade=not arguments.no_grading)
     except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError,
-            FeedbackError) as error:
+            FeedbackError, CourseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:

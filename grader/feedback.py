@@ -103,6 +103,70 @@ def _rejected_page(student: str, assignment: str, notebook_file: str, reason: st
             "<p>Ask your instructor whether you may resubmit.</p></body></html>\n")
 
 
+# -- the student's HTML stays inert in the page --------------------------------------------------
+# nbconvert's sanitize_html escapes HTML outputs and drops JavaScript, widget views and widget state, but
+# nbgrader's feedback template renders markdown cells with markdown2html alone, and writes an image's
+# width and height from the output's metadata into the <img> tag unquoted: both are closed here.
+_MARKDOWN_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul"})
+_MARKDOWN_ATTRIBUTES = {"a": ["href", "title", "class"], "img": ["src", "alt", "title"], "div": ["class"],
+                        "span": ["class"], "code": ["class"], "pre": ["class"],
+                        **{f"h{level}": ["id"] for level in range(1, 7)}}
+_IMAGE_SOURCE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
+_LINK_SCHEMES = ("http", "https", "mailto")
+_OUTPUT_METADATA = {"width": (int, float), "height": (int, float), "alt": (str,), "unconfined": (bool,)}
+
+
+def _clean_markdown_html(rendered: str) -> str:
+    """Markdown rendered to HTML, with anything that could run (scripts, handlers, SVG, frames) escaped."""
+    import bleach
+
+    def allowed(tag: str, name: str, value: str) -> bool:
+        if name not in _MARKDOWN_ATTRIBUTES.get(tag, ()):
+            return False
+        if (tag, name) == ("img", "src"):  # an inline raster image (a pasted figure), nothing else
+            return bool(_IMAGE_SOURCE.match(value))
+        if name == "href":  # the scheme as a browser reads it: entities decoded, blanks and controls dropped
+            plain = re.sub(r"[`\x00-\x20\x7f-\xa0\s]+", "", html.unescape(value)).lower()
+            scheme = re.match(r"([^:/?#]+):", plain)
+            return scheme is None or scheme.group(1) in _LINK_SCHEMES
+        return True
+
+    return bleach.clean(rendered, tags=_MARKDOWN_TAGS, attributes=allowed,
+                        protocols=[*bleach.ALLOWED_PROTOCOLS, "data"], strip_comments=True)
+
+
+def _safe_markdown2html(exporter):
+    from jinja2 import pass_context
+
+    @pass_context
+    def markdown2html(context, source):
+        return _clean_markdown_html(exporter.markdown2html(context, source))
+
+    return markdown2html
+
+
+def _plain_output_metadata(notebook: NotebookNode, resources: dict):
+    """Keep only the output metadata the template may write into a tag, with values of a harmless type."""
+    def plain(metadata: dict, nested: bool) -> dict:
+        kept = {}
+        for key, value in metadata.items():
+            if isinstance(value, dict) and nested:
+                kept[key] = plain(value, nested=False)
+            elif key in _OUTPUT_METADATA and isinstance(value, _OUTPUT_METADATA[key]) and (
+                    key == "unconfined" or not isinstance(value, bool)):
+                kept[key] = value
+        return kept
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "metadata" in output:
+                output.metadata = NotebookNode(plain(output.metadata, nested=True))
+    return notebook, resources
+
+
 def _exporter():
     from nbconvert.exporters import HTMLExporter
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -112,7 +176,9 @@ def _exporter():
     templates = Path(nbgrader_feedback.__file__).resolve().parent.parent / "server_extensions" / "formgrader"
     exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(templates / "templates")],
                             extra_template_paths=[str(templates / "static" / "node_modules" / "bootstrap" /
-                                                      "dist" / "css")])
+                                                      "dist" / "css")], sanitize_html=True)
+    exporter.filters = {"markdown2html": _safe_markdown2html(exporter)}
+    exporter.register_preprocessor(_plain_output_metadata, enabled=True)
     exporter.register_preprocessor(GetGrades(), enabled=True)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
     return exporter
