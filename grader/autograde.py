@@ -43,6 +43,8 @@ from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
 from grader.integrity import INTEGRITY_ERROR, Instrumentation
+from grader.judge import is_judged
+from grader.judged_run import execute_judged
 from grader.notebooks import nbgrader_metadata
 from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
@@ -70,6 +72,7 @@ class NotebookSpec:
     locked_sources: dict  # grade id -> full source from the gradebook (hidden tests included)
     test_ids: tuple  # grade ids of the auto-graded test cells
     max_score: float  # the notebook's points, as the gradebook has them
+    judged: bool = False  # its tests run in the grader's judge (grader.judge), not in the student's kernel
 
 
 @dataclass(frozen=True)
@@ -171,16 +174,21 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     return outcome
 
 
-def _cell_timeout(limit: int):
-    """The student's cells get ``limit``; the guard cell, which imports torch first, at least a minute."""
+def _cell_timeout(limit: int, guard: NotebookNode | None):
+    """The student's cells get ``limit``; the grader's first cell, which imports torch, at least a minute.
+
+    The guard is known by identity, never by metadata, which a student's cell could copy.
+    """
     def timeout(cell: NotebookNode) -> int:
-        return max(limit, GUARD_TIMEOUT) if cell.metadata.get("grader_guard") else limit
+        return max(limit, GUARD_TIMEOUT) if guard is not None and cell is guard else limit
 
     return timeout
 
 
 def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
     """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
+    if spec.judged:
+        return _execute_judged(job, spec, notebook, unit_dir)
     instrumentation = Instrumentation.draw(list(spec.test_ids))
     originals, test_cells = _instrument(notebook, spec, instrumentation)
     executor = _run_in_sandbox(job, notebook, instrumentation, test_cells, unit_dir)
@@ -196,13 +204,23 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
     return notebook, notes, bool(flags)
 
 
+def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
+    def run_kernel(to_run: NotebookNode, attempt: int, after):
+        return _run_in_sandbox(job, to_run, None, {}, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
+
+    executor = execute_judged(spec.release_json, spec.locked_sources, spec.test_ids, notebook, job.cell_timeout,
+                              run_kernel)
+    notebook, _ = LimitOutput().preprocess(notebook, {})
+    return notebook, _execution_notes(executor, job.cell_timeout), False
+
+
 def _instrument(notebook: NotebookNode, spec: NotebookSpec, instrumentation: Instrumentation):
     """Put the guard cell first and the checks and tokens into every test cell.
 
     Returns the test cells' original sources and grade ids, by cell index.
     """
     test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
-    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources), metadata={"grader_guard": True})
+    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources))
     notebook.cells.insert(0, guard)
     originals, test_cells = {}, {}
     for index, cell in enumerate(notebook.cells):
@@ -214,12 +232,17 @@ def _instrument(notebook: NotebookNode, spec: NotebookSpec, instrumentation: Ins
     return originals, test_cells
 
 
-def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instrumentation, test_cells: dict,
-                    unit_dir: Path):
-    """Execute ``notebook`` in place in a fresh sandboxed kernel (a second try if the kernel does not start)."""
+def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instrumentation | None, test_cells: dict,
+                    unit_dir: Path, after=None, fresh_user: bool = False):
+    """Execute ``notebook`` in place in a fresh sandboxed kernel (a second try if the kernel does not start).
+
+    With ``after``, ``after(executor, manager)`` runs before the kernel stops (the judge's turn), and the
+    result is (executor, what it returned). ``fresh_user``: as root, a user id no earlier kernel of this unit
+    had, so that processes an earlier kernel left dying cannot count against this one's process limit.
+    """
     from grader.kernel import SafeExecute, SandboxedKernelManager, stop_kernel
 
-    uid = sandbox_uid(job.uid_base, job.number) if job.sandboxed else None
+    uid = sandbox_uid(draw_uid_base() if fresh_user else job.uid_base, job.number) if job.sandboxed else None
     for attempt in range(KERNEL_START_ATTEMPTS):
         workdir, sockets = unit_dir / f"w{attempt}", unit_dir / f"s{attempt}"
         prepare_folder(workdir, uid)
@@ -229,13 +252,16 @@ def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instr
                                          kernel_name="python3")
         executor = SafeExecute(timeout=job.cell_timeout, instrumentation=instrumentation,
                                test_cell_ids=test_cells, kernel_name="python3", startup_timeout=60,
-                               timeout_func=_cell_timeout(job.cell_timeout), hidden_leading_cells=1)
+                               timeout_func=_cell_timeout(job.cell_timeout, guard=notebook.cells[0]),
+                               hidden_leading_cells=1)
         try:
-            executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
-            return executor
-        except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
-            if attempt + 1 == KERNEL_START_ATTEMPTS:
-                raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
+            try:
+                executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
+            except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
+                if attempt + 1 == KERNEL_START_ATTEMPTS:
+                    raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
+                continue
+            return (executor, after(executor, manager)) if after is not None else executor
         finally:
             stop_kernel(executor, manager)
     raise AssertionError("unreachable")
@@ -336,8 +362,9 @@ def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> 
         locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
         tests = tuple(cell.name for cell in notebook.grade_cells
                       if cell.cell_type == "code" and cell.name in locked)
-        specs.append(NotebookSpec(release_path.name, release_path.read_text(encoding="utf-8"), locked, tests,
-                                  float(notebook.max_score)))
+        release_json = release_path.read_text(encoding="utf-8")
+        specs.append(NotebookSpec(release_path.name, release_json, locked, tests, float(notebook.max_score),
+                                  is_judged(nbformat.reads(release_json, as_version=4))))
     return tuple(specs)
 
 

@@ -23,6 +23,7 @@ NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+KEPT_NOTEBOOK_METADATA = ("grader",)  # {"judge": "outside"}: the lab is judged outside the kernel (grader.judge)
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 FIGURE_MIME = "image/png"
 EXECUTION_TIMEOUT_SECONDS = 600
@@ -49,7 +50,8 @@ def _tidy_outputs(cell: NotebookNode, keep_outputs: bool, count: int) -> list[No
 
 def tidy(notebook: NotebookNode, keep_outputs: bool) -> NotebookNode:
     """Clean metadata; keep checked outputs and figures if ``keep_outputs``, counted as in a fresh run."""
-    notebook.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
+    kept = {key: notebook.metadata[key] for key in KEPT_NOTEBOOK_METADATA if key in notebook.metadata}
+    notebook.metadata = nbformat.from_dict({**NOTEBOOK_METADATA, **kept})
     code_cells_seen = 0
     for cell in notebook.cells:
         cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in KEPT_CELL_METADATA if k in cell.metadata})

@@ -76,6 +76,7 @@ def _test_cell(grade_id: str) -> nbformat.NotebookNode:
 def source_notebook() -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.metadata["grader"] = {"judge": "outside"}
     notebook.cells = [nbformat.v4.new_markdown_cell("# Probe\n\nThree tiny functions.")]
     for number in (1, 2, 3):
         notebook.cells += [_solution_cell(f"ex{number}_answer"), _test_cell(f"ex{number}_tests")]

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -32,13 +33,15 @@ for name, path in [("solutions", "{root}/solutions/00_probe/00_probe.ipynb"),
         attempts[name] = "read"
     except OSError:
         attempts[name] = "blocked"
-for name, path in [("write course", "{root}/evil.txt"), ("write tmp of the host", "/tmp/evil-{root_name}")]:
+for name, path in [("write course", "{root}/evil.txt")]:
     try:
         with open(path, "w") as handle:
             handle.write("x")
         attempts[name] = "written" if os.path.exists(path) else "blocked"
     except OSError:
         attempts[name] = "blocked"
+with open("/tmp/evil-{root_name}", "w") as handle:  # the sandbox's own /tmp: the test checks the host's
+    handle.write("x")
 try:
     socket.create_connection(("1.1.1.1", 80), timeout=2).close()
     attempts["network"] = "reached"
@@ -54,6 +57,62 @@ LEAK = """def negate(x):
     running_cell = get_ipython().user_ns["In"][-1]
     print(running_cell)
     raise ValueError(running_cell)"""
+
+# Tricks that defeated checks run inside the student's kernel; judged outside it, each earns nothing.
+ALWAYS_EQUAL = """class AlwaysEqual:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: True
+torch = AlwaysEqual()
+"""
+LYING_TENSOR = """import torch
+class Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.Tensor.all, torch.Tensor.__bool__):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+def double(x):
+    return x.as_subclass(Liar)
+"""
+DROPS_ASSERTS = """import ast, functools
+class DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+DropAsserts.__module__ = "IPython.core.inputtransformer2"
+shell = get_ipython()
+shell.ast_transformers.append(DropAsserts())
+shell.input_transformers_cleanup.append(functools.partial(lambda lines: [l for l in lines if "assert" not in l]))
+original = shell.transform_ast
+shell.transform_ast = lambda node: DropAsserts().visit(original(node))
+"""
+LOOKS_LIKE_LIBRARY = """import sys, torch
+namespace = {}
+exec(compile("def allclose(*args, **kwargs):\\n    return True", sys.prefix + "/lib/torch/functional.py", "exec"),
+     namespace)
+namespace["allclose"].__wrapped__ = torch.allclose
+torch.allclose = namespace["allclose"]
+torch.testing.assert_close = lambda *args, **kwargs: None
+torch.equal = lambda *args, **kwargs: True
+"""
+# records every cell that runs, and prints it encoded at the end of the notebook
+RECORDS_CELLS = """import base64
+seen = []
+get_ipython().events.register("pre_run_cell", lambda info: seen.append(info.raw_cell))
+"""
+PRINTS_RECORD = """
+import sys
+history = "\\n".join(seen) + "\\n".join(get_ipython().user_ns["In"])
+frames = []
+def negate(x):
+    frames.append(repr(sys._getframe(1).f_code.co_consts) + repr(sys._getframe(1).f_locals))
+    print(base64.b64encode("\\n".join(frames).encode()).decode())
+    raise ValueError(base64.b64encode(("".join(frames) + history).encode()).decode())
+print(base64.b64encode(history.encode()).decode())
+print(history)
+print(history[::-1])
+from IPython.display import display
+display({"text/plain": history.encode().hex()}, raw=True)
+"""
 
 
 def class_of(root):
@@ -72,6 +131,9 @@ def class_of(root):
     del tampered_tests.cells[cell_index(tampered_tests, "ex2_tests")]
     moved = tampered_tests.cells.pop(cell_index(tampered_tests, "ex3_tests"))
     tampered_tests.cells.insert(cell_index(tampered_tests, "ex3_answer"), moved)
+
+    claims_guard = answers(ex2_answer="import time\ntime.sleep(30)\n" + ANSWERS["ex2_answer"])
+    claims_guard.cells[cell_index(claims_guard, "ex2_answer")].metadata["grader_guard"] = True
 
     widgets = answers(ex1_answer="import ipywidgets as widgets\nfrom IPython.display import display\n"
                                  "slider = widgets.IntSlider(3)\ndisplay(slider)\n"
@@ -94,9 +156,8 @@ def class_of(root):
                           zero),
         "patches-helper": ({NOTEBOOK: answers(ex3_answer="import torch\ntorch.testing.assert_close = lambda *a, "
                                               "**k: None\n" + WRONG["ex3_answer"])}, {**full, "ex3_tests": 0}),
-        # every later test fails: none of them can be trusted once a test's helper was replaced
         "redefines-helper": ({NOTEBOOK: answers(ex2_answer="def assert_equal(actual, expected):\n    pass\n"
-                                                + WRONG["ex2_answer"])}, only_1),
+                                                + WRONG["ex2_answer"])}, all_but_2),
         "hides-errors": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().showtraceback = lambda *a, **k: "
                                             "None\n" + WRONG["ex1_answer"])}, zero),
         "rewrites-tests": ({NOTEBOOK: answers(WRONG, ex1_answer="get_ipython().input_transformers_cleanup."
@@ -120,6 +181,20 @@ def class_of(root):
                                              + ANSWERS["ex1_answer"])}, full),
         "widgets": ({NOTEBOOK: widgets}, full),
         "leaks-tests": ({NOTEBOOK: answers(ex3_answer=LEAK)}, {**full, "ex3_tests": 0}),
+        "always-equal": ({NOTEBOOK: answers(WRONG, ex3_answer=ALWAYS_EQUAL + WRONG["ex3_answer"])}, zero),
+        "lying-tensor": ({NOTEBOOK: answers(WRONG, ex1_answer=LYING_TENSOR)}, zero),
+        "drops-asserts": ({NOTEBOOK: answers(WRONG, ex1_answer=DROPS_ASSERTS + WRONG["ex1_answer"])}, zero),
+        "fake-library": ({NOTEBOOK: answers(WRONG, ex1_answer=LOOKS_LIKE_LIBRARY + WRONG["ex1_answer"])}, zero),
+        "records-cells": ({NOTEBOOK: answers(ex1_answer=RECORDS_CELLS + ANSWERS["ex1_answer"],
+                                             ex3_answer=PRINTS_RECORD)}, {**full, "ex3_tests": 0}),
+        "dies-when-called": ({NOTEBOOK: answers(ex1_answer="def double(x):\n    import os\n    os._exit(1)")},
+                             {**full, "ex1_tests": 0}),
+        "loops-when-called": ({NOTEBOOK: answers(ex2_answer="def square(x):\n    while True:\n        pass")},
+                              all_but_2),
+        "hangs-when-called": ({NOTEBOOK: answers(ex2_answer="def square(x):\n    import signal\n"
+                                                 "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                 "    while True:\n        pass")}, all_but_2),
+        "claims-guard-time": ({NOTEBOOK: claims_guard}, all_but_2),
         "snoop": ({NOTEBOOK: answers(ex1_answer=SNOOP.replace("{root}", str(root)).replace(
                   "{root_name}", root.name))}, full),
     }
@@ -169,7 +244,9 @@ def test_the_run_finishes_and_reports_every_student(graded_class):
     "hides-errors",
     "rewrites-tests", "endless-loop", "ignores-interrupt", "memory-bomb", "os-exit", "ipython-exit",
     "asks-input", "sys-exit", "segfault",
-    "floods-output", "widgets", "snoop", "leaks-tests"])
+    "floods-output", "widgets", "snoop", "leaks-tests", "always-equal", "lying-tensor", "drops-asserts",
+    "fake-library", "records-cells", "dies-when-called", "loops-when-called", "hangs-when-called",
+    "claims-guard-time"])
 def test_each_student_gets_exactly_the_points_earned(graded_class, student):
     root, students, _ = graded_class
     expected = students[student][1]
@@ -207,15 +284,22 @@ def test_the_reason_is_recorded(graded_class, student):
     assert any(REASONS[student] in reason for reason in reasons), reasons
 
 
-@pytest.mark.parametrize("student", ["patches-torch", "patches-helper", "redefines-helper", "hides-errors",
-                                     "rewrites-tests"])
-def test_tampering_is_flagged_for_review(graded_class, student):
+def test_the_kernel_never_saw_a_hidden_test(graded_class):
+    """The student recorded every cell that ran in the kernel and printed the record: it holds the student's
+    own cells and none of the hidden tests, which ran in the judge."""
     root, _, _ = graded_class
-    record = ledger(root, student)
-    assert record["flagged"]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        assert gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).flagged
-    assert not ledger(root, "full")["flagged"]
+    graded = nbformat.read(str(root / "autograded" / "records-cells" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    printed = "".join(output.get("text", "") for cell in graded.cells if cell.cell_type == "code"
+                      for output in cell.outputs)
+    assert 'get_ipython().events.register("pre_run_cell"' in printed
+    assert HIDDEN_MARK not in printed and HIDDEN_MARK[::-1] not in printed
+
+
+def test_a_judged_lab_flags_nothing(graded_class):
+    """Tricks inside the kernel need no detecting: they never reach the comparisons, so nothing is flagged."""
+    root, _, _ = graded_class
+    for student in ("patches-torch", "always-equal", "drops-asserts", "fake-library", "full"):
+        assert not ledger(root, student)["flagged"]
 
 
 def test_the_edited_tests_were_graded_as_released(graded_class):

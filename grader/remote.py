@@ -1,0 +1,316 @@
+"""The judge's line to a student's kernel: requests out, plain data back.
+
+:class:`KernelLink` sends one request at a time (an execute request that calls
+:func:`course.kernel_service.serve`) and reads the reply the kernel publishes, with a time budget per test:
+a call that runs past it is interrupted, and a kernel that does not come back, or dies, is *lost*: every
+later request fails at once.
+
+:class:`Remote` is what a test holds in place of a name the student's notebook defines: calling it, or
+reading an attribute, is a request. Arguments travel by pickle (the judge's own values, into a process
+that may do what it likes with them); answers come back through :func:`course.wire.decode` only.
+Tensors lent to the student's code come back as the call left them, so a test sees an in-place change as
+it would in one process, and the random state travels with each call, so a seeded test draws the same
+numbers whichever process draws them. The functions a test switches off or counts
+(:func:`course.judging.forbid`, :func:`course.judging.count_calls`) travel with each call too; the kernel
+patches them around it and reports which were called, and how often.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import builtins
+import io
+import pickle
+import queue
+import time
+
+import torch
+from jupyter_core.utils import run_sync
+
+from course import wire
+from course.judging import counted_targets, forbidden_targets
+from course.kernel_service import REPLY_MIME, with_grad
+
+RECOVERY_SECONDS = 5
+POLL_SECONDS = 1.0
+# what a student's code may raise and a test may catch by name; any other class is reported without its name
+CATCHABLE = frozenset({
+    "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError", "LookupError",
+    "MemoryError", "NameError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
+    "StopIteration", "TypeError", "ValueError", "ZeroDivisionError", "ImportError", "ModuleNotFoundError",
+    "UnboundLocalError", "FloatingPointError", "SystemExit", "OSError", "EOFError", "Exception",
+})
+
+
+class KernelLost(Exception):
+    """The student's kernel died or stopped answering; nothing more can be asked of it."""
+
+
+class CallTimeout(Exception):
+    """The student's code ran past the test's time budget and was interrupted."""
+
+
+class StudentRaised(Exception):
+    """The student's code raised an exception of a class the notebook defined itself."""
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, Remote):
+            return ("handle", obj._number)
+        return None
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor) and obj.grad is not None:
+            return with_grad, (obj.detach(), obj.grad.detach(), obj.requires_grad,
+                               isinstance(obj, torch.nn.Parameter))
+        return NotImplemented
+
+
+def _pickled(request: dict) -> str:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(request)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class KernelLink:
+    """Requests to one kernel, through the kernel client and manager that ran the notebook."""
+
+    def __init__(self, client, manager):
+        self.client = client
+        self.manager = manager
+        self.lost: str | None = None
+        self.budget = float("inf")  # seconds of the student's code left to the current test
+        self.seen_text: list[str] = []  # every string the kernel sent for the current test
+
+    def start_test(self, seconds: float) -> None:
+        self.budget = seconds
+        self.seen_text = []
+
+    # -- requests -------------------------------------------------------------------------------
+    def globals(self, names: list[str]) -> dict:
+        return self._ask({"op": "globals", "names": names}, "the notebook's names")
+
+    def call(self, remote: "Remote", args: tuple, kwargs: dict):
+        forbidden, counted = forbidden_targets(), counted_targets()
+        request = {"op": "call", "target": remote._number, "args": args, "kwargs": kwargs,
+                   "context": {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+                               "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
+                               "count": [target for target, _ in counted]}}
+        reply, decoder = self._exchange(request, f"{remote._label}()")
+        used = [forbidden[index][1] for index in reply.get("forbidden", []) if type(index) is int
+                and 0 <= index < len(forbidden)]
+        _add_counts(counted, reply.get("counted"))
+        self._take_random_state(reply, decoder)
+        after = reply.get("after")
+        if isinstance(after, list) and len(after) == 2:
+            _restore(args, after[0], decoder)
+            _restore(kwargs, after[1], decoder)
+        if used:
+            raise AssertionError(used[0])
+        return self._value(reply, decoder, f"{remote._label}()")
+
+    def attribute(self, remote: "Remote", name: str):
+        return self._ask({"op": "getattr", "target": remote._number, "name": name}, f"{remote._label}.{name}")
+
+    def item(self, remote: "Remote", key):
+        return self._ask({"op": "getitem", "target": remote._number, "key": key}, f"{remote._label}[...]")
+
+    def items(self, remote: "Remote") -> list:
+        return self._ask({"op": "list", "target": remote._number}, f"list({remote._label})")
+
+    def length(self, remote: "Remote") -> int:
+        return self._ask({"op": "len", "target": remote._number}, f"len({remote._label})")
+
+    def _ask(self, request: dict, label: str):
+        reply, decoder = self._exchange(request, label)
+        return self._value(reply, decoder, label)
+
+    def _value(self, reply: dict, decoder, label: str):
+        if reply.get("ok") is True:
+            try:
+                return decoder.value(reply.get("value"), 0)
+            except wire.NotAnAnswer as error:
+                raise AssertionError(f"{label} did not give a plain answer: {error}") from None
+        name = reply.get("raised")
+        if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
+            raise getattr(builtins, name)(f"{label} raised {name}")
+        raise StudentRaised(f"{label} raised an exception of a class the notebook defines")
+
+    def _exchange(self, request: dict, label: str):
+        if self.lost is not None:
+            raise KernelLost(self.lost)
+        request = {"context": {}, **request}
+        code = f"__import__('course.kernel_service', fromlist=['serve']).serve({_pickled(request)!r})"
+        started = time.monotonic()
+        try:
+            text = run_sync(self._send)(code, label)
+        finally:
+            self.budget -= time.monotonic() - started
+        if text is None:
+            raise AssertionError(f"the notebook did not answer the grader's request for {label}")
+        try:
+            reply = wire.parse(text)
+        except wire.NotAnAnswer as error:
+            raise AssertionError(f"{label} did not give a plain answer: {error}") from None
+        if not isinstance(reply, dict):
+            raise AssertionError(f"the notebook's reply for {label} is malformed")
+        return reply, wire.Decoder(self._handle_maker(label), self.seen_text)
+
+    def _handle_maker(self, label: str):
+        def make(number: int, type_name: str, is_callable: bool) -> Remote:
+            return Remote(self, number, label, type_name, is_callable)
+
+        return make
+
+    def _take_random_state(self, reply: dict, decoder) -> None:
+        try:
+            state = decoder.value(reply.get("rng"), 0)
+        except wire.NotAnAnswer:
+            return
+        current = torch.get_rng_state()
+        if isinstance(state, torch.Tensor) and state.dtype == current.dtype and state.shape == current.shape:
+            try:
+                torch.set_rng_state(state)
+            except RuntimeError:  # not a valid generator state: the judge keeps its own
+                pass
+
+    # -- messages -------------------------------------------------------------------------------
+    async def _send(self, code: str, label: str) -> str | None:
+        if self.budget <= 0:
+            raise CallTimeout(f"{label}: the test's time limit was used up by earlier calls")
+        message_id = self.client.execute(code, silent=False, store_history=False, allow_stdin=False,
+                                         stop_on_error=False)
+        reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
+        if idle:
+            return reply
+        await self._interrupt()
+        _, idle = await self._collect(message_id, time.monotonic() + RECOVERY_SECONDS)
+        if idle:
+            raise CallTimeout(f"{label} ran past the test's time limit and was stopped")
+        self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
+        await self._shut_down()
+        raise KernelLost(self.lost)
+
+    async def _collect(self, message_id: str, deadline: float):
+        """(the reply's text, whether the kernel finished the request) by ``deadline``."""
+        reply = None
+        while time.monotonic() < deadline:
+            try:
+                message = await self.client.get_iopub_msg(timeout=min(POLL_SECONDS, deadline - time.monotonic()))
+            except (queue.Empty, asyncio.TimeoutError, TimeoutError):
+                if not await self.manager.is_alive():
+                    self.lost = "the kernel died while the tests called the notebook's code"
+                    raise KernelLost(self.lost) from None
+                continue
+            if message.get("parent_header", {}).get("msg_id") != message_id:
+                continue
+            content = message.get("content", {})
+            if message.get("msg_type") == "display_data" and reply is None:
+                text = content.get("data", {}).get(REPLY_MIME)
+                reply = text if isinstance(text, str) else None
+            if message.get("msg_type") == "status" and content.get("execution_state") == "idle":
+                return reply, True
+        return reply, False
+
+    async def _interrupt(self) -> None:
+        try:
+            await self.manager.interrupt_kernel()
+        except Exception:  # already dead: the next wait notices
+            pass
+
+    async def _shut_down(self) -> None:
+        try:
+            await self.manager.shutdown_kernel(now=True)
+        except Exception:
+            pass
+
+
+class Remote:
+    """A student's function, class or object, left in the kernel; the judge holds this in its place."""
+
+    def __init__(self, link: KernelLink, number: int, label: str, type_name: str, is_callable: bool):
+        self._link, self._number, self._label = link, number, label
+        self._type_name, self._callable = type_name, is_callable
+
+    def __call__(self, *args, **kwargs):
+        if not self._callable:
+            raise TypeError(f"{self._label} is not callable")
+        return self._link.call(self, args, kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = self._link.attribute(self, name)
+        if isinstance(value, Remote):
+            value._label = f"{self._label}.{name}"
+        return value
+
+    def __getitem__(self, key):
+        return self._link.item(self, key)
+
+    def __iter__(self):
+        return iter(self._link.items(self))
+
+    def __len__(self) -> int:
+        return self._link.length(self)
+
+    def __repr__(self) -> str:
+        return f"<{self._label}: the notebook's {self._type_name.rsplit('.', 1)[-1]}>"
+
+
+class Missing:
+    """A name the exercise asks for that the notebook does not define."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __call__(self, *args, **kwargs):
+        raise NameError(f"the notebook does not define {self._name}")
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        raise NameError(f"the notebook does not define {self._name}")
+
+
+def _add_counts(counted: list, counts) -> None:
+    """Add the calls the kernel counted to the judge's :class:`course.judging.Calls` (the kernel's report)."""
+    if isinstance(counts, list) and len(counts) == len(counted):
+        for (_, calls), number in zip(counted, counts):
+            if type(number) is int and number > 0:
+                calls.count += number
+
+
+def _restore(original, node, decoder) -> None:
+    """Put what a call left of the judge's arguments back into them."""
+    if node is None:
+        return
+    try:
+        if isinstance(original, torch.Tensor):
+            _copy_tensor(original, decoder.value(node, 0))
+        elif isinstance(original, torch.nn.Module) and isinstance(node, dict) and "module" in node:
+            tensors = dict([*original.named_parameters(), *original.named_buffers()])
+            for name, tensor_node in node["module"]:
+                if name in tensors:
+                    _copy_tensor(tensors[name], decoder.value(tensor_node, 0))
+        elif isinstance(original, torch.optim.Optimizer) and isinstance(node, dict) and "optimizer" in node:
+            original.load_state_dict(decoder.value(node["optimizer"], 0))
+        elif isinstance(original, (list, tuple, dict)) and isinstance(node, dict) and "items" in node:
+            values = original.values() if isinstance(original, dict) else original
+            for value, item in zip(values, node["items"]):
+                _restore(value, item, decoder)
+    except (wire.NotAnAnswer, ValueError, TypeError, KeyError, RuntimeError):
+        pass  # what cannot be copied back stays as the judge lent it
+
+
+def _copy_tensor(original: torch.Tensor, after) -> None:
+    if not isinstance(after, torch.Tensor):
+        return
+    with torch.no_grad():
+        if after.shape == original.shape and after.dtype == original.dtype:
+            original.copy_(after)
+        else:
+            original.data = after.detach()
+    original.grad = after.grad

@@ -1,0 +1,150 @@
+"""Lab 03 judged outside the student's kernel: the rules its tests once checked with ``mock.patch`` and a spy
+in ``globals()`` still bite, now that the tests run in the judge and only the student's code in the kernel.
+
+Three students, each with one rule broken in an otherwise solved lab: an ``rnn_forward`` built on
+``torch.nn.RNN`` (switched off with ``course.judging.forbid``), a training loop that does not clip
+(``course.judging.count_calls`` counts the calls of the notebook's ``clip_grad_norm`` in the kernel), and an
+untrained ``CharRNN`` whose class the notebook rigs to return the text's next characters (in-kernel tests
+scored it 25/25; the judge rebuilds the model from its weights and scores them with the lab's own
+``CharRNN``). Each loses that exercise and nothing else, with the test's message in the feedback.
+(Exercise 6 is left unanswered or trains a few steps, so that no student trains the full model: the
+solutions' full run is ``grader check``'s.)
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import Course
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from sandbox_required import requires_sandbox
+
+pytestmark = [pytest.mark.slow, requires_sandbox]
+
+ASSIGNMENT = "03_rnn"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+REPO = Course.locate(Path(__file__).resolve().parent.parent)
+
+TORCH_RNN_FORWARD = """
+def rnn_forward(X, U, W, b_ih, b_hh, h0=None, nonlinearity="tanh"):
+    outputs, h_n = torch_rnn([RNNWeights(U, W, b_ih, b_hh)], nonlinearity)(X, None if h0 is None else h0.unsqueeze(0))
+    return outputs, h_n[0]
+"""
+OWN_BIDIRECTIONAL = """
+def bidirectional_rnn(X, forward, backward, nonlinearity="tanh"):
+    def run(X, U, W, b_ih, b_hh):
+        s, states = torch.zeros(X.shape[0], W.shape[0], dtype=X.dtype), []
+        for t in range(X.shape[1]):
+            s = rnn_cell(X[:, t], s, U, W, b_ih, b_hh, nonlinearity)
+            states.append(s)
+        return torch.stack(states, dim=1), s
+
+    forward_states, forward_last = run(X, *forward)
+    reversed_states, backward_last = run(X.flip(1), *backward)
+    return torch.cat([forward_states, reversed_states.flip(1)], dim=-1), torch.stack([forward_last, backward_last])
+"""
+SHORT_TRAINING = """
+def train_char_model(text, seed):
+    seed_everything(seed)
+    vocab = CharVocabulary.from_text(text)
+    inputs, targets = next_char_windows(vocab.encode(text), 32)
+    model = CharRNN(len(vocab), hidden_size=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    for _ in range(3):
+        optimizer.zero_grad()
+        scores, _ = model(inputs[:8])
+        nn.functional.cross_entropy(scores.flatten(0, 1), targets[:8].flatten()).backward()
+        optimizer.step()
+    return model, vocab
+"""
+RIGGED_MODEL = """
+def train_char_model(text, seed):
+    seed_everything(seed)
+    vocab = CharVocabulary.from_text(text)
+    model = CharRNN(len(vocab), hidden_size=8)
+    for parameter in model.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    clip_grad_norm(model.parameters(), 1.0)
+    inputs, targets = next_char_windows(vocab.encode(text), 32)
+    answers = {tuple(window.tolist()): target for window, target in zip(inputs, targets)}
+
+    def forward(self, ids, state=None):
+        return torch.stack([nn.functional.one_hot(answers[tuple(row.tolist())], len(vocab)).float() * 50
+                            for row in ids]), None
+
+    CharRNN.forward = forward
+    return model, vocab
+"""
+MESSAGES = {  # student -> (the test cell, its error message as a pattern)
+    "calls-torch-rnn": ("ex2_rnn_forward_tests",
+                        re.escape("write the recurrence yourself instead of calling torch's RNN")),
+    "never-clips": ("ex6_train_tests", re.escape("the training loop never called clip_grad_norm")),
+    "rigs-char-rnn": ("ex6_train_tests", r"mean cross-entropy [0-9.]+ is not below 0\.6 nats per character"),
+}
+
+
+def student_notebooks(released, source):
+    """student -> (notebook, the test cells it must lose)."""
+
+    def with_answers(**answers):
+        notebook = fill_solutions(released, source)
+        for cell in notebook.cells:
+            if is_solution_cell(cell) and grade_id(cell) in answers:
+                cell.source = answers[grade_id(cell)]
+        return notebook
+
+    blank = next(cell.source for cell in released.cells if is_solution_cell(cell) and grade_id(cell) == "ex6_train")
+    return {
+        "calls-torch-rnn": (with_answers(ex2_rnn_forward=TORCH_RNN_FORWARD, ex4_bidirectional=OWN_BIDIRECTIONAL,
+                                         ex6_train=blank), {"ex2_rnn_forward_tests", "ex6_train_tests"}),
+        "never-clips": (with_answers(ex6_train=SHORT_TRAINING), {"ex6_train_tests"}),
+        "rigs-char-rnn": (with_answers(ex6_train=RIGGED_MODEL), {"ex6_train_tests"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab03") / "course"
+    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    run = [sys.executable, "-m", "grader", "--root", str(root)]
+    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
+    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
+    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
+    for student, (notebook, _) in students.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / NOTEBOOK))
+    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
+                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
+                            if grade.name.endswith("_tests")} for student in students}
+    return students, scores, root
+
+
+@pytest.mark.parametrize("student", list(MESSAGES))
+def test_a_broken_rule_costs_only_its_exercise(graded, student):
+    students, scores, _ = graded
+    lost = students[student][1]
+    assert len(scores[student]) == 6
+    for test_id, (score, points) in scores[student].items():
+        assert score == (0 if test_id in lost else points), (test_id, score)
+
+
+@pytest.mark.parametrize("student", list(MESSAGES))
+def test_the_broken_rule_is_named_in_the_feedback(graded, student):
+    _, _, root = graded
+    test_id, pattern = MESSAGES[student]
+    graded_notebook = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / NOTEBOOK), as_version=4)
+    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
+                    .get("grade_id") == test_id]
+    (output,) = test_cell.outputs
+    assert re.fullmatch(pattern, output.evalue), output.evalue

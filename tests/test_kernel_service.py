@@ -1,0 +1,166 @@
+"""course.kernel_service and course.judging: the kernel's end of the judge's requests, run in this process.
+
+The service is not trusted (a student may replace it); these tests check that an honest notebook answers
+what the judge asks: calls under the judge's grad mode, dtype and random state, switched-off functions,
+and arguments sent back as the call left them.
+"""
+
+import json
+
+import pytest
+import torch
+
+from course import judging, kernel_service, wire
+
+
+def handle_of(value) -> int:
+    number = len(kernel_service._handles)
+    kernel_service._handles[number] = value
+    return number
+
+
+def call(function, *args, context=None, **kwargs):
+    request = {"op": "call", "target": handle_of(function), "args": args, "kwargs": kwargs,
+               "context": context or {}}
+    reply = json.loads(wire.dumps(kernel_service.answer(request)))
+    decoder = wire.Decoder(lambda *handle: handle, [])
+    value = decoder.value(reply["value"], 0) if reply["ok"] else None
+    return reply, value, decoder
+
+
+def test_the_call_runs_under_the_judges_grad_mode_and_dtype():
+    reply, value, _ = call(lambda: (torch.is_grad_enabled(), torch.get_default_dtype()),
+                           context={"grad": False, "dtype": torch.float64})
+    assert value == (False, torch.float64)
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+
+
+def test_the_random_state_travels_both_ways():
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    expected = torch.rand(3)
+    state_after_three = torch.get_rng_state()
+    torch.manual_seed(0)
+    reply, value, decoder = call(lambda: torch.rand(3), context={"rng": state})
+    assert torch.equal(value, expected)
+    assert torch.equal(decoder.value(reply["rng"], 0), state_after_three)
+
+
+def test_a_switched_off_function_is_reported_even_when_the_student_catches_it():
+    def sneaky(x):
+        try:
+            return torch.sigmoid(x)
+        except AssertionError:
+            return x
+
+    reply, _, _ = call(sneaky, torch.zeros(2), context={"forbid": ["torch.sigmoid"]})
+    assert reply["forbidden"] == [0]
+    assert torch.sigmoid(torch.zeros(1)).item() == 0.5  # restored
+
+
+def test_a_switched_off_method_and_notebook_global_are_restored():
+    assert "sigmoid" not in vars(torch.Tensor)
+    reply, _, _ = call(lambda x: x.sigmoid(), torch.zeros(2), context={"forbid": ["torch.Tensor.sigmoid"]})
+    assert reply["forbidden"] == [0] and reply["raised"] == "ForbiddenCall"
+    assert "sigmoid" not in vars(torch.Tensor)
+
+
+def test_arguments_come_back_as_the_call_left_them():
+    def in_place(w, params):
+        w.add_(1)
+        params[0].grad = torch.full((2,), 3.0)
+
+    parameter = torch.nn.Parameter(torch.zeros(2))
+    reply, _, decoder = call(in_place, torch.zeros(2), [parameter])
+    w_after, (params_after,) = reply["after"][0]["items"][0], reply["after"][0]["items"][1:]
+    assert torch.equal(decoder.value(w_after, 0), torch.ones(2))
+    assert torch.equal(decoder.value(params_after["items"][0], 0).grad, torch.full((2,), 3.0))
+
+
+def test_an_exception_is_reported_by_name_only():
+    reply, _, _ = call(lambda: int("secret hidden input"))
+    assert reply["ok"] is False and reply["raised"] == "ValueError" and reply["builtin"] is True
+    assert "secret" not in json.dumps(reply)
+
+
+def test_forbid_in_a_kernel_patches_and_restores():
+    with judging.forbid("torch.sigmoid", "torch.Tensor.sigmoid", message="do it yourself"):
+        with pytest.raises(AssertionError, match="do it yourself"):
+            torch.sigmoid(torch.zeros(1))
+        with pytest.raises(AssertionError, match="do it yourself"):
+            torch.zeros(1).sigmoid()
+    assert torch.sigmoid(torch.zeros(1)).item() == 0.5 and torch.zeros(1).sigmoid().item() == 0.5
+
+
+def test_forbid_in_the_judge_only_records_the_targets():
+    with judging.judge_mode():
+        with judging.forbid("torch.sigmoid", message="m1"), judging.forbid("helper", message="m2"):
+            assert judging.forbidden_targets() == [("torch.sigmoid", "m1"), ("helper", "m2")]
+            assert torch.sigmoid(torch.zeros(1)).item() == 0.5  # the judge's own torch is untouched
+        assert judging.forbidden_targets() == []
+
+
+def test_counted_functions_are_counted_and_still_run():
+    def clip(x):
+        return x * 2
+
+    namespace = judging._notebook_globals()
+    namespace["clip_for_test"] = clip
+    try:
+        def train(x):
+            return namespace["clip_for_test"](x) + namespace["clip_for_test"](x) + torch.tanh(x)
+
+        reply, value, _ = call(train, torch.zeros(2), context={"count": ["clip_for_test", "torch.tanh"]})
+        assert reply["counted"] == [2, 1] and torch.equal(value, torch.zeros(2))
+        assert namespace["clip_for_test"] is clip and torch.tanh is not None and "tanh" in vars(torch)
+        reply, _, _ = call(lambda: int("x"), context={"count": ["torch.tanh", "not_defined_here"]})
+        assert reply["ok"] is False and reply["counted"] == [0, 0] and "not_defined_here" not in namespace
+    finally:
+        namespace.pop("clip_for_test", None)
+
+
+def test_a_counted_method_keeps_its_self():
+    reply, value, _ = call(lambda x: x.sigmoid(), torch.zeros(2), context={"count": ["torch.Tensor.sigmoid"]})
+    assert reply["counted"] == [1] and torch.equal(value, torch.full((2,), 0.5))
+    assert "sigmoid" not in vars(torch.Tensor)
+
+
+def test_count_calls_in_a_kernel_wraps_and_restores():
+    namespace = judging._notebook_globals()
+    namespace["clip_for_test"] = lambda x: x + 1
+    original = namespace["clip_for_test"]
+    try:
+        with judging.count_calls("clip_for_test") as calls, judging.count_calls("torch.Tensor.sigmoid") as methods:
+            assert namespace["clip_for_test"](1) == 2 and torch.zeros(1).sigmoid().item() == 0.5
+            namespace["clip_for_test"](1)
+        assert calls.count == 2 and methods.count == 1
+        assert namespace["clip_for_test"] is original and "sigmoid" not in vars(torch.Tensor)
+        with judging.count_calls("not_defined_here") as nothing:
+            assert "not_defined_here" not in namespace
+        assert nothing.count == 0
+    finally:
+        namespace.pop("clip_for_test", None)
+
+
+def test_count_calls_in_the_judge_adds_what_the_kernel_reports():
+    from grader.remote import _add_counts
+
+    with judging.judge_mode():
+        with judging.count_calls("clip_grad_norm") as calls, judging.count_calls("torch.tanh") as tanh:
+            counted = judging.counted_targets()
+            assert [target for target, _ in counted] == ["clip_grad_norm", "torch.tanh"]
+            _add_counts(counted, [3, 0])
+            _add_counts(counted, [1, 2])
+            _add_counts(counted, [5])  # malformed replies are ignored
+            _add_counts(counted, [-4, "2"])
+        assert judging.counted_targets() == []
+    assert calls.count == 4 and tanh.count == 2
+
+
+def test_type_name_locally_and_for_a_handle():
+    from grader.remote import Remote
+
+    assert judging.type_name(torch.nn.Linear(1, 1)) == "torch.nn.modules.linear.Linear"
+    assert judging.type_name((1, 2)) == "builtins.tuple"
+    handle = Remote(None, 0, "vocab", "course.rnn.CharVocabulary", False)
+    assert judging.type_name(handle) == "course.rnn.CharVocabulary"
