@@ -43,9 +43,7 @@ from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
 from grader.integrity import INTEGRITY_ERROR, Instrumentation
-from grader.judge import is_judged
-from grader.judged_run import execute_judged
-from grader.notebooks import nbgrader_metadata
+from grader.notebooks import is_judged, nbgrader_metadata
 from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
 from grader.workspace import gradebook_url
@@ -205,6 +203,8 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
 
 
 def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
+    from grader.judged_run import execute_judged  # imports torch: only the processes that judge pay for it
+
     def run_kernel(to_run: NotebookNode, attempt: int, after):
         return _run_in_sandbox(job, to_run, None, {}, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
 

@@ -65,11 +65,6 @@ class Judgement:
     lost: bool = False  # the kernel was lost during a test: the tests after it were not judged
 
 
-def is_judged(release: NotebookNode) -> bool:
-    """A lab opts in with notebook metadata ``{"grader": {"judge": "outside"}}``."""
-    return release.metadata.get("grader", {}).get("judge") == "outside"
-
-
 def lab_cells(release: NotebookNode, locked_sources: dict, test_ids) -> list[LabCell]:
     """The release's cells in order; test cells with their full source (hidden part included)."""
     cells = []

@@ -17,6 +17,12 @@ class NotebookError(Exception):
     """A notebook is unreadable or is not laid out as an nbgrader assignment."""
 
 
+def is_judged(release: NotebookNode) -> bool:
+    """A lab opts in to grading outside the student's kernel (:mod:`grader.judge`) with notebook metadata
+    ``{"grader": {"judge": "outside"}}``."""
+    return release.metadata.get("grader", {}).get("judge") == "outside"
+
+
 def read_notebook(path: Path) -> NotebookNode:
     try:
         return nbformat.read(str(path), as_version=4)
