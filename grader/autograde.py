@@ -2,9 +2,10 @@
 
 A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). Units
 run in a pool of worker processes; each worker lays the student's notebook back onto the release
-(:func:`grader.submission.rebuild`), adds the integrity guard and tokens (:mod:`grader.integrity`) and
-runs it in a kernel inside the sandbox (:mod:`grader.kernel`, :mod:`grader.sandbox`). Workers never
-touch the course: the parent process is the only writer of ``autograded/`` and of nbgrader's
+(:func:`grader.submission.rebuild`) and runs it in a kernel inside the sandbox (:mod:`grader.kernel`,
+:mod:`grader.sandbox`): a judged lab's student cells only, its tests then run in the worker's judge
+(:mod:`grader.judged_run`); any other notebook whole, its tests in the student's kernel as under nbgrader.
+Workers never touch the course: the parent process is the only writer of ``autograded/`` and of nbgrader's
 ``gradebook.db``, which it fills with nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, so
 nbgrader's formgrader and ``export`` read the results as if nbgrader had graded them.
 
@@ -42,8 +43,7 @@ from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, CourseError
-from grader.integrity import INTEGRITY_ERROR, Instrumentation
-from grader.notebooks import is_judged, nbgrader_metadata
+from grader.notebooks import is_judged
 from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
 from grader.workspace import gradebook_url
@@ -51,7 +51,10 @@ from grader.workspace import gradebook_url
 LEDGER = ".grader.json"
 DEFAULT_CELL_TIMEOUT = 120
 KERNEL_START_ATTEMPTS = 2
-GUARD_TIMEOUT = 60
+PREAMBLE_TIMEOUT = 60
+# The grader's first cell. IPython's exit() stops the kernel's event loop 0.1 s later, which would end the run,
+# so graded, it does nothing. (A judged lab's preamble, grader.judged_run.PREAMBLE, does this too.)
+PLAIN_PREAMBLE = "get_ipython().ask_exit = lambda: None"
 
 
 class AutogradeError(Exception):
@@ -94,7 +97,6 @@ class NotebookOutcome:
     graded_json: str | None = None  # the executed notebook; None when the file could not be graded
     rejected: str | None = None
     notes: list = field(default_factory=list)
-    flagged: bool = False
 
 
 @dataclass
@@ -165,76 +167,49 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     release = nbformat.reads(spec.release_json, as_version=4)
     rebuilt = rebuild(student, release, spec.locked_sources)
     outcome.notes += rebuilt.notes
-    executed, notes, flagged = _execute(job, spec, rebuilt.notebook, unit_dir)
+    executed, notes = _execute(job, spec, rebuilt.notebook, unit_dir)
     outcome.notes += notes
-    outcome.flagged = flagged
     outcome.graded_json = nbformat.writes(executed)
     return outcome
 
 
-def _cell_timeout(limit: int, guard: NotebookNode | None):
-    """The student's cells get ``limit``; the grader's first cell, which imports torch, at least a minute.
+def _cell_timeout(limit: int, preamble: NotebookNode):
+    """The student's cells get ``limit``; the grader's first cell, which may import torch, at least a minute.
 
-    The guard is known by identity, never by metadata, which a student's cell could copy.
+    The preamble is known by identity, never by metadata, which a student's cell could copy.
     """
     def timeout(cell: NotebookNode) -> int:
-        return max(limit, GUARD_TIMEOUT) if guard is not None and cell is guard else limit
+        return max(limit, PREAMBLE_TIMEOUT) if cell is preamble else limit
 
     return timeout
 
 
 def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
-    """Run the rebuilt notebook in the sandbox; returns (notebook, notes, flagged)."""
+    """Run the rebuilt notebook in the sandbox; returns (notebook, notes)."""
     if spec.judged:
         return _execute_judged(job, spec, notebook, unit_dir)
-    instrumentation = Instrumentation.draw(list(spec.test_ids))
-    originals, test_cells = _instrument(notebook, spec, instrumentation)
-    executor = _run_in_sandbox(job, notebook, instrumentation, test_cells, unit_dir)
-    if any(out.output_type == "error" for out in notebook.cells[0].outputs):
-        raise RuntimeError("the grader's guard cell failed: " + json.dumps(notebook.cells[0].outputs)[:2000])
-    flags = _verify_tests(notebook, test_cells, executor.tokens_seen)
-    for index, source in originals.items():
-        notebook.cells[index].source = source
-    notes = _execution_notes(executor, job.cell_timeout) + [
-        f"possible tampering, flagged for review: {flag}" for flag in flags]
-    del notebook.cells[0]  # the guard
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(PLAIN_PREAMBLE))
+    executor = _run_in_sandbox(job, notebook, unit_dir)
+    del notebook.cells[0]
     notebook, _ = LimitOutput().preprocess(notebook, {})
-    return notebook, notes, bool(flags)
+    return notebook, _execution_notes(executor, job.cell_timeout)
 
 
 def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
     from grader.judged_run import execute_judged  # imports torch: only the processes that judge pay for it
 
     def run_kernel(to_run: NotebookNode, attempt: int, after):
-        return _run_in_sandbox(job, to_run, None, {}, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
+        return _run_in_sandbox(job, to_run, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
 
     executor = execute_judged(spec.release_json, spec.locked_sources, spec.test_ids, notebook, job.cell_timeout,
                               run_kernel)
     notebook, _ = LimitOutput().preprocess(notebook, {})
-    return notebook, _execution_notes(executor, job.cell_timeout), False
+    return notebook, _execution_notes(executor, job.cell_timeout)
 
 
-def _instrument(notebook: NotebookNode, spec: NotebookSpec, instrumentation: Instrumentation):
-    """Put the guard cell first and the checks and tokens into every test cell.
-
-    Returns the test cells' original sources and grade ids, by cell index.
-    """
-    test_sources = [spec.locked_sources[test_id] for test_id in spec.test_ids if test_id in spec.locked_sources]
-    guard = nbformat.v4.new_code_cell(instrumentation.guard_source(test_sources))
-    notebook.cells.insert(0, guard)
-    originals, test_cells = {}, {}
-    for index, cell in enumerate(notebook.cells):
-        cell_id = nbgrader_metadata(cell).get("grade_id")
-        if cell.cell_type == "code" and cell_id in spec.test_ids:
-            originals[index] = cell.source
-            test_cells[index] = cell_id
-            cell.source = instrumentation.instrument_test(cell_id, cell.source)
-    return originals, test_cells
-
-
-def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instrumentation | None, test_cells: dict,
-                    unit_dir: Path, after=None, fresh_user: bool = False):
-    """Execute ``notebook`` in place in a fresh sandboxed kernel (a second try if the kernel does not start).
+def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, unit_dir: Path, after=None, fresh_user: bool = False):
+    """Execute ``notebook`` (the grader's preamble first) in place in a fresh sandboxed kernel (a second try if
+    the kernel does not start).
 
     With ``after``, ``after(executor, manager)`` runs before the kernel stops (the judge's turn), and the
     result is (executor, what it returned). ``fresh_user``: as root, a user id no earlier kernel of this unit
@@ -250,9 +225,8 @@ def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instr
         sandbox = Sandbox(Path(job.course_root), job.limits) if job.sandboxed else None
         manager = SandboxedKernelManager(sandbox=sandbox, workdir=str(workdir), sockets=str(sockets), uid=uid,
                                          kernel_name="python3")
-        executor = SafeExecute(timeout=job.cell_timeout, instrumentation=instrumentation,
-                               test_cell_ids=test_cells, kernel_name="python3", startup_timeout=60,
-                               timeout_func=_cell_timeout(job.cell_timeout, guard=notebook.cells[0]),
+        executor = SafeExecute(timeout=job.cell_timeout, kernel_name="python3", startup_timeout=60,
+                               timeout_func=_cell_timeout(job.cell_timeout, preamble=notebook.cells[0]),
                                hidden_leading_cells=1)
         try:
             try:
@@ -265,20 +239,6 @@ def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, instrumentation: Instr
         finally:
             stop_kernel(executor, manager)
     raise AssertionError("unreachable")
-
-
-def _verify_tests(notebook: NotebookNode, test_cells: dict, tokens_seen: set) -> list[str]:
-    """Fail every test cell without an error whose token did not come back; the integrity errors seen."""
-    from grader.kernel import error_output
-
-    for index, grade_id in test_cells.items():
-        cell = notebook.cells[index]
-        if grade_id not in tokens_seen and not any(out.output_type == "error" for out in cell.outputs):
-            cell.outputs.append(error_output(
-                INTEGRITY_ERROR, "this test did not run to its end: the cell was rewritten, cut short or "
-                "its error hidden, so it counts as failed"))
-    return sorted({out.evalue for cell in notebook.cells for out in cell.get("outputs", [])
-                   if out.output_type == "error" and out.get("ename") == INTEGRITY_ERROR})
 
 
 def _execution_notes(executor, cell_timeout: int) -> list[str]:
@@ -308,14 +268,15 @@ class UnitRecord:
     score: float
     notes: dict  # notebook -> [note, ...]
     rejected: dict  # notebook -> reason
-    flagged: bool
     graded_at: float
 
     @classmethod
     def load(cls, path: Path) -> "UnitRecord | None":
         try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            names = {field.name for field in dataclasses.fields(cls)}
+            return cls(**{name: value for name, value in kept.items() if name in names})  # older ledgers had more
+        except (OSError, ValueError, TypeError, AttributeError):
             return None
 
 
@@ -324,6 +285,7 @@ class Plan:
     jobs: list = field(default_factory=list)
     skipped: list = field(default_factory=list)  # (student, assignment, why)
     up_to_date: list = field(default_factory=list)  # UnitRecord, ...
+    not_judged: list = field(default_factory=list)  # assignments whose tests run in the student's kernel
 
 
 @dataclass
@@ -332,15 +294,17 @@ class AutogradeReport:
     up_to_date: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     grader_errors: list = field(default_factory=list)  # (student, assignment, message)
+    not_judged: list = field(default_factory=list)
     seconds: float = 0.0
 
     def lines(self) -> list[str]:
-        lines = []
+        lines = [f"note     {assignment}: not in the judged format (notebook metadata \"grader\": {{\"judge\": "
+                 "\"outside\"}), so its tests ran in each student's kernel, as under nbgrader, where a student "
+                 "set on it can forge a pass" for assignment in self.not_judged]
         for record in sorted(self.graded, key=lambda r: (r.assignment, r.student)):
             notes = [f"{name}: {reason}" for name, reason in record.rejected.items()]
             notes += [note for notebook_notes in record.notes.values() for note in notebook_notes]
-            flag = "  FLAGGED" if record.flagged else ""
-            lines.append(f"graded   {record.assignment} {record.student}: {record.score:g}/{record.max_score:g}{flag}")
+            lines.append(f"graded   {record.assignment} {record.student}: {record.score:g}/{record.max_score:g}")
             lines += [f"           - {note}" for note in notes]
         for record in self.up_to_date:
             lines.append(f"kept     {record.assignment} {record.student}: {record.score:g}/{record.max_score:g} "
@@ -391,6 +355,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                                  f"released: {', '.join(sorted(released)) or 'none'}")
         specs = {assignment: _assignment_specs(course, gradebook, assignment) for assignment in wanted}
         roster = {student.id for student in gradebook.students}
+    result.not_judged = [assignment for assignment in wanted if not all(spec.judged for spec in specs[assignment])]
     for student_folder in sorted(p for p in submitted.iterdir() if p.is_dir()):
         student = student_folder.name
         for folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
@@ -468,9 +433,6 @@ def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
         graded = nbformat.read(str(graded_path), as_version=4)
         SaveAutoGrades().preprocess(graded, resources)
         AssignLatePenalties().preprocess(graded, resources)
-        with Gradebook(gradebook_url(course.root)) as gradebook:
-            gradebook.find_submission_notebook(name, record.assignment, record.student).flagged = record.flagged
-            gradebook.db.commit()
 
 
 def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
@@ -498,11 +460,10 @@ def _scores_of(notebook: NotebookNode | None) -> dict:
 def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
     """autograded notebook, then ledger, then gradebook: the order that makes a crash recoverable."""
     out_folder = course.root / "autograded" / result.student / result.assignment
-    scores, notes, rejected, flagged, max_score, score = {}, {}, {}, False, 0.0, 0.0
+    scores, notes, rejected, max_score, score = {}, {}, {}, 0.0, 0.0
     specs = {spec.name: spec for spec in job.notebooks}
     for outcome in result.notebooks:
         notes[outcome.name] = outcome.notes
-        flagged = flagged or outcome.flagged
         notebook = nbformat.reads(outcome.graded_json, as_version=4) if outcome.graded_json else None
         if outcome.rejected:
             rejected[outcome.name] = outcome.rejected
@@ -512,7 +473,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         max_score += specs[outcome.name].max_score
         score += sum(value or 0 for value in scores[outcome.name].values())
     record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
-                        rejected, flagged, time.time())
+                        rejected, time.time())
     write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
     _record_in_gradebook(course, record, Path(job.folder))
     return record
@@ -550,6 +511,8 @@ def autograde(course: Course, assignments: list[str] | None = None, jobs: int | 
     try:
         work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, roster_only)
         report.skipped, report.up_to_date = work.skipped, work.up_to_date
+        report.not_judged = [assignment for assignment in work.not_judged
+                             if any(job.assignment == assignment for job in work.jobs)]
         for record in work.up_to_date:
             _reconcile(course, record)
         _run_pool(course, work.jobs, jobs, report, progress)

@@ -13,9 +13,7 @@ folder bound into the sandbox, because the sandbox has no network, not even loop
   ignores SIGINT), it is stopped and the rest is marked as above;
 - a cell's outputs are capped in bytes as they arrive, as the notebook file will hold them, every kind
   together (streams, displays and their in-place updates, results, errors); an error is shortened, never
-  dropped (nbgrader's LimitOutput caps lines, after the fact);
-- the tokens of :mod:`grader.integrity` are picked out of the stream as it arrives, so a flood of output
-  cannot push a test's token out of the kept part.
+  dropped (nbgrader's LimitOutput caps lines, after the fact).
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ from traitlets import Any, Integer
 OUTPUT_BYTES_PER_CELL = 64 * 1024
 KERNEL_RECOVERY_SECONDS = 5
 MAX_SOCKET_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux
-TOKEN_TAIL = 128  # longer than a token
 
 
 def error_output(name: str, message: str) -> NotebookNode:
@@ -111,21 +108,17 @@ class SafeExecute(Execute):
     """nbgrader's Execute, made safe against dying kernels, endless cells and floods of output."""
 
     output_bytes_per_cell = Integer(OUTPUT_BYTES_PER_CELL).tag(config=True)
-    instrumentation = Any(None, allow_none=True)  # grader.integrity.Instrumentation
-    test_cell_ids = Any(default_value={})  # cell index -> grade id, for the cells whose tokens count
-    hidden_leading_cells = Integer(0)  # cells the grader put first (its guard), left out of cell numbers
+    hidden_leading_cells = Integer(0)  # cells the grader put first (its preamble), left out of cell numbers
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.lost_kernel_reason: str | None = None
         self.lost_at: int | None = None  # index of the cell the kernel was lost in
-        self.tokens_seen: set[str] = set()
         self.truncated_cells: set[int] = set()
         self.timed_out_cells: set[int] = set()
         self._cell_bytes: dict[int, int] = {}  # cell index -> bytes of its outputs (see output_bytes)
         self._widget_bytes: dict[int, int] = {}  # cell index -> bytes its Output widgets captured
         self._display_bytes: dict[tuple[int, int], int] = {}  # (cell, output) -> bytes, for display updates
-        self._stream_tail: dict[int, str] = {}  # the end of a test cell's stream, for a token split in two
 
     # -- the cells -------------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
@@ -192,18 +185,6 @@ class SafeExecute(Execute):
     # earlier cells) and what an Output widget captures. Other outputs stop ERROR_RESERVE_BYTES short
     # of it; an error is shortened to fit, never dropped while it is the cell's only one.
     def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        text = content.get("text", "") if msg.get("msg_type") == "stream" else ""
-        if text and self.instrumentation is not None and cell_index in self.test_cell_ids:
-            grade_id = self.test_cell_ids[cell_index]
-            joined = self._stream_tail.get(cell_index, "") + text
-            if self.instrumentation.token_seen(grade_id, joined):
-                self.tokens_seen.add(grade_id)
-            self._stream_tail[cell_index] = joined[-TOKEN_TAIL:]
-            text = self.instrumentation.strip_tokens(text)
-            if not text:
-                return None
-            msg = {**msg, "content": {**content, "text": text}}
         hooked = bool(self.output_hook_stack.get(msg.get("parent_header", {}).get("msg_id")))
         if self.clear_before_next_output and not hooked:  # nbclient's own delayed clear, done first
             outs[:] = []

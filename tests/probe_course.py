@@ -73,20 +73,22 @@ def _test_cell(grade_id: str) -> nbformat.NotebookNode:
         "solution": False, "task": False}})
 
 
-def source_notebook() -> nbformat.NotebookNode:
+def source_notebook(judged: bool = True) -> nbformat.NotebookNode:
+    """The probe's nbgrader source; ``judged=False`` leaves out the metadata that has it judged outside the kernel."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    notebook.metadata["grader"] = {"judge": "outside"}
+    if judged:
+        notebook.metadata["grader"] = {"judge": "outside"}
     notebook.cells = [nbformat.v4.new_markdown_cell("# Probe\n\nThree tiny functions.")]
     for number in (1, 2, 3):
         notebook.cells += [_solution_cell(f"ex{number}_answer"), _test_cell(f"ex{number}_tests")]
     return notebook
 
 
-def make_course(root: Path) -> Path:
+def make_course(root: Path, judged: bool = True) -> Path:
     """A course folder with only the probe assignment, released through the grader's command line."""
     (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(source_notebook(), str(root / "solutions" / ASSIGNMENT / NOTEBOOK))
+    nbformat.write(source_notebook(judged), str(root / "solutions" / ASSIGNMENT / NOTEBOOK))
     release_labs(root)
     return root
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from probe_course import (ANSWERS, ASSIGNMENT, HIDDEN_MARK, NOTEBOOK, WRONG, cell_index, ledger,
+from probe_course import (ANSWERS, ASSIGNMENT, HIDDEN_MARK, NOTEBOOK, POINTS, WRONG, cell_index, ledger,
                           make_course, student_notebook, submit)
 from sandbox_required import requires_sandbox
 
@@ -295,11 +295,18 @@ def test_the_kernel_never_saw_a_hidden_test(graded_class):
     assert HIDDEN_MARK not in printed and HIDDEN_MARK[::-1] not in printed
 
 
-def test_a_judged_lab_flags_nothing(graded_class):
-    """Tricks inside the kernel need no detecting: they never reach the comparisons, so nothing is flagged."""
-    root, _, _ = graded_class
-    for student in ("patches-torch", "always-equal", "drops-asserts", "fake-library", "full"):
-        assert not ledger(root, student)["flagged"]
+def test_a_lab_not_judged_is_graded_in_the_kernel_and_the_run_says_so(tmp_path):
+    """An assignment without the judge's metadata (one a course wrote itself) is graded as nbgrader would."""
+    root = make_course(tmp_path / "course", judged=False)
+    submit(root, "solver", {NOTEBOOK: student_notebook(root, ANSWERS)})
+    submit(root, "one-wrong", {NOTEBOOK: student_notebook(root, {**ANSWERS, "ex2_answer": WRONG["ex2_answer"]})})
+    result = run_grader(root, "autograde", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"note     {ASSIGNMENT}: not in the judged format" in result.stdout
+    assert scores(root) == {"solver": dict.fromkeys(POINTS, 10), "one-wrong": {**dict.fromkeys(POINTS, 10), "ex2_tests": 0}}
+    graded = nbformat.read(str(root / "autograded" / "one-wrong" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    (error,) = graded.cells[cell_index(graded, "ex2_tests")].outputs
+    assert error.ename == "AssertionError"
 
 
 def test_the_edited_tests_were_graded_as_released(graded_class):

@@ -2,7 +2,6 @@
 and registers the assignment in the gradebook, nbgrader's autograde then grades what collect copied,
 and collect matches folders and LMS zips, reports what it cannot match, and writes nowhere else."""
 
-import json
 import os
 import shutil
 import subprocess
