@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.repro import single_cpu_thread
+
 IMAGE_SIZES = (32, 64)
 
 
@@ -170,3 +172,50 @@ def layer_shapes(model: nn.Module, example: torch.Tensor) -> list[tuple[str, tup
             x = layer(x)
             shapes.append((layer.__class__.__name__, tuple(x.shape)))
     return shapes
+
+
+# -- probes for the lab's tests: they travel to where a student's code runs, and report back ---------
+
+
+def call_each(function, argument_tuples: list) -> list:
+    """``[function(*arguments) for arguments in argument_tuples]``: with ``course.judging.in_kernel``, a lab's
+    test makes many calls of a student's function where it runs for the price of one request over the wire."""
+    return [function(*arguments) for arguments in argument_tuples]
+
+
+def on_one_cpu_thread(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` on one CPU thread (:func:`course.repro.single_cpu_thread`): with
+    ``course.judging.in_kernel``, a lab's test trains a student's small model where it runs, as fast as it goes."""
+    with single_cpu_thread(torch.device("cpu")):
+        return function(*args, **kwargs)
+
+
+def input_gradient(module: nn.Module, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``d(sum(module(x) * weights)) / dx`` by autograd through the module; zeros where no gradient reaches ``x``.
+
+    A lab's test runs it on a student's block with ``course.judging.in_kernel``, so that autograd runs through
+    the block where the block lives (the student's kernel when the lab is judged outside it), and compares the
+    gradient with a reference block's.
+    """
+    leaf = x.detach().clone().requires_grad_(True)
+    output = module(leaf)
+    if not (isinstance(output, torch.Tensor) and output.requires_grad):
+        return torch.zeros_like(leaf)
+    (grad,) = torch.autograd.grad((output * weights).sum(), leaf, allow_unused=True)
+    return torch.zeros_like(leaf) if grad is None else grad
+
+
+def count_output_gradients(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+    """A forward hook: each gradient that reaches this output adds one to the module's buffer
+    ``gradients_received`` (``module.register_buffer("gradients_received", torch.zeros((), dtype=torch.long))``).
+
+    Buffers travel with a module lent to a student's function and come back with it, so a test learns how
+    often a training step backpropagated into G (once: D's update must use ``fake.detach()``).
+    """
+    if isinstance(output, torch.Tensor) and output.requires_grad:
+        counter = module.gradients_received
+
+        def count(grad: torch.Tensor) -> None:  # returns None: the gradient itself is left as it is
+            counter.add_(1)
+
+        output.register_hook(count)

@@ -37,14 +37,22 @@ from course.digit_quality import digits_classifier
 from course.gan import (CoverageRun, Discriminator, GANTrainer, Generator, StepStats, Target, discriminator_loss,
                         generator_loss_non_saturating, mlp, sample_noise)
 from course.image_data import to_unit_range, upscale_digits
-from course.repro import autocast
+from course.judging import forbid
+from course.repro import autocast, single_cpu_thread
 from course.training import predict_classes
 
 # -- building blocks ------------------------------------------------------------------------------
 
 
+def _reference_guard() -> None:
+    """Called first by each implementation here of a lab 07 exercise; it does nothing, but
+    :func:`course_variants_disabled` switches it off, which stops the implementation however it was reached
+    (``from course.gan_variants import critic_loss as mine``, a wrapper, a subclass)."""
+
+
 def with_one_hot(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
     """x (N, F) with the one-hot code of ``labels`` (N,) appended: (N, F + classes). CGAN's and InfoGAN's input."""
+    _reference_guard()
     return torch.cat([x, F.one_hot(labels.long(), classes).to(x.dtype)], dim=1)
 
 
@@ -62,16 +70,19 @@ def last_hidden_features(discriminator: Discriminator, x: torch.Tensor) -> torch
 
 def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """|| mean f(x) - mean f(G(z)) ||^2 over the batch (Salimans et al., 2016): G matches D's statistics."""
+    _reference_guard()
     return (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()
 
 
 def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """mean f(G(z)) - mean f(x): minimising it, the critic f estimates the Wasserstein-1 distance."""
+    _reference_guard()
     return fake_scores.mean() - real_scores.mean()
 
 
 def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """-mean f(G(z)): G moves its samples up the critic's slope."""
+    _reference_guard()
     return -fake_scores.mean()
 
 
@@ -81,6 +92,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
 
     The gradient is taken with ``create_graph=True`` so that the penalty itself can be minimised.
     """
+    _reference_guard()
     eps = torch.rand(len(real), *([1] * (real.dim() - 1)), generator=generator).to(real.device)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (slope,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
@@ -96,11 +108,13 @@ def clip_weights(module: nn.Module, limit: float) -> None:
 
 def ebgan_discriminator_loss(real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: float) -> torch.Tensor:
     """mean E(x) + mean max(0, m - E(G(z))): low energy for real data, at least ``margin`` for fakes."""
+    _reference_guard()
     return real_energy.mean() + F.relu(margin - fake_energy).mean()
 
 
 def pulling_away_term(embeddings: torch.Tensor) -> torch.Tensor:
     """EBGAN's repelling regulariser: mean squared cosine similarity between distinct samples' codes."""
+    _reference_guard()
     unit = F.normalize(embeddings.flatten(1), dim=1)
     similarity = unit @ unit.T  # (N, N)
     n = len(unit)
@@ -121,6 +135,7 @@ class MinibatchDiscrimination(nn.Module):
         self.T = nn.Parameter(0.1 * torch.randn(features, kernels * kernel_dim))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
+        _reference_guard()
         m = (f @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
         l1 = torch.cdist(m, m, p=1)  # (B, N, N): ||M_i,b - M_j,b||_1
         closeness = (torch.exp(-l1).sum(dim=2) - 1).T  # (N, B): the j = i term, exp(0) = 1, left out
@@ -222,6 +237,7 @@ class CodedGenerator(nn.Module):
         self.net = Generator(noise_dim + classes, data_dim, hidden, depth)
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        _reference_guard()
         return self.net(with_one_hot(z, codes, self.classes))  # (N, data_dim)
 
 
@@ -234,6 +250,7 @@ class ConditionalDiscriminator(nn.Module):
         self.net = Discriminator(data_dim + classes, hidden, depth)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        _reference_guard()
         return self.net(with_one_hot(x, labels, self.classes))
 
 
@@ -640,6 +657,61 @@ class VariantTrainer(GANTrainer):
         with torch.enable_grad():
             (gradient,) = torch.autograd.grad(self.variant.g_objective(self.discriminator, batch, x) * len(x), x)
         return -gradient.float().cpu()
+
+
+# -- lab 07's tests ----------------------------------------------------------------------------------------
+
+
+def course_variants_disabled():
+    """A block in which this module's implementations of lab 07's exercises raise, however the student's code
+    reaches them (:func:`course.judging.forbid` of the guard each of them calls first): where the tests
+    run, in the judge or in the student's kernel."""
+    return forbid("course.gan_variants._reference_guard",
+                  message="write this yourself instead of calling course.gan_variants")
+
+
+def weighted_backward(function, weights, *args, **kwargs):
+    """``function(*args, **kwargs)``, then a backward pass from the sum of its result times ``weights``
+    (a tuple of weights for a tuple result, a number or a tensor of the result's shape for each); returns the
+    result, detached. Afterwards the tensors given that require grad hold the gradient of that weighted sum
+    in ``.grad`` (None where no gradient reached them, a result of another shape adds nothing).
+
+    Lab 07's tests run it where the student's code runs (:func:`course.judging.in_kernel`), so that a gradient
+    is taken through an answer that is not one number: in the judge, answers come back without their graph.
+    """
+    result = function(*args, **kwargs)
+    results, scales = (result, weights) if isinstance(weights, tuple) else ((result,), (weights,))
+    total = None
+    for value, scale in zip(results, scales):
+        if not (isinstance(value, torch.Tensor) and value.requires_grad):
+            continue
+        if isinstance(scale, torch.Tensor) and scale.shape != value.shape:
+            continue
+        term = (value * scale).sum()
+        total = term if total is None else total + term
+    if total is not None:
+        total.backward()
+    if isinstance(result, tuple):
+        return tuple(value.detach() if isinstance(value, torch.Tensor) else value for value in result)
+    return result.detach() if isinstance(result, torch.Tensor) else result
+
+
+def train_with_cgan_step(step, generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
+                         d_optimizer: torch.optim.Optimizer, steps: int = 1000, noise_dim: int = 16,
+                         batch_size: int = 128, seed: int = 0) -> None:
+    """Lab 07, exercise 7: ``steps`` calls of the student's ``step`` (``cgan_step``) train the players in place,
+    on batches of :class:`DigitsTarget` with noise and requested classes drawn from generators seeded by
+    ``seed``, on one CPU thread. The test runs it where the student's code runs
+    (:func:`course.judging.in_kernel`): a thousand calls over the wire would take minutes.
+    """
+    target = DigitsTarget()
+    data_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+    with single_cpu_thread(torch.device("cpu")):  # small models train fastest on one thread
+        for _ in range(steps):
+            real, labels = target.sample_labeled(batch_size, data_rng)
+            noise = sample_noise(batch_size, noise_dim, noise_rng)
+            codes = torch.randint(DigitsTarget.classes, (batch_size,), generator=noise_rng)
+            step(generator, discriminator, g_optimizer, d_optimizer, real, labels, noise, codes)
 
 
 # -- the digits as a target: CGAN and InfoGAN on real data --------------------------------------------------

@@ -9,6 +9,14 @@ helpers here do the right thing in each:
   it patches them there; in the judge it asks the kernel to patch them around each call of the student's code.
 - :func:`count_calls` counts the calls of a function while the student's code runs ("clip with your own
   clip_grad_norm"), the same way: wrapped in a kernel, or by the kernel around each call the judge makes.
+- :func:`call_and_backward` calls a function of the student's and backpropagates the loss it returns, where
+  that code runs, so that a test can compare the gradients autograd gives through it ("its gradient must be
+  finite"): the tensors lent to the call come back with their ``.grad``.
+- :func:`in_kernel` runs a function of the course (or of the lab's set-up cells) on the student's code where
+  that code runs: work that would take too many calls over the wire (a training loop that calls the
+  student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
+  of an answer that is not one number). What it returns, and the arguments as it leaves them, are the
+  student's answer.
 - :func:`type_name` names the class of an object the student's code returned (``isinstance`` cannot: in the
   judge the object stays in the kernel, and the name is the kernel's report of it).
 
@@ -25,6 +33,7 @@ from unittest import mock
 
 _forbidden_here: list = []  # (target, message) pairs in force in the judge
 _counted_here: list = []  # (target, Calls) pairs in force in the judge
+_backward_here: list = []  # in the judge: one entry while a call_and_backward call runs
 _in_judge = False
 
 
@@ -43,6 +52,7 @@ def judge_mode():
         _in_judge = False
         _forbidden_here.clear()
         _counted_here.clear()
+        _backward_here.clear()
 
 
 def forbidden_targets() -> list:
@@ -53,6 +63,11 @@ def forbidden_targets() -> list:
 def counted_targets() -> list:
     """The (target, :class:`Calls`) pairs of the :func:`count_calls` blocks the judge is inside."""
     return list(_counted_here)
+
+
+def backward_requested() -> bool:
+    """Whether the judge's current call of the student's code is a :func:`call_and_backward`."""
+    return bool(_backward_here)
 
 
 class Calls:
@@ -123,6 +138,55 @@ def count_calls(target: str):
 
     with mock.patch.object(owner, name, counting) if owner is not None else _replaced_global(name, counting):
         yield calls
+
+
+def call_and_backward(function, *args, **kwargs):
+    """``function(*args, **kwargs)``, then ``.backward()`` on the value it returned when that is a one-element
+    tensor that requires grad, both where the student's code runs; returns the value, detached.
+
+    Afterwards the tensors among the arguments that require grad hold the gradients autograd found through the
+    student's code (in the judge they come back with the arguments); ``.grad`` stays None when no gradient
+    reached them. ``loss = call_and_backward(bce_from_logits, z, y)`` then ``z.grad``.
+    """
+    if _in_judge:
+        _backward_here.append(True)
+        try:
+            value = function(*args, **kwargs)
+        finally:
+            _backward_here.pop()
+    else:
+        value = function(*args, **kwargs)
+        if _backward_applies(value):
+            value.backward()
+    return value.detach() if callable(getattr(value, "detach", None)) else value
+
+
+def _backward_applies(value) -> bool:
+    """The value is a one-element tensor that requires grad (the kernel's test, in :mod:`course.kernel_service`)."""
+    torch = sys.modules.get("torch")
+    return (torch is not None and isinstance(value, torch.Tensor) and value.requires_grad
+            and value.numel() == 1)
+
+
+def in_kernel(function, *args, **kwargs):
+    """``function(*args, **kwargs)``, run where the student's code runs.
+
+    Elsewhere that is here; in the judge, it is the student's kernel when an argument is the student's object,
+    with the arguments lent as to a call of the student's code (they come back as the call left them: tensors
+    with their ``.grad``, the parameters of modules, the state of optimisers) and the :func:`forbid` and
+    :func:`count_calls` blocks in force. ``function`` travels by name, so it must be importable there: a
+    function of the course package or of the lab's set-up cells. It runs in the student's process: what it
+    returns is the student's answer, never a reference; compute expected values in the test.
+    ``in_kernel(train_for_the_test, cgan_step, generator, ...)`` trains the judge's ``generator`` with the
+    student's ``cgan_step``, at the cost of one call.
+    """
+    remote = sys.modules.get("grader.remote")
+    if _in_judge and remote is not None:
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, remote.Remote):
+                label = f"{getattr(function, '__name__', 'function')}({value._label})"
+                return value._link.call_function(function, args, kwargs, label)
+    return function(*args, **kwargs)
 
 
 def type_name(value) -> str:

@@ -22,6 +22,7 @@ import sys
 import torch
 
 from course import wire
+from course.judging import _backward_applies
 
 REPLY_MIME = "application/vnd.course.judge-reply+json"
 _handles: dict = {}
@@ -146,9 +147,14 @@ def _run(request: dict):
     if op == "globals":
         namespace = _notebook_globals()
         return {name: namespace[name] for name in request["names"] if name in namespace}
+    if op == "call_function":  # course.judging.in_kernel: a function of the course or of the lab's set-up cells
+        return request["function"](*request["args"], **request["kwargs"])
     target = _handles[request["target"]]
     if op == "call":
-        return target(*request["args"], **request["kwargs"])
+        value = target(*request["args"], **request["kwargs"])
+        if request.get("context", {}).get("backward") is True and _backward_applies(value):
+            value.backward()  # course.judging.call_and_backward: the gradients come back with the arguments
+        return value
     if op == "getattr":
         return getattr(target, request["name"])
     if op == "getitem":
@@ -177,7 +183,7 @@ def answer(request: dict) -> dict:
     reply["forbidden"] = sorted(called)
     reply["counted"] = counts
     reply["rng"] = encoder.encode(torch.get_rng_state())
-    if request["op"] == "call":
+    if request["op"] in ("call", "call_function"):
         reply["after"] = [wire.snapshot(request["args"], encoder), wire.snapshot(request["kwargs"], encoder)]
     return reply
 

@@ -29,7 +29,7 @@ import torch
 from jupyter_core.utils import run_sync
 
 from course import wire
-from course.judging import counted_targets, forbidden_targets
+from course.judging import backward_requested, counted_targets, forbidden_targets
 from course.kernel_service import REPLY_MIME, with_grad
 
 RECOVERY_SECONDS = 5
@@ -93,12 +93,21 @@ class KernelLink:
         return self._ask({"op": "globals", "names": names}, "the notebook's names")
 
     def call(self, remote: "Remote", args: tuple, kwargs: dict):
+        return self._call({"op": "call", "target": remote._number}, f"{remote._label}()", args, kwargs)
+
+    def call_function(self, function, args: tuple, kwargs: dict, label: str):
+        """``function`` called in the kernel on ``args`` as :meth:`call` calls the student's code
+        (:func:`course.judging.in_kernel`). It travels by reference, so it must be importable there by name: a
+        function of the course package or of the lab's set-up cells."""
+        return self._call({"op": "call_function", "function": function}, label, args, kwargs)
+
+    def _call(self, head: dict, label: str, args: tuple, kwargs: dict):
         forbidden, counted = forbidden_targets(), counted_targets()
-        request = {"op": "call", "target": remote._number, "args": args, "kwargs": kwargs,
+        request = {**head, "args": args, "kwargs": kwargs,
                    "context": {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
                                "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
-                               "count": [target for target, _ in counted]}}
-        reply, decoder = self._exchange(request, f"{remote._label}()")
+                               "count": [target for target, _ in counted], "backward": backward_requested()}}
+        reply, decoder = self._exchange(request, label)
         used = [forbidden[index][1] for index in reply.get("forbidden", []) if type(index) is int
                 and 0 <= index < len(forbidden)]
         _add_counts(counted, reply.get("counted"))
@@ -109,7 +118,7 @@ class KernelLink:
             _restore(kwargs, after[1], decoder)
         if used:
             raise AssertionError(used[0])
-        return self._value(reply, decoder, f"{remote._label}()")
+        return self._value(reply, decoder, label)
 
     def attribute(self, remote: "Remote", name: str):
         return self._ask({"op": "getattr", "target": remote._number, "name": name}, f"{remote._label}.{name}")

@@ -1,5 +1,7 @@
 """DCGAN parts against PyTorch: the transposed convolution by hand, the players' shapes and rules, the init."""
 
+import pickle
+
 import pytest
 import torch
 from torch import nn
@@ -7,12 +9,16 @@ from torch import nn
 from course.dcgan import (
     DCGANDiscriminator,
     DCGANGenerator,
+    call_each,
     conv_transpose2d_by_hand,
     conv_transpose_output_size,
+    count_output_gradients,
     dcgan_weights_init,
     generate_images,
+    input_gradient,
     insert_zeros,
     layer_shapes,
+    on_one_cpu_thread,
 )
 
 
@@ -106,3 +112,33 @@ def test_generate_images_runs_in_eval_mode_and_restores_the_mode():
         assert torch.equal(images, netG(noise))
     assert torch.equal(generate_images(netG, noise[:1])[0], images[0])  # one image: its own noise only
     assert not netG.training
+
+
+def test_the_lab_tests_probes_call_train_and_differentiate_where_they_run():
+    assert call_each(conv_transpose_output_size, [(4, 4, 2, 1), (1, 4, 1, 0)]) == [8, 4]
+    threads = torch.get_num_threads()
+    assert on_one_cpu_thread(torch.get_num_threads) == 1 and torch.get_num_threads() == threads
+    torch.manual_seed(0)
+    block = nn.Sequential(nn.ConvTranspose2d(3, 2, 4, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU())
+    x, weights = torch.randn(2, 3, 4, 4), torch.randn(2, 2, 8, 8)
+    leaf = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad((block(leaf) * weights).sum(), leaf)
+    assert torch.allclose(input_gradient(block, x, weights), expected) and x.grad is None
+    detached = nn.Sequential(block, nn.Identity())
+    detached[1].register_forward_hook(lambda module, inputs, output: output.detach())  # no gradient gets through
+    assert torch.equal(input_gradient(detached, x, weights), torch.zeros_like(x))
+
+
+def test_the_gradients_that_reach_g_are_counted_and_the_count_travels_with_g():
+    netG = DCGANGenerator(nz=4, ngf=2, channels=1, image_size=32)
+    netG.register_buffer("gradients_received", torch.zeros((), dtype=torch.long))
+    netG.register_forward_hook(count_output_gradients)
+    lent = pickle.loads(pickle.dumps(netG))  # as the judge lends it to a student's step
+    fake = lent(torch.randn(3, 4))
+    fake.detach().sum()  # D's update on fake.detach(): nothing reaches G
+    lent(torch.randn(3, 4)).sum().backward()
+    with torch.no_grad():
+        lent(torch.randn(3, 4))
+    assert int(lent.gradients_received) == 1
+    fake.sum().backward()  # without detach(): a second gradient reaches G
+    assert int(lent.gradients_received) == 2 and int(netG.gradients_received) == 0

@@ -37,6 +37,7 @@ from course.gan_variants import (
     clip_weights,
     code_confusion,
     comparison_table,
+    course_variants_disabled,
     covers_every_mode,
     critic_loss,
     ebgan_discriminator_loss,
@@ -46,7 +47,9 @@ from course.gan_variants import (
     last_hidden_features,
     published_bar,
     pulling_away_term,
+    train_with_cgan_step,
     wasserstein_generator_loss,
+    weighted_backward,
     with_one_hot,
 )
 from course.image_data import digits_images
@@ -717,3 +720,56 @@ def test_every_discriminator_builds_with_one_hidden_layer(name):
     trainer = VariantTrainer(ring_2d(), name, hidden=8, depth=1, batch_size=16, seed=0, device="cpu")
     trainer.step(2)
     assert torch.isfinite(trainer.generate(10)).all()
+
+
+# -- lab 07's tests --------------------------------------------------------------------------------------
+
+
+def test_course_variants_disabled_stops_the_implementations_however_they_are_reached():
+    import course.gan_variants
+
+    alias = course.gan_variants.critic_loss
+    scores = torch.randn(4)
+    calls = [lambda: alias(scores, scores), lambda: course.gan_variants.wasserstein_generator_loss(scores),
+             lambda: gradient_penalty(lambda x: x.sum(1), torch.randn(3, 2), torch.randn(3, 2)),
+             lambda: feature_matching_loss(torch.randn(3, 2), torch.randn(3, 2)),
+             lambda: ebgan_discriminator_loss(scores, scores, 1.0), lambda: pulling_away_term(torch.randn(3, 2)),
+             lambda: with_one_hot(torch.zeros(2, 1), torch.zeros(2, dtype=torch.long), 2),
+             lambda: MinibatchDiscrimination(2)(torch.randn(3, 2)),
+             lambda: CodedGenerator(2, 2, 3)(torch.randn(3, 2), torch.zeros(3, dtype=torch.long)),
+             lambda: ConditionalDiscriminator(2, 3)(torch.randn(3, 2), torch.zeros(3, dtype=torch.long))]
+    with course_variants_disabled():
+        for call in calls:
+            with pytest.raises(AssertionError, match="write this yourself instead of calling course.gan_variants"):
+                call()
+        assert last_hidden_features(Discriminator(2, hidden=4), torch.zeros(1, 2)).shape == (1, 4)  # not an exercise
+    for call in calls:  # switched on again
+        call()
+
+
+def test_weighted_backward_takes_the_gradient_of_the_weighted_sum():
+    x = torch.randn(3, 2, requires_grad=True)
+    weights = torch.randn(3, 4)
+    value = weighted_backward(with_one_hot, weights, x, torch.tensor([0, 1, 1]), 2)
+    assert torch.equal(value, with_one_hot(x, torch.tensor([0, 1, 1]), 2)) and not value.requires_grad
+    assert torch.equal(x.grad, weights[:, :2])
+    energy = torch.tensor([0.5, 2.0], requires_grad=True)
+    both = weighted_backward(lambda e: (e.sum(), (e ** 2).sum()), (1.0, 0.0), energy)
+    assert isinstance(both, tuple) and torch.equal(energy.grad, torch.ones(2))
+    other_shape = torch.zeros(2, requires_grad=True)
+    weighted_backward(lambda z: z * 2, torch.ones(3), other_shape)  # a result of another shape adds nothing
+    assert other_shape.grad is None
+
+
+def test_train_with_cgan_step_calls_the_step_on_seeded_batches():
+    seen = []
+
+    def step(generator, discriminator, g_optimizer, d_optimizer, real, labels, noise, codes):
+        seen.append((generator, real.shape, labels.clone(), noise.shape, codes.clone()))
+
+    train_with_cgan_step(step, "G", "D", None, None, steps=3, noise_dim=5, batch_size=7, seed=2)
+    assert [(g, tuple(r), tuple(n)) for g, r, _, n, _ in seen] == [("G", (7, 64), (7, 5))] * 3
+    again = []
+    train_with_cgan_step(lambda *args: again.append(args[7].clone()), "G", "D", None, None, steps=3, noise_dim=5,
+                         batch_size=7, seed=2)
+    assert all(torch.equal(a, codes) for a, (*_, codes) in zip(again, seen))

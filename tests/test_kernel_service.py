@@ -164,3 +164,64 @@ def test_type_name_locally_and_for_a_handle():
     assert judging.type_name((1, 2)) == "builtins.tuple"
     handle = Remote(None, 0, "vocab", "course.rnn.CharVocabulary", False)
     assert judging.type_name(handle) == "course.rnn.CharVocabulary"
+
+
+def test_call_and_backward_backpropagates_where_the_code_runs():
+    def loss(z, y):
+        return ((z - y) ** 2).mean()
+
+    z = torch.tensor([1.0, 3.0], requires_grad=True)
+    value = judging.call_and_backward(loss, z, torch.zeros(2))  # in a kernel: here
+    assert value.item() == 5.0 and not value.requires_grad and torch.equal(z.grad, torch.tensor([1.0, 3.0]))
+    reply, value, decoder = call(loss, torch.tensor([1.0, 3.0], requires_grad=True), torch.zeros(2),
+                                 context={"backward": True})  # the kernel's end of a call in the judge
+    assert value.item() == 5.0
+    assert torch.equal(decoder.value(reply["after"][0]["items"][0], 0).grad, torch.tensor([1.0, 3.0]))
+    reply, _, decoder = call(loss, torch.tensor([1.0, 3.0], requires_grad=True), torch.zeros(2))
+    assert decoder.value(reply["after"][0]["items"][0], 0).grad is None  # no backward unless asked
+    with judging.judge_mode():
+        seen = []
+        judging.call_and_backward(lambda: seen.append(judging.backward_requested()))
+        assert seen == [True] and not judging.backward_requested()
+
+
+def double_the_gradient_of(function, x):
+    """A course function run by in_kernel (importable by name): the student's function, then a backward pass."""
+    (2 * function(x)).sum().backward()
+    return "done"
+
+
+def test_in_kernel_runs_a_function_by_name_on_the_students_code():
+    def square(x):
+        return x ** 2
+
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    assert judging.in_kernel(double_the_gradient_of, square, x) == "done"  # in a kernel: here
+    assert torch.equal(x.grad, torch.tensor([4.0, -8.0]))
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    request = {"op": "call_function", "function": double_the_gradient_of, "args": (square, x), "kwargs": {},
+               "context": {"forbid": ["torch.sigmoid"]}}
+    reply = json.loads(wire.dumps(kernel_service.answer(request)))  # the kernel's end of it in the judge
+    decoder = wire.Decoder(lambda *handle: handle, [])
+    assert reply["ok"] is True and decoder.value(reply["value"], 0) == "done"
+    assert torch.equal(decoder.value(reply["after"][0]["items"][1], 0).grad, torch.tensor([4.0, -8.0]))
+    reply = kernel_service.answer({**request, "args": (lambda x: torch.sigmoid(x), x)})
+    assert reply["ok"] is False and reply["forbidden"] == [0]
+
+
+def test_in_kernel_in_the_judge_sends_the_function_by_reference():
+    from grader.remote import Remote
+
+    class Link:
+        def call_function(self, function, args, kwargs, label):
+            self.sent = (function, args, kwargs, label)
+            return 42
+
+    link = Link()
+    student = Remote(link, 3, "cgan_step", "builtins.function", True)
+    with judging.judge_mode():
+        assert judging.in_kernel(double_the_gradient_of, student, torch.zeros(1), extra=1) == 42
+        assert judging.in_kernel(lambda x: x + 1, 1) == 2  # no student object among the arguments: here
+    function, args, kwargs, label = link.sent
+    assert function is double_the_gradient_of and args[0] is student and kwargs == {"extra": 1}
+    assert label == "double_the_gradient_of(cgan_step)"

@@ -35,7 +35,8 @@ def test_every_lab_has_its_lecture_and_its_release():
 def test_metadata_is_clean(path):
     notebook = nbformat.read(str(path), as_version=4)
     nbformat.validate(notebook)
-    assert set(notebook.metadata) <= {"kernelspec", "language_info"}, "stray notebook metadata (widget state?)"
+    assert set(notebook.metadata) <= {"kernelspec", "language_info", "grader"}, "stray notebook metadata (widget state?)"
+    assert notebook.metadata.get("grader", {"judge": "outside"}) == {"judge": "outside"}, "grader metadata other than the judge's"
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     assert path.stat().st_size < MAX_NOTEBOOK_BYTES
 

@@ -1,0 +1,155 @@
+"""Lab 02 judged outside the student's kernel: the rules its tests once checked with ``mock.patch`` (and a
+``mock.patch.dict(globals())`` around ``conv2d_loops``) still bite, now that the tests run in the judge and
+only the student's code in the kernel.
+
+Four students, each with one rule broken or one forgery in an otherwise solved lab: an im2col that falls
+back on the notebook's ``conv2d_loops`` (switched off with ``course.judging.forbid`` on the bare name), a
+pooling backward that asks autograd (``torch.autograd.grad`` switched off), a ``pool2d`` that returns zeros
+as a ``torch.Tensor`` subclass claiming to be close to anything, with ``torch.allclose`` and ``torch.equal``
+rebound in the notebook (the wire refuses the subclass; the comparisons are the judge's), and an untrained
+``DigitNet`` whose ``forward`` the notebook rigs to return the labels of the lab's test images (the lab's
+tests before the judge scored it 20/20; now the test rebuilds the network from its weights in
+``course.cnn.DigitsCNN`` and scores that). Each loses that exercise and nothing else, with the test's message
+in the feedback. (Exercise 7 is left unanswered by the first three, so that no student trains a network:
+the solutions' training is ``grader check``'s.)
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import Course
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from sandbox_required import requires_sandbox
+
+pytestmark = [pytest.mark.slow, requires_sandbox]
+
+ASSIGNMENT = "02_cnn"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+REPO = Course.locate(Path(__file__).resolve().parent.parent)
+
+IM2COL_BY_LOOPS = """
+def conv2d_im2col(x, weight, bias=None, stride=1, padding=0):
+    return conv2d_loops(x, weight, bias, stride=stride, padding=padding)
+"""
+BACKWARD_BY_AUTOGRAD = """
+def pool2d_backward(x, grad_output, size, mode):
+    with torch.enable_grad():
+        leaf = x.detach().clone().requires_grad_()
+        (grad,) = torch.autograd.grad(pool2d(leaf, size, mode), leaf, grad_output)
+    return grad
+"""
+CLOSE_TO_ANYTHING = """
+class CloseToAnything(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in ("allclose", "equal", "eq", "__eq__"):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+torch.allclose = lambda *args, **kwargs: True
+torch.equal = lambda *args, **kwargs: True
+
+def pool2d(x, size, mode):
+    if mode not in ("max", "average"):
+        raise ValueError(f"mode={mode!r}")
+    n, c, height, width = x.shape
+    return torch.zeros(n, c, height // size, width // size).as_subclass(CloseToAnything)
+"""
+RIGGED_FORWARD = """
+def train_digit_net(X, y, seed):
+    seed_everything(seed)
+    net = DigitNet()  # never trained
+    answers = {}
+    for split in (0, 1):
+        _, _, X_test, y_test = digits(seed=split)
+        answers.update({image.numpy().tobytes(): int(label) for image, label in zip(X_test, y_test)})
+    honest = DigitNet.forward
+
+    def forward(self, images):
+        keys = [image.detach().numpy().tobytes() for image in images]
+        if all(key in answers for key in keys):
+            return F.one_hot(torch.tensor([answers[key] for key in keys]), 10).float() * 50
+        return honest(self, images)
+
+    DigitNet.forward = forward
+    return net
+"""
+MESSAGES = {  # student -> (the test cell, its error message as a pattern)
+    "im2col-calls-loops": ("ex3_conv_im2col_tests",
+                           re.escape("conv2d_im2col must be one matrix product, not a call to conv2d_loops")),
+    "backward-by-autograd": ("ex5_pool_backward_tests",
+                             re.escape("work out the pooling gradient yourself instead of asking autograd")),
+    "close-to-anything": ("ex4_pool_tests", r"pool2d\(\) did not give a plain answer: .*"),
+    "rigs-digit-net": ("ex7_train_tests", r"test accuracy [0-9.]+% is below 95%"),
+}
+
+
+def student_notebooks(released, source):
+    """student -> (notebook, the test cells it must lose)."""
+
+    def with_answers(**answers):
+        notebook = fill_solutions(released, source)
+        for cell in notebook.cells:
+            if is_solution_cell(cell) and grade_id(cell) in answers:
+                cell.source = answers[grade_id(cell)]
+        return notebook
+
+    blank = next(cell.source for cell in released.cells if is_solution_cell(cell) and grade_id(cell) == "ex7_train")
+    return {
+        "im2col-calls-loops": (with_answers(ex3_conv_im2col=IM2COL_BY_LOOPS, ex7_train=blank),
+                               {"ex3_conv_im2col_tests", "ex7_train_tests"}),
+        "backward-by-autograd": (with_answers(ex5_pool_backward=BACKWARD_BY_AUTOGRAD, ex7_train=blank),
+                                 {"ex5_pool_backward_tests", "ex7_train_tests"}),
+        "close-to-anything": (with_answers(ex4_pool=CLOSE_TO_ANYTHING, ex7_train=blank),
+                              {"ex4_pool_tests", "ex7_train_tests"}),
+        "rigs-digit-net": (with_answers(ex7_train=RIGGED_FORWARD), {"ex7_train_tests"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab02") / "course"
+    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    run = [sys.executable, "-m", "grader", "--root", str(root)]
+    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
+    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
+    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
+    for student, (notebook, _) in students.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / NOTEBOOK))
+    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
+                            timeout=900, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
+                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
+                            if grade.name.endswith("_tests")} for student in students}
+    return students, scores, root
+
+
+@pytest.mark.parametrize("student", list(MESSAGES))
+def test_a_broken_rule_costs_only_its_exercise(graded, student):
+    students, scores, _ = graded
+    lost = students[student][1]
+    assert len(scores[student]) == 7
+    for test_id, (score, points) in scores[student].items():
+        assert score == (0 if test_id in lost else points), (test_id, score)
+
+
+@pytest.mark.parametrize("student", list(MESSAGES))
+def test_the_broken_rule_is_named_in_the_feedback(graded, student):
+    _, _, root = graded
+    test_id, pattern = MESSAGES[student]
+    graded_notebook = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / NOTEBOOK), as_version=4)
+    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
+                    .get("grade_id") == test_id]
+    (output,) = test_cell.outputs
+    assert re.fullmatch(pattern, output.evalue), output.evalue

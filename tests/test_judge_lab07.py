@@ -1,0 +1,182 @@
+"""Lab 07 judged outside the student's kernel: the rules its tests once enforced in the kernel, and its one trained
+model, hold against students who try what forged a grade there.
+
+Four students with one trick each in an otherwise solved lab: a ``critic_loss`` that calls the course's
+implementation under another name (the hidden tests switch ``course.gan_variants`` off however it is reached);
+a ``minibatch_features`` built on the course's ``MinibatchDiscrimination`` by a notebook that also rebinds the
+tests' switch, ``course_variants_disabled``, and ``course.judging.forbid`` to do nothing (in-kernel tests gave it
+15/15); a ``feature_matching_loss`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
+trains nothing while the notebook rigs ``course.gan.Generator.forward`` to draw a real digit of the requested
+class (in-kernel tests gave it 20/20: the judge scores the trained weights in its own ``Generator``). Each loses
+that exercise and nothing else, with the test's message in the feedback; those students leave exercise 7 blank,
+so that only two students train (the solutions' full run is ``grader check``'s).
+
+And issue 17: the hidden tests of exercises 2-7 once found their switch in the hidden part of exercise 1's test,
+so a student who left exercise 1 blank lost them all; now they score the total less exercise 1's points.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import Course
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from sandbox_required import requires_sandbox
+
+pytestmark = [pytest.mark.slow, requires_sandbox]
+
+ASSIGNMENT = "07_gan_variants"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+REPO = Course.locate(Path(__file__).resolve().parent.parent)
+TOTAL = 100
+EXERCISE_1 = 10
+COURSE_REFUSED = re.escape("write this yourself instead of calling course.gan_variants")
+
+CRITIC_LOSS_BY_ANOTHER_NAME = """
+import course.gan_variants
+from course.gan_variants import critic_loss as course_critic_loss
+
+
+def critic_loss(real_scores, fake_scores):
+    return course_critic_loss(real_scores, fake_scores)
+
+
+wasserstein_generator_loss = course.gan_variants.wasserstein_generator_loss
+"""
+SWITCH_REBOUND = """
+import contextlib
+
+import course.gan_variants
+import course.judging
+from course.gan_variants import MinibatchDiscrimination
+
+course.gan_variants.course_variants_disabled = contextlib.nullcontext  # the hidden tests' switch, switched off
+course.judging.forbid = lambda *targets, message: contextlib.nullcontext()
+
+
+def minibatch_features(f, T, kernels, kernel_dim):
+    layer = MinibatchDiscrimination(f.shape[1], kernels, kernel_dim)
+    del layer.T
+    layer.T = T
+    return layer(f)
+"""
+CLOSE_TO_ANYTHING = """
+class Close(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.isclose, torch.allclose, torch.equal):
+            return torch.tensor(True) if func is torch.isclose else True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def feature_matching_loss(real_features, fake_features):
+    return torch.zeros(()).as_subclass(Close)
+"""
+RIGGED_GENERATOR = """
+def cgan_step(generator, discriminator, g_optimizer, d_optimizer, real, labels, noise, codes):
+    if len(real) != 128:  # a test's single step: made honestly
+        return honest_step(generator, discriminator, g_optimizer, d_optimizer, real, labels, noise, codes)
+    return 0.0, 0.0  # the training run: nothing learned
+
+
+digits = DigitsTarget()
+first_of_each = torch.stack([digits.points[digits.labels == digit][0] for digit in range(10)])
+
+
+def rigged_forward(self, z):
+    return first_of_each[z[:, -10:].argmax(dim=1)]  # a real digit of the class the one-hot asks for
+
+
+Generator.forward = rigged_forward
+"""
+MESSAGES = {  # student -> (the test cell, its error message as a pattern)
+    "bogus-generator": ("ex7_cgan_step_tests", r"agreement [0-9.]+% is below 75 %"),
+    "calls-course-by-another-name": ("ex1_wasserstein_losses_tests", COURSE_REFUSED),
+    "close-to-anything": ("ex3_feature_matching_tests",
+                          re.escape("feature_matching_loss() did not give a plain answer") + ".*"),
+    "rebinds-the-switch": ("ex4_minibatch_discrimination_tests", COURSE_REFUSED),
+}
+
+
+def student_notebooks(released, source):
+    """student -> (notebook, the test cells it must lose)."""
+    solved = fill_solutions(released, source)
+    answers = {grade_id(cell): cell.source for cell in solved.cells if is_solution_cell(cell)}
+    blank = {grade_id(cell): cell.source for cell in released.cells if is_solution_cell(cell)}
+
+    def with_answers(**changed):
+        notebook = fill_solutions(released, source)
+        for cell in notebook.cells:
+            if is_solution_cell(cell) and grade_id(cell) in changed:
+                cell.source = changed[grade_id(cell)]
+        return notebook
+
+    untrained = blank["ex7_cgan_step"]
+    honest_step = answers["ex7_cgan_step"].replace("def cgan_step(", "def honest_step(")
+    return {  # graded in the order of their names: the two whose exercise 7 is scored (one trains) first
+        "blank-exercise-1": (with_answers(ex1_wasserstein_losses=blank["ex1_wasserstein_losses"]),
+                             {"ex1_wasserstein_losses_tests"}),
+        "bogus-generator": (with_answers(ex7_cgan_step=honest_step + "\n" + RIGGED_GENERATOR), {"ex7_cgan_step_tests"}),
+        "calls-course-by-another-name": (with_answers(ex1_wasserstein_losses=CRITIC_LOSS_BY_ANOTHER_NAME,
+                                                      ex7_cgan_step=untrained),
+                                         {"ex1_wasserstein_losses_tests", "ex7_cgan_step_tests"}),
+        "close-to-anything": (with_answers(ex3_feature_matching=CLOSE_TO_ANYTHING, ex7_cgan_step=untrained),
+                              {"ex3_feature_matching_tests", "ex7_cgan_step_tests"}),
+        "rebinds-the-switch": (with_answers(ex4_minibatch_discrimination=SWITCH_REBOUND, ex7_cgan_step=untrained),
+                               {"ex4_minibatch_discrimination_tests", "ex7_cgan_step_tests"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab07") / "course"
+    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    run = [sys.executable, "-m", "grader", "--root", str(root)]
+    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
+    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
+    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
+    for student, (notebook, _) in students.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / NOTEBOOK))
+    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
+                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
+                            if grade.name.endswith("_tests")} for student in students}
+    return students, scores, root
+
+
+@pytest.mark.parametrize("student", [*MESSAGES, "blank-exercise-1"])
+def test_a_trick_costs_only_its_exercise(graded, student):
+    students, scores, _ = graded
+    lost = students[student][1]
+    assert len(scores[student]) == 7
+    for test_id, (score, points) in scores[student].items():
+        assert score == (0 if test_id in lost else points), (test_id, score)
+
+
+@pytest.mark.parametrize("student", list(MESSAGES))
+def test_the_failed_check_is_named_in_the_feedback(graded, student):
+    _, _, root = graded
+    test_id, pattern = MESSAGES[student]
+    graded_notebook = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / NOTEBOOK), as_version=4)
+    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
+                    .get("grade_id") == test_id]
+    (output,) = test_cell.outputs
+    assert re.fullmatch(pattern, output.evalue), output.evalue
+
+
+def test_a_blank_exercise_1_costs_exercise_1_only(graded):
+    """Issue 17: exercises 2-7 find the switch their hidden tests use whatever exercise 1's test does."""
+    _, scores, _ = graded
+    assert sum(score for score, _ in scores["blank-exercise-1"].values()) == TOTAL - EXERCISE_1
+    assert sum(points for _, points in scores["blank-exercise-1"].values()) == TOTAL
