@@ -39,8 +39,8 @@ CATCHABLE = frozenset({
     "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError", "LookupError",
     "MemoryError", "NameError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
     "StopIteration", "TypeError", "ValueError", "ZeroDivisionError", "ImportError", "ModuleNotFoundError",
-    "UnboundLocalError", "FloatingPointError", "SystemExit", "OSError", "EOFError", "Exception",
-})
+    "UnboundLocalError", "FloatingPointError", "OSError", "EOFError", "Exception",
+})  # Exception subclasses only: a SystemExit or KeyboardInterrupt raised here would stop the grader itself
 
 
 class KernelLost(Exception):
@@ -145,6 +145,8 @@ class KernelLink:
         name = reply.get("raised")
         if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
             raise getattr(builtins, name)(f"{label} raised {name}")
+        if reply.get("builtin") is True and isinstance(name, str) and name.isidentifier():
+            raise StudentRaised(f"{label} raised {name}")
         raise StudentRaised(f"{label} raised an exception of a class the notebook defines")
 
     def _exchange(self, request: dict, label: str):
