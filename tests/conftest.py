@@ -33,6 +33,13 @@ LONGEST_FIRST = (
     "tests/test_grading_pipeline.py",        # 1
     "tests/test_autograde_resume.py",        # 1
     "tests/test_autograde_lock.py",          # 1: a course folder named course graded end to end, the lock
+    "tests/test_judge_lab07.py",             # 1.3 each: one lab's attack students judged outside the kernel
+    "tests/test_judge_lab06.py",
+    "tests/test_judge_lab02.py",
+    "tests/test_judge_lab04.py",
+    "tests/test_judge_lab05.py",
+    "tests/test_judge_lab03.py",
+    "tests/test_judge_lab01.py",
 )
 
 
