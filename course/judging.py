@@ -17,6 +17,9 @@ helpers here do the right thing in each:
   student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
   of an answer that is not one number). What it returns, and the arguments as it leaves them, are the
   student's answer.
+- :func:`call_noting_changes` calls a function of the student's and says whether it changed a tensor among
+  its arguments in place ("leave the caller's weights alone"): in the judge the student's code works on
+  copies, and what it does to them never reaches the tensors a test goes on to use.
 - :func:`type_name` names the class of an object the student's code returned (``isinstance`` cannot: in the
   judge the object stays in the kernel, and the name is the kernel's report of it).
 
@@ -187,6 +190,41 @@ def in_kernel(function, *args, **kwargs):
                 label = f"{getattr(function, '__name__', 'function')}({value._label})"
                 return value._link.call_function(function, args, kwargs, label)
     return function(*args, **kwargs)
+
+
+def call_noting_changes(function, *args, **kwargs):
+    """``(function(*args, **kwargs), changed)``, where ``changed`` says whether the call changed a tensor among the
+    arguments in place (at any depth of lists, tuples and dicts), both found where the student's code runs.
+
+    ``changed`` is the student's process's report, a rule like :func:`forbid`'s; the value is judged as any answer.
+    """
+    return in_kernel(_call_and_compare_arguments, function, *args, **kwargs)
+
+
+def _call_and_compare_arguments(function, *args, **kwargs):
+    torch = sys.modules["torch"]
+    lent = [value for value in _tensors_in((args, kwargs), torch)]
+    before = [tensor.detach().clone() for tensor in lent]
+    value = function(*args, **kwargs)
+    return value, any(_differs(tensor.detach(), saved, torch) for tensor, saved in zip(lent, before))
+
+
+def _differs(after, before, torch) -> bool:
+    if after.shape != before.shape:
+        return True
+    both_nan = torch.isnan(after) & torch.isnan(before)  # NaN stays NaN: not a change
+    return not bool(((after == before) | both_nan).all())
+
+
+def _tensors_in(value, torch):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors_in(item, torch)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors_in(item, torch)
 
 
 def type_name(value) -> str:

@@ -27,6 +27,7 @@ import types
 import torch
 
 MAX_REPLY_CHARS = 256 * 1024 ** 2
+MAX_JSON_VALUES = 1_000_000  # lists, objects and separated items of one JSON text: what parsing it can build
 MAX_DEPTH = 64
 MAX_ITEMS = 100_000  # items of one list materialised from an iterator
 DTYPES = {str(dtype).removeprefix("torch."): dtype for dtype in (
@@ -132,12 +133,33 @@ def dumps(document) -> str:
 
 def parse(text: str):
     """The JSON document of a reply, refused when it is too large or not JSON."""
-    if not isinstance(text, str) or len(text) > MAX_REPLY_CHARS:
-        raise NotAnAnswer(f"the reply is larger than {MAX_REPLY_CHARS // 1024 ** 2} MiB")
+    if not isinstance(text, str):
+        raise NotAnAnswer("the reply is not text")
+    try:
+        return bounded_json_loads(text)
+    except ValueError as error:
+        raise NotAnAnswer(str(error) if isinstance(error, TooLarge) else "the reply is not JSON") from error
+
+
+class TooLarge(ValueError):
+    """A JSON text that would cost more to read than any honest answer: too long, too many values, too deep."""
+
+
+def bounded_json_loads(text: str | bytes, max_chars: int | None = None):
+    """``json.loads``, refused (:class:`TooLarge`) before parsing when the text is longer than ``max_chars`` or
+    could build more than :data:`MAX_JSON_VALUES` values (``[],`` builds a list for every 3 bytes, 20 times their
+    size in memory), and when it nests deeper than Python's recursion limit. ``max_chars`` defaults to
+    :data:`MAX_REPLY_CHARS`."""
+    max_chars = MAX_REPLY_CHARS if max_chars is None else max_chars
+    if len(text) > max_chars:
+        raise TooLarge(f"the text is larger than {max_chars // 1024 ** 2} MiB")
+    marks = (b",", b"[", b"{") if isinstance(text, bytes) else (",", "[", "{")
+    if sum(text.count(mark) for mark in marks) > MAX_JSON_VALUES:
+        raise TooLarge(f"the text holds more than {MAX_JSON_VALUES:,} values")
     try:
         return json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise NotAnAnswer("the reply is not JSON") from error
+    except RecursionError:
+        raise TooLarge("the text is nested too deeply") from None
 
 
 def decode(text: str, make_handle, seen_text: list | None = None):

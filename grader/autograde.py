@@ -1,7 +1,7 @@
 """``python -m grader autograde``: every collected submission graded in parallel, sandboxed, resumable.
 
 A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). Units
-run in a pool of worker processes; each worker lays the student's notebook back onto the release
+run in parallel, each in a worker process of its own (:mod:`grader.workers`); the worker lays the student's notebook back onto the release
 (:func:`grader.submission.rebuild`) and runs it in a kernel inside the sandbox (:mod:`grader.kernel`,
 :mod:`grader.sandbox`): a judged lab's student cells only, its tests then run in the worker's judge
 (:mod:`grader.judged_run`); any other notebook whole, its tests in the student's kernel as under nbgrader.
@@ -19,14 +19,10 @@ between ledger and gradebook; so it finishes the rest and changes no grade alrea
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import ctypes
 import json
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -46,6 +42,7 @@ from grader.course import Course, CourseError
 from grader.notebooks import is_judged
 from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
+from grader.workers import ProcessDied, run_isolated
 from grader.workspace import gradebook_url
 
 LEDGER = ".grader.json"
@@ -110,15 +107,6 @@ class UnitResult:
 
 
 # -- the worker ------------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """Worker initializer: die when the grader dies (kill -9 included), and leave Ctrl-C to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def grade_unit(job: UnitJob) -> UnitResult:
@@ -196,7 +184,9 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
 
 
 def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
-    from grader.judged_run import execute_judged  # imports torch: only the processes that judge pay for it
+    from grader.judged_run import (
+        execute_judged,  # imports torch: only the processes that judge pay for it
+    )
 
     def run_kernel(to_run: NotebookNode, attempt: int, after):
         return _run_in_sandbox(job, to_run, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
@@ -528,33 +518,21 @@ def _run_pool(course: Course, unit_jobs: list, jobs: int, report: AutogradeRepor
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0
-    context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(unit_jobs), unit="submission", desc="autograde", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
-    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(unit_jobs)), mp_context=context,
-                                                initializer=_die_with_parent) as pool:
-        futures = {pool.submit(grade_unit, job): job for job in unit_jobs}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as error:  # a worker process died; the grader is at fault, not the student
-                    report.grader_errors.append((job.student, job.assignment, f"worker failed: {error!r}"))
-                else:
-                    if result.grader_error:
-                        report.grader_errors.append((job.student, job.assignment, result.grader_error))
-                    else:
-                        record = _store(course, result, job)
-                        report.graded.append(record)
-                        bar.set_postfix_str(f"{job.assignment} {job.student} {record.score:g}/{record.max_score:g}")
-                bar.update()
-        except KeyboardInterrupt:
-            for future in futures:
-                future.cancel()
-            raise
-        finally:
-            bar.close()
+    try:
+        for job, result in run_isolated(grade_unit, unit_jobs, min(jobs, len(unit_jobs))):
+            if isinstance(result, ProcessDied):  # the grader is at fault, not the student
+                report.grader_errors.append((job.student, job.assignment, str(result)))
+            elif result.grader_error:
+                report.grader_errors.append((job.student, job.assignment, result.grader_error))
+            else:
+                record = _store(course, result, job)
+                report.graded.append(record)
+                bar.set_postfix_str(f"{job.assignment} {job.student} {record.score:g}/{record.max_score:g}")
+            bar.update()
+    finally:
+        bar.close()
 
 
 def assignments_argument(course: Course, names: list[str]) -> list[str] | None:

@@ -8,9 +8,13 @@ later request fails at once.
 :class:`Remote` is what a test holds in place of a name the student's notebook defines: calling it, or
 reading an attribute, is a request. Arguments travel by pickle (the judge's own values, into a process
 that may do what it likes with them); answers come back through :func:`course.wire.decode` only.
-Tensors lent to the student's code come back as the call left them, so a test sees an in-place change as
-it would in one process, and the random state travels with each call, so a seeded test draws the same
-numbers whichever process draws them. The functions a test switches off or counts
+The student's code works on copies of the judge's values: what it does to a lent tensor's data never
+reaches the tensor the test goes on to use (a reference computed after the call sees the inputs the test
+chose). What a call is meant to change comes back: the ``.grad`` of lent tensors that take gradients, the
+parameters and buffers of lent modules, the state of lent optimisers. The judge's random state goes with each
+call, so a seeded test draws the same numbers whichever process draws them; the kernel's state never comes
+back (it would hand the student the judge's later draws): when the call drew numbers, the judge moves on to a
+state of its own generator's choosing. The functions a test switches off or counts
 (:func:`course.judging.forbid`, :func:`course.judging.count_calls`) travel with each call too; the kernel
 patches them around it and reports which were called, and how often.
 """
@@ -111,7 +115,7 @@ class KernelLink:
         used = [forbidden[index][1] for index in reply.get("forbidden", []) if type(index) is int
                 and 0 <= index < len(forbidden)]
         _add_counts(counted, reply.get("counted"))
-        self._take_random_state(reply, decoder)
+        _move_on_if_drawn(request["context"]["rng"], reply, decoder)
         after = reply.get("after")
         if isinstance(after, list) and len(after) == 2:
             _restore(args, after[0], decoder)
@@ -174,18 +178,6 @@ class KernelLink:
             return Remote(self, number, label, type_name, is_callable)
 
         return make
-
-    def _take_random_state(self, reply: dict, decoder) -> None:
-        try:
-            state = decoder.value(reply.get("rng"), 0)
-        except wire.NotAnAnswer:
-            return
-        current = torch.get_rng_state()
-        if isinstance(state, torch.Tensor) and state.dtype == current.dtype and state.shape == current.shape:
-            try:
-                torch.set_rng_state(state)
-            except RuntimeError:  # not a valid generator state: the judge keeps its own
-                pass
 
     # -- messages -------------------------------------------------------------------------------
     async def _send(self, code: str, label: str) -> str | None:
@@ -294,13 +286,26 @@ def _add_counts(counted: list, counts) -> None:
                 calls.count += number
 
 
+def _move_on_if_drawn(sent_state: torch.Tensor, reply: dict, decoder) -> None:
+    """When the student's code drew random numbers, reseed the judge's generator from itself: its next draws are
+    new ones, as after a call in one process, and owe nothing to the state the kernel reports."""
+    try:
+        state = decoder.value(reply.get("rng"), 0)
+        unchanged = isinstance(state, torch.Tensor) and torch.equal(state, sent_state)
+    except (wire.NotAnAnswer, RuntimeError, TypeError):
+        unchanged = False
+    if not unchanged:
+        torch.manual_seed(int(torch.randint(0, 2 ** 62, ())))
+
+
 def _restore(original, node, decoder) -> None:
-    """Put what a call left of the judge's arguments back into them."""
+    """Put back into the judge's arguments what a call is meant to change in them: gradients, module parameters
+    and buffers, optimiser state; a lent tensor's data stays as the judge lent it."""
     if node is None:
         return
     try:
         if isinstance(original, torch.Tensor):
-            _copy_tensor(original, decoder.value(node, 0))
+            _copy_gradient(original, decoder.value(node, 0))
         elif isinstance(original, torch.nn.Module) and isinstance(node, dict) and "module" in node:
             tensors = dict([*original.named_parameters(), *original.named_buffers()])
             for name, tensor_node in node["module"]:
@@ -317,11 +322,16 @@ def _restore(original, node, decoder) -> None:
 
 
 def _copy_tensor(original: torch.Tensor, after) -> None:
-    if not isinstance(after, torch.Tensor):
-        return
-    with torch.no_grad():
-        if after.shape == original.shape and after.dtype == original.dtype:
+    """A module's parameter or buffer as the call left it, when it kept its shape and dtype."""
+    if isinstance(after, torch.Tensor) and after.shape == original.shape and after.dtype == original.dtype:
+        with torch.no_grad():
             original.copy_(after)
-        else:
-            original.data = after.detach()
-    original.grad = after.grad
+    _copy_gradient(original, after)
+
+
+def _copy_gradient(original: torch.Tensor, after) -> None:
+    if not isinstance(after, torch.Tensor) or not (original.requires_grad or original.grad is not None):
+        return
+    gradient = after.grad
+    if gradient is None or (gradient.shape == original.shape and gradient.dtype == original.dtype):
+        original.grad = gradient

@@ -37,7 +37,8 @@ _TESTS = {
         "x = torch.arange(4.0)\n"
         "assert torch.allclose(double(x), 2 * x)\n"
         "### BEGIN HIDDEN TESTS\n"
-        f"assert torch.allclose(double(torch.tensor([-1.5, 1e6])), torch.tensor([-3.0, 2e6]))  # {HIDDEN_MARK} 1\n"
+        "y = torch.tensor([-1.5, 1e6])\n"
+        f"assert torch.allclose(double(y), 2 * y)  # {HIDDEN_MARK} 1\n"
         "### END HIDDEN TESTS"
     ),
     "ex2_tests": (

@@ -113,6 +113,28 @@ print(history[::-1])
 from IPython.display import display
 display({"text/plain": history.encode().hex()}, raw=True)
 """
+# each of these earned points when the judge took back what the kernel sent beyond the answer
+ZEROES_ITS_INPUT = """import torch
+def double(x):  # the tests compute 2 * x after the call
+    x.zero_()
+    return torch.zeros_like(x)
+"""
+# a message nested 200,000 deep: orjson, jupyter_client's reader, crashed the grader's process on it
+DEEP_MESSAGE = """shell = get_ipython()
+deep = b'{"data": {"text/plain": ' + b"[" * 200_000 + b"]" * 200_000 + b'}, "metadata": {}}'
+shell.kernel.session.send(shell.kernel.iopub_socket, "display_data", deep, parent=shell.kernel.get_parent())
+"""
+# the reply to the judge's first call (exercise 1's): 30 MB of empty lists, which cost 1.4 GB and a minute to read
+COSTLY_REPLY = """import course.kernel_service as service
+from IPython.display import publish_display_data
+honest_serve, requests = service.serve, []
+def serve(request):
+    requests.append(request)
+    if len(requests) != 2:  # the first is the judge's look-up of the notebook's names
+        return honest_serve(request)
+    publish_display_data({service.REPLY_MIME: '{"ok": true, "value": [' + "[]," * 10_000_000 + '[]]}'})
+service.serve = serve
+"""
 
 
 def class_of(root):
@@ -195,6 +217,10 @@ def class_of(root):
                                                  "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                                  "    while True:\n        pass")}, all_but_2),
         "claims-guard-time": ({NOTEBOOK: claims_guard}, all_but_2),
+        "zeroes-its-input": ({NOTEBOOK: answers(ex1_answer=ZEROES_ITS_INPUT)}, {**full, "ex1_tests": 0}),
+        "deep-message": ({NOTEBOOK: answers(ex1_answer=DEEP_MESSAGE + ANSWERS["ex1_answer"])}, full),
+        "costly-reply": ({NOTEBOOK: answers(ex3_answer=COSTLY_REPLY + ANSWERS["ex3_answer"])},
+                         {**full, "ex1_tests": 0}),
         "snoop": ({NOTEBOOK: answers(ex1_answer=SNOOP.replace("{root}", str(root)).replace(
                   "{root_name}", root.name))}, full),
     }
@@ -246,7 +272,7 @@ def test_the_run_finishes_and_reports_every_student(graded_class):
     "asks-input", "sys-exit", "segfault",
     "floods-output", "widgets", "snoop", "leaks-tests", "always-equal", "lying-tensor", "drops-asserts",
     "fake-library", "records-cells", "dies-when-called", "loops-when-called", "hangs-when-called",
-    "claims-guard-time"])
+    "claims-guard-time", "zeroes-its-input", "deep-message", "costly-reply"])
 def test_each_student_gets_exactly_the_points_earned(graded_class, student):
     root, students, _ = graded_class
     expected = students[student][1]

@@ -1,8 +1,15 @@
-"""grader.remote: what the judge makes of a reply from the student's kernel."""
+"""grader.remote: what the judge makes of a reply from the student's kernel, and what a call lends it."""
+
+import base64
+import copy
+import io
+import json
 
 import pytest
+import torch
 
-from grader.remote import KernelLink, StudentRaised
+from course import judging, kernel_service, wire
+from grader.remote import KernelLink, Remote, StudentRaised, _pickled
 
 
 def raised(name: str, builtin: bool = True):
@@ -25,3 +32,111 @@ def test_a_common_error_is_raised_by_name_so_that_a_test_may_catch_it():
 def test_a_class_of_the_notebooks_is_not_named():
     with pytest.raises(StudentRaised, match="a class the notebook defines"):
         raised("SecretHiddenInput", builtin=False)
+
+
+# -- a call's arguments and random state, with the kernel's end run in this process --------------------------
+
+
+class InProcessLink(KernelLink):
+    """The judge's link to a "kernel" that is this process: requests pickled and answered as in a kernel, the
+    random state kept apart as two processes keep it."""
+
+    def __init__(self):
+        super().__init__(client=None, manager=None)
+
+    def _exchange(self, request, label):
+        request = {"context": {}, **request}
+        copied = kernel_service._Unpickler(io.BytesIO(base64.b64decode(_pickled(request)))).load()
+        judge_state = torch.get_rng_state()
+        torch.set_rng_state(self.kernel_state)
+        reply = json.loads(wire.dumps(kernel_service.answer(copied)))
+        self.kernel_state = torch.get_rng_state()
+        torch.set_rng_state(judge_state)
+        return reply, wire.Decoder(self._handle_maker(label), self.seen_text)
+
+    kernel_state = torch.get_rng_state()
+
+
+def student(function) -> Remote:
+    number = len(kernel_service._handles)
+    kernel_service._handles[number] = function
+    return Remote(InProcessLink(), number, function.__name__, "builtins.function", True)
+
+
+def test_what_the_students_code_does_to_a_lent_tensor_never_reaches_the_judges():
+    def double(x):  # zeroes the input, so that a reference computed after the call would agree
+        x.zero_()
+        return torch.zeros_like(x)
+
+    x = torch.arange(4.0)
+    assert torch.equal(student(double)(x), torch.zeros(4))
+    assert torch.equal(x, torch.arange(4.0))
+    assert not torch.allclose(student(double)(x), 2 * x)
+
+
+def test_gradients_parameters_and_optimizer_state_come_back():
+    def step(model, optimizer, x, leaf):
+        optimizer.zero_grad()
+        (model(x).sum() + (leaf ** 2).sum()).backward()
+        optimizer.step()
+
+    torch.manual_seed(0)
+    model, x, leaf = torch.nn.Linear(3, 2), torch.randn(4, 3), torch.tensor([1.0, -2.0], requires_grad=True)
+    reference = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    student(step)(model, optimizer, x, leaf)
+    reference_optimizer = torch.optim.Adam(reference.parameters(), lr=0.1)
+    step(reference, reference_optimizer, x, leaf.detach().clone().requires_grad_())
+    for mine, theirs in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(mine, theirs) and torch.allclose(mine.grad, theirs.grad)
+    assert optimizer.state_dict()["state"][0]["step"] == 1
+    assert torch.equal(leaf.grad, torch.tensor([2.0, -4.0])) and torch.equal(leaf, torch.tensor([1.0, -2.0]))
+
+
+def test_the_kernels_random_state_never_becomes_the_judges():
+    def sigmoid(x):  # an all-zero generator state: every later torch.rand would draw 0
+        state = torch.get_rng_state().clone()
+        state[24:24 + 624 * 8] = 0
+        torch.set_rng_state(state)
+        return torch.rand(2)
+
+    draws = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        student(sigmoid)(torch.zeros(2))
+        draws.append(torch.rand(1000))
+    assert torch.equal(draws[0], draws[1]), "the judge's draws after a call must be reproducible"
+    assert (draws[0] > 0).all() and draws[0].unique().numel() == 1000
+
+
+def test_a_seeded_call_draws_what_the_judge_would_and_a_call_that_draws_nothing_moves_nothing():
+    torch.manual_seed(5)
+    assert torch.equal(student(torch.rand)(3), _draws_after_seed(5, 3))
+    torch.manual_seed(5)
+    student(torch.zeros)(3)
+    assert torch.equal(torch.rand(3), _draws_after_seed(5, 3))
+
+
+def _draws_after_seed(seed: int, count: int) -> torch.Tensor:
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    draws = torch.rand(count)
+    torch.set_rng_state(state)
+    return draws
+
+
+def test_a_change_in_place_is_reported_to_a_test_that_asks():
+    def descend(w, x):
+        w -= 0.1 * x
+        return w.clone()
+
+    def pure(w, x):
+        return w - 0.1 * x
+
+    w, x = torch.ones(3), torch.tensor([1.0, float("nan"), 3.0])
+    with judging.judge_mode():
+        (value, changed) = judging.call_noting_changes(student(descend), w, x)
+        assert changed and torch.equal(w, torch.ones(3))
+        (value, changed) = judging.call_noting_changes(student(pure), w, x=x)
+        assert not changed  # a NaN left as it was is no change
+    assert judging.call_noting_changes(descend, w, x)[1] and not judging.call_noting_changes(pure, w, x)[1]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from course import wire
+from grader.kernel import read_message_part
 
 
 def round_trip(value):
@@ -104,6 +105,17 @@ def test_an_oversized_reply_is_refused_before_it_is_parsed(monkeypatch):
     monkeypatch.setattr(wire, "MAX_REPLY_CHARS", 100)
     with pytest.raises(wire.NotAnAnswer, match="larger than"):
         wire.decode(json.dumps("x" * 200), lambda *handle: handle)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[" + "[]," * 1_000_000 + "[]]", "more than 1,000,000 values"),  # 3 MB that would cost 80 MB to build
+    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),  # orjson would crash the process on it
+])
+def test_a_reply_that_would_cost_too_much_to_read_is_refused(text, reason):
+    with pytest.raises(wire.NotAnAnswer, match=reason):
+        wire.decode(text, lambda *handle: handle)
+    with pytest.raises(wire.TooLarge, match=reason):  # as the grader's reader of kernel messages refuses it
+        read_message_part(text.encode())
 
 
 def test_the_strings_sent_are_recorded():
