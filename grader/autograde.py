@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -112,6 +113,8 @@ class UnitResult:
 def grade_unit(job: UnitJob) -> UnitResult:
     """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
     started = time.monotonic()
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # kept: the kernel's own limit is set below it, or above
+    resource.setrlimit(resource.RLIMIT_DATA, (job.limits.grading_process_bytes, hard))
     folder = Path(job.folder)
     result = UnitResult(job.student, job.assignment, submission_digest(folder))
     unit_dir = Path(job.scratch) / f"u{job.number}"  # short: Unix socket paths must stay under 108 bytes

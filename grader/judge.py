@@ -28,6 +28,7 @@ import torch
 from nbformat import NotebookNode
 
 from course import judging
+from grader import messages
 from grader.notebooks import nbgrader_metadata
 from grader.remote import RECOVERY_SECONDS, CallTimeout, KernelLink, KernelLost, Missing, Remote, StudentRaised
 
@@ -108,6 +109,7 @@ def judge(cells: list[LabCell], link: KernelLink, seconds_per_test: float, tests
     """
     judgement = Judgement()
     namespace = types.ModuleType("__main__")
+    vars(namespace).update(messages.helpers())
     wanted = [name for cell in cells if cell.kind == "answer" for name in cell.names]
     with _judge_process_state(namespace):
         student = _student_names(link, wanted)
@@ -180,7 +182,8 @@ def _run_setup(source: str, namespace: types.ModuleType) -> None:
 def _define_helpers(source: str, namespace: types.ModuleType) -> None:
     definitions = [node for node in ast.parse(source).body if isinstance(node, (
         ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))]
-    exec(compile(ast.Module(definitions, type_ignores=[]), "<test helpers>", "exec"), vars(namespace))  # noqa: S102
+    tree = messages.show_messages(ast.Module(definitions, type_ignores=[]))
+    exec(compile(tree, "<test helpers>", "exec"), vars(namespace))  # noqa: S102
 
 
 def _run_test(cell: LabCell, namespace: types.ModuleType, link: KernelLink) -> Verdict:
@@ -202,7 +205,7 @@ def _run_test(cell: LabCell, namespace: types.ModuleType, link: KernelLink) -> V
 
 def _execute(source: str, grade_id: str, namespace: types.ModuleType):
     """Run a test cell; the value of its last line when that is an expression (nbgrader's partial credit)."""
-    body = ast.parse(source).body
+    body = messages.show_messages(ast.parse(source)).body
     last = body.pop() if body and isinstance(body[-1], ast.Expr) else None
     exec(compile(ast.Module(body, type_ignores=[]), f"<test {grade_id}>", "exec"), vars(namespace))  # noqa: S102
     if last is None:
@@ -211,9 +214,9 @@ def _execute(source: str, grade_id: str, namespace: types.ModuleType):
 
 
 def _explained(error: BaseException, cell: LabCell, student_text: list) -> str:
-    """What the failed check says, with any text the student's code sent cut out (it could carry hidden
-    inputs into the feedback)."""
-    message = str(error).strip()
+    """What the failed check says (:mod:`grader.messages`), with any text the student's code sent cut out: both
+    could carry hidden inputs into the feedback."""
+    message = messages.shown_text(error)
     if not message:
         checked = ast.get_docstring(ast.parse(cell.source)) or ""
         first = checked.split("\n\n")[0].replace("\n", " ")

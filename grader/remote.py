@@ -35,6 +35,7 @@ from jupyter_core.utils import run_sync
 from course import wire
 from course.judging import backward_requested, counted_targets, forbidden_targets
 from course.kernel_service import REPLY_MIME, with_grad
+from grader.messages import Shown, mask_numbers
 
 RECOVERY_SECONDS = 5
 POLL_SECONDS = 1.0
@@ -121,7 +122,7 @@ class KernelLink:
             _restore(args, after[0], decoder)
             _restore(kwargs, after[1], decoder)
         if used:
-            raise AssertionError(used[0])
+            raise AssertionError(Shown(used[0]))
         return self._value(reply, decoder, label)
 
     def attribute(self, remote: "Remote", name: str):
@@ -145,32 +146,31 @@ class KernelLink:
             try:
                 return decoder.value(reply.get("value"), 0)
             except wire.NotAnAnswer as error:
-                raise AssertionError(f"{label} did not give a plain answer: {error}") from None
+                raise AssertionError(Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")) from None
         name = reply.get("raised")
         if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
-            raise getattr(builtins, name)(f"{label} raised {name}")
+            raise getattr(builtins, name)(Shown(f"{label} raised {name}"))
         if reply.get("builtin") is True and isinstance(name, str) and name.isidentifier():
-            raise StudentRaised(f"{label} raised {name}")
-        raise StudentRaised(f"{label} raised an exception of a class the notebook defines")
+            raise StudentRaised(Shown(f"{label} raised {name}"))
+        raise StudentRaised(Shown(f"{label} raised an exception of a class the notebook defines"))
 
     def _exchange(self, request: dict, label: str):
         if self.lost is not None:
-            raise KernelLost(self.lost)
+            raise KernelLost(Shown(self.lost))
         request = {"context": {}, **request}
         code = f"__import__('course.kernel_service', fromlist=['serve']).serve({_pickled(request)!r})"
         started = time.monotonic()
-        try:
+        try:  # reading the reply is charged to the test too: its size is the student's choice
             text = run_sync(self._send)(code, label)
-        finally:
-            self.budget -= time.monotonic() - started
-        if text is None:
-            raise AssertionError(f"the notebook did not answer the grader's request for {label}")
-        try:
+            if text is None:
+                raise AssertionError(Shown(f"the notebook did not answer the grader's request for {label}"))
             reply = wire.parse(text)
         except wire.NotAnAnswer as error:
-            raise AssertionError(f"{label} did not give a plain answer: {error}") from None
+            raise AssertionError(Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")) from None
+        finally:
+            self.budget -= time.monotonic() - started
         if not isinstance(reply, dict):
-            raise AssertionError(f"the notebook's reply for {label} is malformed")
+            raise AssertionError(Shown(f"the notebook's reply for {label} is malformed"))
         return reply, wire.Decoder(self._handle_maker(label), self.seen_text)
 
     def _handle_maker(self, label: str):
@@ -182,7 +182,7 @@ class KernelLink:
     # -- messages -------------------------------------------------------------------------------
     async def _send(self, code: str, label: str) -> str | None:
         if self.budget <= 0:
-            raise CallTimeout(f"{label}: the test's time limit was used up by earlier calls")
+            raise CallTimeout(Shown(f"{label}: the test's time limit was used up by earlier calls"))
         message_id = self.client.execute(code, silent=False, store_history=False, allow_stdin=False,
                                          stop_on_error=False)
         reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
@@ -191,10 +191,10 @@ class KernelLink:
         await self._interrupt()
         _, idle = await self._collect(message_id, time.monotonic() + RECOVERY_SECONDS)
         if idle:
-            raise CallTimeout(f"{label} ran past the test's time limit and was stopped")
+            raise CallTimeout(Shown(f"{label} ran past the test's time limit and was stopped"))
         self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
         await self._shut_down()
-        raise KernelLost(self.lost)
+        raise KernelLost(Shown(self.lost))
 
     async def _collect(self, message_id: str, deadline: float):
         """(the reply's text, whether the kernel finished the request) by ``deadline``."""
@@ -205,7 +205,7 @@ class KernelLink:
             except (queue.Empty, asyncio.TimeoutError, TimeoutError):
                 if not await self.manager.is_alive():
                     self.lost = "the kernel died while the tests called the notebook's code"
-                    raise KernelLost(self.lost) from None
+                    raise KernelLost(Shown(self.lost)) from None
                 continue
             if message.get("parent_header", {}).get("msg_id") != message_id:
                 continue
@@ -239,7 +239,7 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         if not self._callable:
-            raise TypeError(f"{self._label} is not callable")
+            raise TypeError(Shown(f"{self._label} is not callable"))
         return self._link.call(self, args, kwargs)
 
     def __getattr__(self, name: str):
@@ -270,12 +270,12 @@ class Missing:
         self._name = name
 
     def __call__(self, *args, **kwargs):
-        raise NameError(f"the notebook does not define {self._name}")
+        raise NameError(Shown(f"the notebook does not define {self._name}"))
 
     def __getattr__(self, attribute: str):
         if attribute.startswith("__"):
             raise AttributeError(attribute)
-        raise NameError(f"the notebook does not define {self._name}")
+        raise NameError(Shown(f"the notebook does not define {self._name}"))
 
 
 def _add_counts(counted: list, counts) -> None:

@@ -74,6 +74,9 @@ class Limits:
     tmp_bytes: int = 64 * MiB  # /tmp (a tmpfs)
     shm_bytes: int = 64 * MiB  # /dev/shm (a tmpfs): torch's DataLoader workers hand tensors over there
     threads_per_kernel: int = 1  # OMP/MKL threads; grader.autograde sets it from the cores and the jobs
+    # RLIMIT_DATA of the grader's process for one submission: the judge's comparisons of answers whose sizes the
+    # student chose (a broadcast of two long vectors) fail that test instead of exhausting the machine
+    grading_process_bytes: int = 6 * GiB
 
 
 def bwrap_path() -> str:

@@ -7,24 +7,20 @@ tests' reference helpers to objects whose comparisons always succeed (in the ker
 otherwise solved lab costs that exercise and nothing else.
 """
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+import re
+from functools import partial
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from grader.course import Course
-from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell
+from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
 ASSIGNMENT = "01_backprop"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-REPO = Course.locate(Path(__file__).resolve().parent.parent)
 
 ALWAYS_TRUE = """
 class AlwaysTrue:
@@ -53,64 +49,88 @@ def sigmoid_prime(x):
     return torch.sigmoid(x) * (1 - torch.sigmoid(x))
 """
 
+# what an earlier judge took back from the kernel: arguments changed in place (the tests' references, computed
+# after the call, then saw zeros) and a generator state of all zeros (the tests' later draws all 0)
+ZERO_RANDOM_STATE = """
+def _zero_rng():
+    state = torch.get_rng_state().clone()
+    state[24:24 + 624 * 8] = 0
+    torch.set_rng_state(state)
+"""
+ZEROES_ITS_INPUTS = {
+    "ex1_sigmoid": ZERO_RANDOM_STATE + """
+def sigmoid(x):  # honest: the later exercises' solutions call it
+    return 1 / (1 + torch.exp(-x))
+
+def sigmoid_prime(x):
+    _zero_rng()
+    x.zero_()
+    return torch.full_like(x, 0.25)
+""",
+    "ex3_gradients": """
+def gradients_221(w, x, z):
+    w.zero_(); x.zero_(); z.fill_(0.5)
+    return torch.zeros(6, dtype=w.dtype)
+""",
+    "ex4_descent": """
+import math
+def descend_221(w, x, z, learning_rate, steps):
+    x.zero_()
+    z.fill_(1 / (1 + math.exp(-0.5 * float(w[4] + w[5]))))
+    return w.clone(), [0.0] * steps
+""",
+}
+# a hidden input put into the shape of the answer, which a shape error would print
+LEAKS_INPUT = """
+_calls = [0]
+def gradients_221(w, x, z):
+    _calls[0] += 1
+    if _calls[0] == 2:
+        return torch.zeros(0, int(abs(float(w[0])) * 1e15) + 7, dtype=torch.float64)
+    f1, f2, y = forward_221(w, x)
+    delta3 = 2 * (y - z) * y * (1 - y)
+    delta1, delta2 = delta3 * w[4] * f1 * (1 - f1), delta3 * w[5] * f2 * (1 - f2)
+    return torch.stack([delta1 * x[0], delta2 * x[0], delta1 * x[1], delta2 * x[1], delta3 * f1, delta3 * f2])
+"""
+
 
 def student_notebooks(released, source):
     """student -> (notebook, the test cells it must lose: None for all of them)."""
     solved = fill_solutions(released, source)
     answers = {grade_id(cell): cell.source for cell in solved.cells if is_solution_cell(cell)}
 
-    def with_answer(answer_id, code):
-        notebook = fill_solutions(released, source)
-        for cell in notebook.cells:
-            if is_solution_cell(cell) and grade_id(cell) == answer_id:
-                cell.source = code
-        return notebook
-
+    with_answers = partial(typed_answers, released, source)
     forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
     forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
     honest_sigmoid = answers["ex1_sigmoid"].split("def sigmoid_prime")[0]
     return {
         "rebinds-torch": (forger, None),
-        "lying-tensor": (with_answer("ex1_sigmoid", honest_sigmoid + LYING_DERIVATIVE), {"ex1_sigmoid_tests"}),
-        "calls-torch-sigmoid": (with_answer("ex1_sigmoid", TORCH_SIGMOID), {"ex1_sigmoid_tests"}),
+        "lying-tensor": (with_answers(ex1_sigmoid=honest_sigmoid + LYING_DERIVATIVE), {"ex1_sigmoid_tests"}),
+        "calls-torch-sigmoid": (with_answers(ex1_sigmoid=TORCH_SIGMOID), {"ex1_sigmoid_tests"}),
+        "zeroes-its-inputs": (with_answers(**ZEROES_ITS_INPUTS), {f"{answer}_tests" for answer in ZEROES_ITS_INPUTS}),
+        "leaks-input": (with_answers(ex3_gradients=LEAKS_INPUT), {"ex3_gradients_tests"}),
     }
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab01") / "course"
-    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    run = [sys.executable, "-m", "grader", "--root", str(root)]
-    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
-    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
-    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
-    for student, (notebook, _) in students.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / NOTEBOOK))
-    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
-                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
-                            if grade.name.endswith("_tests")} for student in students}
-    return students, scores, root
+    return grade_class(tmp_path_factory.mktemp("lab01"), ASSIGNMENT, student_notebooks)
 
 
-@pytest.mark.parametrize("student", ["rebinds-torch", "lying-tensor", "calls-torch-sigmoid"])
+@pytest.mark.parametrize("student", ["rebinds-torch", "lying-tensor", "calls-torch-sigmoid", "zeroes-its-inputs",
+                                     "leaks-input"])
 def test_a_trick_earns_nothing_and_costs_only_its_exercise(graded, student):
     students, scores, _ = graded
     lost = students[student][1]
-    for test_id, (score, points) in scores[student].items():
-        assert score == (0 if lost is None or test_id in lost else points), (test_id, score)
+    assert_loses_exactly(scores[student], lost)
 
 
 def test_the_forbidden_call_is_named_in_the_feedback(graded):
-    _, _, root = graded
-    graded_notebook = nbformat.read(str(root / "autograded" / "calls-torch-sigmoid" / ASSIGNMENT / NOTEBOOK),
-                                    as_version=4)
-    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
-                    .get("grade_id") == "ex1_sigmoid_tests"]
-    assert [output.evalue for output in test_cell.outputs] == [
+    assert failure_messages(graded[2], ASSIGNMENT, "calls-torch-sigmoid", "ex1_sigmoid_tests") == [
         "write the sigmoid formula yourself instead of calling torch's sigmoid"]
+
+
+def test_a_number_the_students_code_chose_never_reaches_the_feedback(graded):
+    (message,) = failure_messages(graded[2], ASSIGNMENT, "leaks-input", "ex3_gradients_tests")  # torch's, numbers masked
+    assert "The size of tensor a (…) must match the size of tensor b (…)" in message, message
+    assert not re.search(r"\d", message), message

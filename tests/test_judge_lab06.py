@@ -21,24 +21,18 @@ exercise keeps its points. The last answers everything, exercise 7 with 300 trai
 """
 
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+from functools import partial
 
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from grader.course import Course
-from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell
+from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
 ASSIGNMENT = "06_dcgan"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-REPO = Course.locate(Path(__file__).resolve().parent.parent)
 TOTAL = 100
 
 SIZE_FROM_PYTORCH = """
@@ -86,7 +80,7 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "asks-pytorch-for-the-size": ("ex1_output_size_tests", re.escape("compute the transposed convolution yourself")),
     "claims-closeness": ("ex2_conv_transpose_by_hand_tests",
                          r"conv_transpose2d_by_hand\(\) did not give a plain answer: .*"),
-    "rigs-the-generator": ("ex7_train_dcgan_tests", r"only [0-7] classes covered \(histogram .*\)"),
+    "rigs-the-generator": ("ex7_train_dcgan_tests", r"only … classes covered \(histogram \(…(, …)*\)\)"),
     "misses-exercise-4": ("ex4_discriminator_block_tests",
                           re.escape("outputs differ from the reference block in train mode")),
 }
@@ -97,12 +91,7 @@ def student_notebooks(released, source):
     solved = fill_solutions(released, source)
     answers = {grade_id(cell): cell.source for cell in solved.cells if is_solution_cell(cell)}
 
-    def with_answers(**changed):
-        notebook = fill_solutions(released, source)
-        for cell in notebook.cells:
-            if is_solution_cell(cell) and grade_id(cell) in changed:
-                cell.source = changed[grade_id(cell)]
-        return notebook
+    with_answers = partial(typed_answers, released, source)
 
     blanks = {grade_id(cell): cell.source for cell in released.cells if is_solution_cell(cell)}
     costly = {"ex5_weights_init": blanks["ex5_weights_init"], "ex6_alternating_step": blanks["ex6_alternating_step"]}
@@ -126,24 +115,7 @@ def student_notebooks(released, source):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab06") / "course"
-    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    run = [sys.executable, "-m", "grader", "--root", str(root)]
-    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
-    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
-    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
-    for student, (notebook, _) in students.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / NOTEBOOK))
-    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
-                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
-                            if grade.name.endswith("_tests")} for student in students}
-    return students, scores, root
+    return grade_class(tmp_path_factory.mktemp("lab06"), ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))
@@ -151,8 +123,7 @@ def test_a_broken_rule_costs_only_its_exercise(graded, student):
     students, scores, _ = graded
     lost = students[student][1]
     assert len(scores[student]) == 7
-    for test_id, (score, points) in scores[student].items():
-        assert score == (0 if test_id in lost else points), (test_id, score)
+    assert_loses_exactly(scores[student], lost)
 
 
 def test_a_failed_exercise_4_costs_exactly_its_points(graded):
@@ -167,8 +138,5 @@ def test_a_failed_exercise_4_costs_exactly_its_points(graded):
 def test_the_broken_rule_is_named_in_the_feedback(graded, student):
     _, _, root = graded
     test_id, pattern = MESSAGES[student]
-    graded_notebook = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / NOTEBOOK), as_version=4)
-    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
-                    .get("grade_id") == test_id]
-    (output,) = test_cell.outputs
-    assert re.fullmatch(pattern, output.evalue), output.evalue
+    (message,) = failure_messages(root, ASSIGNMENT, student, test_id)
+    assert re.fullmatch(pattern, message), message

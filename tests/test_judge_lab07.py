@@ -16,24 +16,18 @@ so a student who left exercise 1 blank lost them all; now they score the total l
 """
 
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+from functools import partial
 
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from grader.course import Course
-from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell
+from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
 ASSIGNMENT = "07_gan_variants"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-REPO = Course.locate(Path(__file__).resolve().parent.parent)
 TOTAL = 100
 EXERCISE_1 = 10
 COURSE_REFUSED = re.escape("write this yourself instead of calling course.gan_variants")
@@ -96,7 +90,7 @@ def rigged_forward(self, z):
 Generator.forward = rigged_forward
 """
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
-    "bogus-generator": ("ex7_cgan_step_tests", r"agreement [0-9.]+% is below 75 %"),
+    "bogus-generator": ("ex7_cgan_step_tests", r"agreement …% is below 75 %"),
     "calls-course-by-another-name": ("ex1_wasserstein_losses_tests", COURSE_REFUSED),
     "close-to-anything": ("ex3_feature_matching_tests",
                           re.escape("feature_matching_loss() did not give a plain answer") + ".*"),
@@ -110,12 +104,7 @@ def student_notebooks(released, source):
     answers = {grade_id(cell): cell.source for cell in solved.cells if is_solution_cell(cell)}
     blank = {grade_id(cell): cell.source for cell in released.cells if is_solution_cell(cell)}
 
-    def with_answers(**changed):
-        notebook = fill_solutions(released, source)
-        for cell in notebook.cells:
-            if is_solution_cell(cell) and grade_id(cell) in changed:
-                cell.source = changed[grade_id(cell)]
-        return notebook
+    with_answers = partial(typed_answers, released, source)
 
     untrained = blank["ex7_cgan_step"]
     honest_step = answers["ex7_cgan_step"].replace("def cgan_step(", "def honest_step(")
@@ -135,24 +124,7 @@ def student_notebooks(released, source):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab07") / "course"
-    shutil.copytree(REPO.solutions / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    run = [sys.executable, "-m", "grader", "--root", str(root)]
-    subprocess.run([*run, "release", ASSIGNMENT], check=True, capture_output=True, timeout=600)
-    released = read_notebook(root / "labs" / ASSIGNMENT / NOTEBOOK)
-    students = student_notebooks(released, read_notebook(root / "solutions" / ASSIGNMENT / NOTEBOOK))
-    for student, (notebook, _) in students.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / NOTEBOOK))
-    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
-                            gradebook.find_submission(ASSIGNMENT, student).notebooks for grade in notebook.grades
-                            if grade.name.endswith("_tests")} for student in students}
-    return students, scores, root
+    return grade_class(tmp_path_factory.mktemp("lab07"), ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", [*MESSAGES, "blank-exercise-1"])
@@ -160,19 +132,15 @@ def test_a_trick_costs_only_its_exercise(graded, student):
     students, scores, _ = graded
     lost = students[student][1]
     assert len(scores[student]) == 7
-    for test_id, (score, points) in scores[student].items():
-        assert score == (0 if test_id in lost else points), (test_id, score)
+    assert_loses_exactly(scores[student], lost)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))
 def test_the_failed_check_is_named_in_the_feedback(graded, student):
     _, _, root = graded
     test_id, pattern = MESSAGES[student]
-    graded_notebook = nbformat.read(str(root / "autograded" / student / ASSIGNMENT / NOTEBOOK), as_version=4)
-    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
-                    .get("grade_id") == test_id]
-    (output,) = test_cell.outputs
-    assert re.fullmatch(pattern, output.evalue), output.evalue
+    (message,) = failure_messages(root, ASSIGNMENT, student, test_id)
+    assert re.fullmatch(pattern, message), message
 
 
 def test_a_blank_exercise_1_costs_exercise_1_only(graded):

@@ -1,0 +1,70 @@
+"""What every ``tests/test_judge_lab0*.py`` does: students' answers typed into a released lab, the class graded
+in one ``python -m grader autograde`` run, and each student's scores and failure messages read back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from grader.course import Course
+from grader.notebooks import fill_solutions, grade_id, is_solution_cell, read_notebook
+
+REPO = Course.locate(Path(__file__).resolve().parent.parent)
+
+
+def typed_answers(released, source, **answers) -> nbformat.NotebookNode:
+    """The released lab with the solutions typed in, and ``answers`` (answer cell id -> code) in their place."""
+    notebook = fill_solutions(released, source)
+    for cell in notebook.cells:
+        if is_solution_cell(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return notebook
+
+
+def blank_answer(released, answer_id: str) -> str:
+    """The answer cell as the student receives it."""
+    return next(cell.source for cell in released.cells if is_solution_cell(cell) and grade_id(cell) == answer_id)
+
+
+def grade_class(folder: Path, assignment: str, student_notebooks) -> tuple[dict, dict, Path]:
+    """Release ``assignment`` into a course at ``folder``, submit ``student_notebooks(released, source)`` (student ->
+    (notebook, anything)), autograde them; (those students, student -> {test id: (score, points)}, the root)."""
+    root = folder / "course"
+    shutil.copytree(REPO.solutions / assignment, root / "solutions" / assignment)
+    run = [sys.executable, "-m", "grader", "--root", str(root)]
+    subprocess.run([*run, "release", assignment], check=True, capture_output=True, timeout=600)
+    notebook_name = f"{assignment}.ipynb"
+    released = read_notebook(root / "labs" / assignment / notebook_name)
+    students = student_notebooks(released, read_notebook(root / "solutions" / assignment / notebook_name))
+    for student, (notebook, *_) in students.items():
+        submitted = root / "submitted" / student / assignment
+        submitted.mkdir(parents=True)
+        nbformat.write(notebook, str(submitted / notebook_name))
+    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
+                            timeout=900, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
+                            gradebook.find_submission(assignment, student).notebooks for grade in notebook.grades
+                            if grade.name.endswith("_tests")} for student in students}
+    return students, scores, root
+
+
+def assert_loses_exactly(scores: dict, lost) -> None:
+    """Every test in ``lost`` (None: every test) scored 0, every other one its full points."""
+    for test_id, (score, points) in scores.items():
+        assert score == (0 if lost is None or test_id in lost else points), (test_id, score)
+
+
+def failure_messages(root: Path, assignment: str, student: str, test_id: str) -> list[str]:
+    """The error messages in a test cell of the student's autograded notebook (what the feedback shows)."""
+    path = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+    graded_notebook = nbformat.read(str(path), as_version=4)
+    (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
+                    .get("grade_id") == test_id]
+    return [output.evalue for output in test_cell.outputs if output.get("output_type") == "error"]

@@ -1,0 +1,47 @@
+"""grader.messages: a failure shows the lab's words, and no number the student's code could have chosen."""
+
+import ast
+
+import pytest
+import torch
+
+from grader import messages
+
+
+def failure(source: str, **names) -> str:
+    namespace = {**messages.helpers(), **names}
+    tree = messages.show_messages(ast.parse(source))
+    with pytest.raises(Exception) as caught:
+        exec(compile(tree, "<test>", "exec"), namespace)
+    return messages.shown_text(caught.value)
+
+
+def test_an_f_string_message_keeps_its_words_and_masks_the_values_it_prints():
+    got = torch.zeros(0, 5496694202255670)
+    assert failure('assert got.shape == (6,), f"expected shape (6,), got {tuple(got.shape)} in {case!r} {case}"',
+                   got=got, case="case 2") == "expected shape (6,), got (…, …) in 'case …' case 2"
+    assert failure('assert x > 1, f"got {x:.3f}, expected more than 1"', x=0.25) == "got …, expected more than 1"
+
+
+def test_a_plain_message_is_shown_as_written():
+    assert failure('assert False, "25 losses, one per step"') == "25 losses, one per step"
+
+
+@pytest.mark.parametrize("source", [
+    'assert False, "got %d" % hidden',  # a message built another way is not the lab's own words
+    'torch.allclose(torch.zeros(hidden), torch.zeros(6))',  # torch's message prints the student's shape
+    'raise ValueError(hidden)',
+])
+def test_any_other_message_has_its_numbers_masked(source):
+    text = failure(source, hidden=123457, torch=torch)
+    assert "123457" not in text and "…" in text
+
+
+def test_the_judges_own_notes_are_shown_as_written():
+    assert messages.shown_text(ValueError(messages.Shown("conv2d() raised ValueError"))) == \
+        "conv2d() raised ValueError"
+
+
+def test_asserts_in_helpers_are_rewritten_too():
+    source = 'def check(value):\n    assert value == 2, f"{value} is not 2"\ncheck(3)'
+    assert failure(source) == "… is not 2"
