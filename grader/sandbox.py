@@ -209,6 +209,8 @@ class Sandbox:
             "MPLBACKEND": "Agg",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
+            # the course package bound here, the grader's own, before any other install of it the interpreter knows
+            "PYTHONPATH": str(_course_package().parent),
             "OMP_NUM_THREADS": threads,
             "MKL_NUM_THREADS": threads,
             "OPENBLAS_NUM_THREADS": threads,

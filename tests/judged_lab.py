@@ -3,6 +3,7 @@ in one ``python -m grader autograde`` run, and each student's scores and failure
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,18 @@ def failure_messages(root: Path, assignment: str, student: str, test_id: str) ->
     (test_cell,) = [cell for cell in graded_notebook.cells if cell.get("metadata", {}).get("nbgrader", {})
                     .get("grade_id") == test_id]
     return [output.evalue for output in test_cell.outputs if output.get("output_type") == "error"]
+
+
+def assert_student_loses_exactly(graded, student: str, exercises: int) -> None:
+    """The student of a ``grade_class`` result has a score for each of the lab's ``exercises`` test cells and loses
+    exactly the tests the class listed for them."""
+    students, scores, _ = graded
+    assert len(scores[student]) == exercises
+    assert_loses_exactly(scores[student], students[student][1])
+
+
+def assert_named_in_feedback(graded, assignment: str, student: str, messages: dict) -> None:
+    """The one failure message of the test ``messages[student]`` names matches its pattern there."""
+    test_id, pattern = messages[student]
+    (message,) = failure_messages(graded[2], assignment, student, test_id)
+    assert re.fullmatch(pattern, message), message

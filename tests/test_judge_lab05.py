@@ -19,7 +19,7 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -110,15 +110,9 @@ def graded(tmp_path_factory):
 
 @pytest.mark.parametrize("student", list(MESSAGES))
 def test_a_broken_rule_or_forgery_costs_only_its_exercise(graded, student):
-    students, scores, _ = graded
-    lost = students[student][1]
-    assert len(scores[student]) == 6
-    assert_loses_exactly(scores[student], lost)
+    assert_student_loses_exactly(graded, student, 6)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))
 def test_the_failed_check_is_named_in_the_feedback(graded, student):
-    _, _, root = graded
-    test_id, pattern = MESSAGES[student]
-    (message,) = failure_messages(root, ASSIGNMENT, student, test_id)
-    assert re.fullmatch(pattern, message), message
+    assert_named_in_feedback(graded, ASSIGNMENT, student, MESSAGES)

@@ -26,7 +26,7 @@ from functools import partial
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -120,10 +120,7 @@ def graded(tmp_path_factory):
 
 @pytest.mark.parametrize("student", list(MESSAGES))
 def test_a_broken_rule_costs_only_its_exercise(graded, student):
-    students, scores, _ = graded
-    lost = students[student][1]
-    assert len(scores[student]) == 7
-    assert_loses_exactly(scores[student], lost)
+    assert_student_loses_exactly(graded, student, 7)
 
 
 def test_a_failed_exercise_4_costs_exactly_its_points(graded):
@@ -136,7 +133,4 @@ def test_a_failed_exercise_4_costs_exactly_its_points(graded):
 
 @pytest.mark.parametrize("student", list(MESSAGES))
 def test_the_broken_rule_is_named_in_the_feedback(graded, student):
-    _, _, root = graded
-    test_id, pattern = MESSAGES[student]
-    (message,) = failure_messages(root, ASSIGNMENT, student, test_id)
-    assert re.fullmatch(pattern, message), message
+    assert_named_in_feedback(graded, ASSIGNMENT, student, MESSAGES)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import course
 from grader.sandbox import ETC_PATHS, MiB, Limits, Sandbox, bound_folders, draw_uid_base, prepare_folder
 from sandbox_required import requires_sandbox
 
@@ -249,7 +250,8 @@ for folder in ["/tmp", "/dev/shm"]:
         handle.write("kept")
     notes.append(open(os.path.join(folder, "note.txt")).read())
 print(json.dumps({"first": losses[0], "last": losses[-1], "cwd": os.getcwd(), "home": os.environ["HOME"],
-                  "files": sorted(os.listdir(".")), "notes": notes, "threads": torch.get_num_threads()}))
+                  "files": sorted(os.listdir(".")), "notes": notes, "threads": torch.get_num_threads(),
+                  "course": os.path.dirname(course.__file__)}))
 """
 
 
@@ -259,4 +261,5 @@ def test_an_honest_program_imports_torch_and_the_course_and_trains(box):
     assert result["cwd"] == result["home"] == str(box.workdir)
     assert "losses.png" in result["files"] and result["notes"] == ["kept", "kept"]
     assert result["threads"] == LIMITS.threads_per_kernel
+    assert result["course"] == str(Path(course.__file__).resolve().parent)  # the grader's own, wherever pip put one
     assert list(box.workdir.iterdir()) == []  # gone with the sandbox
