@@ -1,7 +1,8 @@
 """``python -m grader autograde``: every collected submission graded in parallel, sandboxed, resumable.
 
 A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). Units
-run in parallel, each in a worker process of its own (:mod:`grader.workers`); the worker lays the student's notebook back onto the release
+run in parallel in worker processes (:mod:`grader.workers`: a worker that dies costs only the unit it held);
+the worker lays the student's notebook back onto the release
 (:func:`grader.submission.rebuild`) and runs it in a kernel inside the sandbox (:mod:`grader.kernel`,
 :mod:`grader.sandbox`): a judged lab's student cells only, its tests then run in the worker's judge
 (:mod:`grader.judged_run`); any other notebook whole, its tests in the student's kernel as under nbgrader.

@@ -1,9 +1,10 @@
-"""Grading processes: each submission in a process of its own, so that nothing one does reaches another.
+"""Grading processes: a failure of one costs the submission it was grading, and nothing else.
 
-A pool of long-lived workers (``concurrent.futures.ProcessPoolExecutor``) breaks as a whole when one worker
-dies: every submission in flight then fails with it. Here a submission that kills its grading process (a
-hostile kernel message that crashes a library, the grader's memory exhausted by what a judge compares) costs
-only its own result, reported as a grader error with the process's exit status; the others go on.
+``concurrent.futures.ProcessPoolExecutor`` breaks as a whole when one worker dies: every submission in flight
+then fails with it. :func:`run_isolated` keeps a few long-lived workers too (starting Python and torch for each
+submission would cost seconds), but when one dies (a hostile kernel message that crashes a library, the
+grader's memory exhausted by what a judge compares) only the job it held is reported, as :class:`ProcessDied`
+with its exit status, and a fresh worker takes its place; the other submissions go on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import signal
+from collections import deque
 from multiprocessing.connection import wait
 from typing import Callable, Iterator
 
@@ -28,53 +30,73 @@ def _die_with_parent() -> None:
         pass
 
 
-def _run_one(function: Callable, job, connection) -> None:
+def _serve(function: Callable, connection) -> None:
     _die_with_parent()
-    connection.send(function(job))
-    connection.close()
+    while (job := connection.recv()) is not None:
+        connection.send(function(job))
+
+
+class _Worker:
+    def __init__(self, context, function: Callable):
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(function, child), daemon=True)
+        self.process.start()
+        child.close()
+        self.job = None
+
+    def outcome(self):
+        """The result of the job it holds, or why there is none (the process is then reaped)."""
+        try:
+            return self.connection.recv()
+        except (EOFError, OSError):
+            self.process.join()
+            code = self.process.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+            return ProcessDied(f"the process grading this submission died ({how})")
+
+    def stop(self) -> None:
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.connection.close()
 
 
 def run_isolated(function: Callable, jobs: list, parallel: int) -> Iterator[tuple[object, object]]:
-    """``(job, function(job))`` for every job, in the order they finish, at most ``parallel`` at a time, each in
-    a fresh process; ``(job, ProcessDied(...))`` for a job whose process died. ``function`` must be importable
-    by name (processes are spawned, not forked: the grader's threads and open kernels stay out of them)."""
+    """``(job, function(job))`` for every job, in the order they finish, at most ``parallel`` at a time in worker
+    processes; ``(job, ProcessDied(...))`` for a job whose worker died. ``function`` must be importable by name
+    (workers are spawned, not forked: the grader's threads and open kernels stay out of them)."""
     context = multiprocessing.get_context("spawn")
-    waiting = list(reversed(jobs))
-    running: dict = {}  # the process's sentinel -> (job, process, the parent's end of its pipe)
+    waiting = deque(jobs)
+    workers = [_Worker(context, function) for _ in range(min(parallel, len(jobs)))]
     try:
-        while waiting or running:
-            while waiting and len(running) < parallel:
-                job = waiting.pop()
-                receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=_run_one, args=(function, job, sender), daemon=True)
-                process.start()
-                sender.close()
-                running[process.sentinel] = (job, process, receiver)
-            readable = {connection for connection in wait([receiver for _, _, receiver in running.values()]
-                                                           + list(running))}
-            for sentinel, (job, process, receiver) in list(running.items()):
-                if receiver not in readable and sentinel not in readable:
+        while True:
+            for index, worker in enumerate(workers):
+                if worker.job is None and waiting:
+                    if not worker.process.is_alive():  # died between jobs: nothing of anyone's was lost
+                        worker.stop()
+                        workers[index] = worker = _Worker(context, function)
+                    worker.job = waiting.popleft()
+                    worker.connection.send(worker.job)
+            busy = [worker for worker in workers if worker.job is not None]
+            if not busy:
+                return
+            ready = set(wait([worker.connection for worker in busy] + [worker.process.sentinel for worker in busy]))
+            for worker in busy:
+                if worker.connection not in ready and worker.process.sentinel not in ready:
                     continue
-                yield job, _outcome(process, receiver)
-                del running[sentinel]
+                job, result = worker.job, worker.outcome()
+                worker.job = None
+                if isinstance(result, ProcessDied):
+                    worker.connection.close()
+                    workers[workers.index(worker)] = _Worker(context, function)
+                yield job, result
     finally:
-        for job, process, receiver in running.values():
-            process.kill()
-            process.join()
-            receiver.close()
-
-
-def _outcome(process, receiver):
-    """What the process sent, or why it sent nothing; the process is reaped either way."""
-    try:
-        result = receiver.recv()
-    except (EOFError, OSError):
-        result = None
-    finally:
-        receiver.close()
-    process.join()
-    if result is not None:
-        return result
-    code = process.exitcode
-    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-    return ProcessDied(f"the process grading this submission died ({how})")
+        for worker in workers:
+            if worker.job is not None:
+                worker.process.kill()
+            worker.stop()
