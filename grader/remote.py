@@ -146,7 +146,7 @@ class KernelLink:
             try:
                 return decoder.value(reply.get("value"), 0)
             except wire.NotAnAnswer as error:
-                raise AssertionError(Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")) from None
+                raise AssertionError(_not_plain(label, error)) from None
         name = reply.get("raised")
         if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
             raise getattr(builtins, name)(Shown(f"{label} raised {name}"))
@@ -166,7 +166,7 @@ class KernelLink:
                 raise AssertionError(Shown(f"the notebook did not answer the grader's request for {label}"))
             reply = wire.parse(text)
         except wire.NotAnAnswer as error:
-            raise AssertionError(Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")) from None
+            raise AssertionError(_not_plain(label, error)) from None
         finally:
             self.budget -= time.monotonic() - started
         if not isinstance(reply, dict):
@@ -276,6 +276,11 @@ class Missing:
         if attribute.startswith("__"):
             raise AttributeError(attribute)
         raise NameError(Shown(f"the notebook does not define {self._name}"))
+
+
+def _not_plain(label: str, error: wire.NotAnAnswer) -> Shown:
+    """Why the reply is no answer; the wire's words may quote what the student sent, so its numbers are masked."""
+    return Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")
 
 
 def _add_counts(counted: list, counts) -> None:
