@@ -188,9 +188,11 @@ def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir:
 
 
 def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
-    from grader.judged_run import (
-        execute_judged,  # imports torch: only the processes that judge pay for it
-    )
+    import torch
+
+    from grader.judged_run import execute_judged  # imports torch: only the processes that judge pay for it
+
+    torch.set_num_threads(job.limits.threads_per_kernel)  # the judge shares the cores with the other kernels
 
     def run_kernel(to_run: NotebookNode, attempt: int, after):
         return _run_in_sandbox(job, to_run, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
