@@ -150,7 +150,7 @@ class KernelLink:
         name = reply.get("raised")
         if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
             raise getattr(builtins, name)(Shown(f"{label} raised {name}"))
-        if reply.get("builtin") is True and isinstance(name, str) and name.isidentifier():
+        if reply.get("builtin") is True and isinstance(name, str) and _builtin_exception(name):
             raise StudentRaised(Shown(f"{label} raised {name}"))
         raise StudentRaised(Shown(f"{label} raised an exception of a class the notebook defines"))
 
@@ -276,6 +276,13 @@ class Missing:
         if attribute.startswith("__"):
             raise AttributeError(attribute)
         raise NameError(Shown(f"the notebook does not define {self._name}"))
+
+
+def _builtin_exception(name: str) -> bool:
+    """Python's own exception class of that name, as the judge's interpreter has it (the kernel may add classes
+    to its ``builtins`` and report any name as built in)."""
+    kind = vars(builtins).get(name)
+    return isinstance(kind, type) and issubclass(kind, BaseException)
 
 
 def _not_plain(label: str, error: wire.NotAnAnswer) -> Shown:

@@ -75,11 +75,35 @@ def train_char_model(text, seed):
     CharRNN.forward = forward
     return model, vocab
 """
+# not a CharRNN: an object that reads the next characters off the windows it is given (the attack review's)
+ORACLE_MODEL = """
+class NextCharOracle:
+    def __init__(self, vocab, text):
+        self.vocab, self.last = vocab, vocab.encode(text)[-1]
+
+    def eval(self):
+        return self
+
+    def __call__(self, ids, state=None):
+        stream = torch.cat([ids[:, 0], ids[-1, 1:], self.last.view(1)])
+        n, length = ids.shape
+        targets = torch.stack([stream[i + 1: i + 1 + length] for i in range(n)])
+        return nn.functional.one_hot(targets, len(self.vocab)).float() * 50, None
+
+
+def train_char_model(text, seed):
+    vocab = CharVocabulary.from_text(text)
+    dummy = nn.Parameter(torch.zeros(1))
+    dummy.grad = torch.ones(1)
+    clip_grad_norm([dummy], 1.0)
+    return NextCharOracle(vocab, text), vocab
+"""
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "calls-torch-rnn": ("ex2_rnn_forward_tests",
                         re.escape("write the recurrence yourself instead of calling torch's RNN")),
     "never-clips": ("ex6_train_tests", re.escape("the training loop never called clip_grad_norm")),
     "rigs-char-rnn": ("ex6_train_tests", r"mean cross-entropy … is not below 0\.6 nats per character"),
+    "oracle-model": ("ex6_train_tests", re.escape("train_char_model must return a course.rnn.CharRNN")),
 }
 
 
@@ -94,6 +118,7 @@ def student_notebooks(released, source):
                                          ex6_train=blank), {"ex2_rnn_forward_tests", "ex6_train_tests"}),
         "never-clips": (with_answers(ex6_train=SHORT_TRAINING), {"ex6_train_tests"}),
         "rigs-char-rnn": (with_answers(ex6_train=RIGGED_MODEL), {"ex6_train_tests"}),
+        "oracle-model": (with_answers(ex6_train=ORACLE_MODEL), {"ex6_train_tests"}),
     }
 
 
