@@ -259,8 +259,8 @@ class Remote:
     def __len__(self) -> int:
         return self._link.length(self)
 
-    def __repr__(self) -> str:
-        return f"<{self._label}: the notebook's {self._type_name.rsplit('.', 1)[-1]}>"
+    def __repr__(self) -> str:  # without the kernel's type name: a message that prints this reaches the feedback
+        return f"<{self._label}: an object the notebook keeps>"
 
 
 class Missing:

@@ -38,6 +38,11 @@ def test_a_class_of_the_notebooks_is_not_named(name, builtin):
         raised(name, builtin=builtin)
 
 
+def test_an_object_left_in_the_kernel_prints_without_the_name_its_class_claims():
+    handle = Remote(None, 0, "negate()", "notebook.hidden_input_is_one_point_five", False)
+    assert repr(handle) == "<negate(): an object the notebook keeps>"
+
+
 # -- a call's arguments and random state, with the kernel's end run in this process --------------------------
 
 
