@@ -203,7 +203,7 @@ def call_noting_changes(function, *args, **kwargs):
 
 def _call_and_compare_arguments(function, *args, **kwargs):
     torch = sys.modules["torch"]
-    lent = [value for value in _tensors_in((args, kwargs), torch)]
+    lent = list(_tensors_in((args, kwargs), torch))
     before = [tensor.detach().clone() for tensor in lent]
     value = function(*args, **kwargs)
     return value, any(_differs(tensor.detach(), saved, torch) for tensor, saved in zip(lent, before))

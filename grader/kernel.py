@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -33,43 +31,12 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Integer, Type
 
-from course import wire
+from grader.kernel_client import ReadableMessagesClient, read_message_part
 
 
 OUTPUT_BYTES_PER_CELL = 64 * 1024
 KERNEL_RECOVERY_SECONDS = 5
 MAX_SOCKET_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux
-MESSAGE_ENVELOPE_CHARS = 1024 ** 2  # what a message of the kernel's may hold beyond the judge's reply
-
-
-def read_message_part(data: bytes | str):
-    """The grader's reader of kernel messages (``Session.unpacker``), :func:`course.wire.bounded_json_loads`.
-
-    jupyter_client's default reader, orjson, recurses on the C stack and crashes the grader's process on a
-    message nested a few hundred thousand levels deep, which a student's code can send; and any reader would
-    spend gigabytes on a message of nothing but empty lists. A message refused here is passed over
-    (:class:`ReadableMessagesClient`), as if the kernel had never sent it."""
-    return wire.bounded_json_loads(data, wire.MAX_REPLY_CHARS + MESSAGE_ENVELOPE_CHARS)
-
-
-class _ReadableMessagesChannel(AsyncZMQSocketChannel):
-    async def get_msg(self, timeout: float | None = None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                return await super().get_msg(remaining)
-            except wire.TooLarge:
-                continue
-
-
-class ReadableMessagesClient(AsyncKernelClient):
-    """jupyter_client's kernel client, passing over every message :func:`read_message_part` refuses."""
-
-    shell_channel_class = Type(_ReadableMessagesChannel)
-    iopub_channel_class = Type(_ReadableMessagesChannel)
-    stdin_channel_class = Type(_ReadableMessagesChannel)
-    control_channel_class = Type(_ReadableMessagesChannel)
 
 
 def error_output(name: str, message: str) -> NotebookNode:
@@ -94,7 +61,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("ip", str(sockets / "k"))
         kwargs.setdefault("connection_file", str(sockets / "connection.json"))
         super().__init__(**kwargs)
-        self.session.unpacker = f"{__name__}.read_message_part"
+        self.session.unpacker = f"{read_message_part.__module__}.{read_message_part.__name__}"
 
     async def _async_pre_start_kernel(self, **kwargs):
         # the kernel's own console chatter goes to a log beside its sockets, not into the grader's output

@@ -10,8 +10,8 @@ reading an attribute, is a request. Arguments travel by pickle (the judge's own 
 that may do what it likes with them); answers come back through :func:`course.wire.decode` only.
 The student's code works on copies of the judge's values: what it does to a lent tensor's data never
 reaches the tensor the test goes on to use (a reference computed after the call sees the inputs the test
-chose). What a call is meant to change comes back: the ``.grad`` of lent tensors that take gradients, the
-parameters and buffers of lent modules, the state of lent optimisers. The judge's random state goes with each
+chose). The ``.grad`` of lent tensors that take gradients comes back, and so do the parameters and buffers of
+lent modules and the state of lent optimisers, from every call (README, open gaps). The judge's random state goes with each
 call, so a seeded test draws the same numbers whichever process draws them; the kernel's state never comes
 back (it would hand the student the judge's later draws): when the call drew numbers, the judge moves on to a
 state of its own generator's choosing. The functions a test switches off or counts
@@ -311,8 +311,8 @@ def _move_on_if_drawn(sent_state: torch.Tensor, reply: dict, decoder) -> None:
 
 
 def _restore(original, node, decoder) -> None:
-    """Put back into the judge's arguments what a call is meant to change in them: gradients, module parameters
-    and buffers, optimiser state; a lent tensor's data stays as the judge lent it."""
+    """Put back into the judge's arguments the gradients, module parameters and buffers and optimiser state the
+    call left; a lent tensor's data stays as the judge lent it."""
     if node is None:
         return
     try:

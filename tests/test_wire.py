@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from course import wire
-from grader.kernel import read_message_part
+from grader.kernel_client import read_message_part
 
 
 def round_trip(value):
