@@ -12,6 +12,10 @@ helpers here do the right thing in each:
 - :func:`call_and_backward` calls a function of the student's and backpropagates the loss it returns, where
   that code runs, so that a test can compare the gradients autograd gives through it ("its gradient must be
   finite"): the tensors lent to the call come back with their ``.grad``.
+- :func:`lets_train` lets the student's code change the modules and optimisers lent to it (a training step, a
+  weight initialiser): inside the block their parameters, buffers and state come back as the call left them.
+  Outside it only gradients come back, so a reference computed from a lent module after a call is computed
+  from the module the test chose.
 - :func:`in_kernel` runs a function of the course (or of the lab's set-up cells) on the student's code where
   that code runs: work that would take too many calls over the wire (a training loop that calls the
   student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
@@ -37,6 +41,7 @@ from unittest import mock
 _forbidden_here: list = []  # (target, message) pairs in force in the judge
 _counted_here: list = []  # (target, Calls) pairs in force in the judge
 _backward_here: list = []  # in the judge: one entry while a call_and_backward call runs
+_training_here: list = []  # in the judge: one entry per lets_train block
 _in_judge = False
 
 
@@ -56,6 +61,7 @@ def judge_mode():
         _forbidden_here.clear()
         _counted_here.clear()
         _backward_here.clear()
+        _training_here.clear()
 
 
 def forbidden_targets() -> list:
@@ -71,6 +77,11 @@ def counted_targets() -> list:
 def backward_requested() -> bool:
     """Whether the judge's current call of the student's code is a :func:`call_and_backward`."""
     return bool(_backward_here)
+
+
+def training_allowed() -> bool:
+    """Whether the judge is inside a :func:`lets_train` block."""
+    return bool(_training_here)
 
 
 class Calls:
@@ -143,6 +154,25 @@ def count_calls(target: str):
         yield calls
 
 
+@contextlib.contextmanager
+def lets_train():
+    """Inside this block the modules and optimisers lent to the student's code come back as the call left them:
+    ``with lets_train(): loss = d_step(netD, netG, optimizer, real)`` and then read ``netD``'s weights.
+
+    Everywhere but the judge the student's code changes them in place anyway. In the judge only the ``.grad`` of
+    lent tensors and parameters comes back outside such a block: a test that declares the block treats what the
+    module holds afterwards as the student's answer, and takes its references from a copy made before the call.
+    """
+    if not _in_judge:
+        yield
+        return
+    _training_here.append(True)
+    try:
+        yield
+    finally:
+        _training_here.pop()
+
+
 def call_and_backward(function, *args, **kwargs):
     """``function(*args, **kwargs)``, then ``.backward()`` on the value it returned when that is a one-element
     tensor that requires grad, both where the student's code runs; returns the value, detached.
@@ -176,7 +206,8 @@ def in_kernel(function, *args, **kwargs):
 
     Elsewhere that is here; in the judge, it is the student's kernel when an argument is the student's object,
     with the arguments lent as to a call of the student's code (they come back as the call left them: tensors
-    with their ``.grad``, the parameters of modules, the state of optimisers) and the :func:`forbid` and
+    with their ``.grad``, the parameters and buffers of modules, the state of optimisers, as inside
+    :func:`lets_train`) and the :func:`forbid` and
     :func:`count_calls` blocks in force. ``function`` travels by name, so it must be importable there: a
     function of the course package or of the lab's set-up cells. It runs in the student's process: what it
     returns is the student's answer, never a reference; compute expected values in the test.

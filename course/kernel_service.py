@@ -182,7 +182,6 @@ def answer(request: dict) -> dict:
         reply.update(ok=False, raised=type(error).__name__, builtin=type(error) is getattr(builtins, type(error).__name__, None))
     reply["forbidden"] = sorted(called)
     reply["counted"] = counts
-    reply["rng"] = encoder.encode(torch.get_rng_state())
     if request["op"] in ("call", "call_function"):
         reply["after"] = [wire.snapshot(request["args"], encoder), wire.snapshot(request["kwargs"], encoder)]
     return reply

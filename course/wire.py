@@ -34,6 +34,12 @@ DTYPES = {str(dtype).removeprefix("torch."): dtype for dtype in (
     torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.float16, torch.bfloat16,
     torch.float32, torch.float64, torch.complex64, torch.complex128)}
 PLAIN_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+# what the kernel says of a value it cannot send; the judge shows only these words, never the kernel's own
+NESTED_TOO_DEEPLY = "nested too deeply"
+TENSOR_SUBCLASS = "tensor subclass"
+UNSUPPORTED = {NESTED_TOO_DEEPLY: "the answer is nested too deeply",
+               TENSOR_SUBCLASS: "the answer is a subclass of torch.Tensor, not a plain tensor"}
+UNSUPPORTED_OTHER = "the answer is not plain data"
 
 
 class NotAnAnswer(Exception):
@@ -51,13 +57,13 @@ class Encoder:
 
     def encode(self, value, depth: int = 0):
         if depth > MAX_DEPTH:
-            return {"unsupported": "a value nested too deeply"}
+            return {"unsupported": NESTED_TOO_DEEPLY}
         if value is None or isinstance(value, (bool, str)) or type(value) in (int, float):
             return value
         if type(value) in PLAIN_TENSOR_TYPES:
             return {"tensor": self._tensor(value, depth)}
         if isinstance(value, torch.Tensor):
-            return {"unsupported": f"a subclass of torch.Tensor ({type(value).__name__}), not a plain tensor"}
+            return {"unsupported": TENSOR_SUBCLASS}
         if isinstance(value, torch.dtype):
             return {"dtype": str(value).removeprefix("torch.")}
         if type(value) is list:
@@ -205,9 +211,8 @@ class Decoder:
         if kind == "handle":
             return self._handle(body)
         if kind == "unsupported":
-            self.seen_text.append(str(body))
-            raise NotAnAnswer(f"the answer is {str(body)[:200]}")
-        raise NotAnAnswer(f"the answer holds an unknown kind of value ({kind[:40]!r})")
+            raise NotAnAnswer(UNSUPPORTED.get(body, UNSUPPORTED_OTHER))
+        raise NotAnAnswer("the answer holds a kind of value that is not plain data")
 
     @staticmethod
     def _list(body) -> list:
@@ -230,7 +235,7 @@ class Decoder:
     @staticmethod
     def _dtype(body) -> torch.dtype:
         if body not in DTYPES:
-            raise NotAnAnswer(f"the answer has an unknown dtype ({str(body)[:40]!r})")
+            raise NotAnAnswer("the answer has a dtype the grader does not read")
         return DTYPES[body]
 
     def tensor(self, body, depth: int) -> torch.Tensor:

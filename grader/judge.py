@@ -109,7 +109,8 @@ def judge(cells: list[LabCell], link: KernelLink, seconds_per_test: float, tests
     """
     judgement = Judgement()
     namespace = types.ModuleType("__main__")
-    vars(namespace).update(messages.helpers())
+    known_text = messages.lab_text([cell.source for cell in cells if cell.source])
+    vars(namespace).update(messages.helpers(known_text, lambda: link.seen_text))
     wanted = [name for cell in cells if cell.kind == "answer" for name in cell.names]
     with _judge_process_state(namespace):
         student = _student_names(link, wanted)

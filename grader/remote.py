@@ -10,8 +10,9 @@ reading an attribute, is a request. Arguments travel by pickle (the judge's own 
 that may do what it likes with them); answers come back through :func:`course.wire.decode` only.
 The student's code works on copies of the judge's values: what it does to a lent tensor's data never
 reaches the tensor the test goes on to use (a reference computed after the call sees the inputs the test
-chose). The ``.grad`` of lent tensors that take gradients comes back, and so do the parameters and buffers of
-lent modules and the state of lent optimisers, from every call (README, open gaps). The judge's random state goes with each
+chose). The ``.grad`` of lent tensors and parameters that take gradients comes back; the parameters and buffers of
+lent modules and the state of lent optimisers come back only from a call the test lets train
+(:func:`course.judging.lets_train`, and every :func:`course.judging.in_kernel` call). The judge's random state goes with each
 call, so a seeded test draws the same numbers whichever process draws them; the kernel's state never comes
 back (it would hand the student the judge's later draws): when the call drew numbers, the judge moves on to a
 state of its own generator's choosing. The functions a test switches off or counts
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import builtins
+import contextlib
 import io
 import pickle
 import queue
@@ -33,7 +35,7 @@ import torch
 from jupyter_core.utils import run_sync
 
 from course import wire
-from course.judging import backward_requested, counted_targets, forbidden_targets
+from course.judging import backward_requested, counted_targets, forbidden_targets, training_allowed
 from course.kernel_service import REPLY_MIME, with_grad
 from grader.messages import Shown, mask_numbers
 
@@ -113,14 +115,19 @@ class KernelLink:
                                "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
                                "count": [target for target, _ in counted], "backward": backward_requested()}}
         reply, decoder = self._exchange(request, label)
+        with self._charged():
+            return self._read_call(reply, decoder, request, forbidden, counted, label)
+
+    def _read_call(self, reply: dict, decoder, request: dict, forbidden: list, counted: list, label: str):
         used = [forbidden[index][1] for index in reply.get("forbidden", []) if type(index) is int
                 and 0 <= index < len(forbidden)]
         _add_counts(counted, reply.get("counted"))
-        _move_on_if_drawn(request["context"]["rng"], reply, decoder)
+        _move_on()
         after = reply.get("after")
         if isinstance(after, list) and len(after) == 2:
-            _restore(args, after[0], decoder)
-            _restore(kwargs, after[1], decoder)
+            training = request["op"] == "call_function" or training_allowed()
+            _restore(request["args"], after[0], decoder, training)
+            _restore(request["kwargs"], after[1], decoder, training)
         if used:
             raise AssertionError(Shown(used[0]))
         return self._value(reply, decoder, label)
@@ -139,7 +146,18 @@ class KernelLink:
 
     def _ask(self, request: dict, label: str):
         reply, decoder = self._exchange(request, label)
-        return self._value(reply, decoder, label)
+        with self._charged():
+            return self._value(reply, decoder, label)
+
+    @contextlib.contextmanager
+    def _charged(self):
+        """Building the answer (tensors decoded from base64, gradients copied back) counts against the test's time:
+        its size is the student's choice."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.budget -= time.monotonic() - started
 
     def _value(self, reply: dict, decoder, label: str):
         if reply.get("ok") is True:
@@ -298,21 +316,17 @@ def _add_counts(counted: list, counts) -> None:
                 calls.count += number
 
 
-def _move_on_if_drawn(sent_state: torch.Tensor, reply: dict, decoder) -> None:
-    """When the student's code drew random numbers, reseed the judge's generator from itself: its next draws are
-    new ones, as after a call in one process, and owe nothing to the state the kernel reports."""
-    try:
-        state = decoder.value(reply.get("rng"), 0)
-        unchanged = isinstance(state, torch.Tensor) and torch.equal(state, sent_state)
-    except (wire.NotAnAnswer, RuntimeError, TypeError):
-        unchanged = False
-    if not unchanged:
-        torch.manual_seed(int(torch.randint(0, 2 ** 62, ())))
+def _move_on() -> None:
+    """Reseed the judge's generator from itself after every call of the student's code: the judge's next draws
+    are new ones, as after a call in one process, and owe nothing to the kernel, not even to whether the
+    student's code drew numbers (which would let it choose between two streams)."""
+    torch.manual_seed(int(torch.randint(0, 2 ** 62, ())))
 
 
-def _restore(original, node, decoder) -> None:
-    """Put back into the judge's arguments the gradients, module parameters and buffers and optimiser state the
-    call left; a lent tensor's data stays as the judge lent it."""
+def _restore(original, node, decoder, training: bool) -> None:
+    """Put back into the judge's arguments the gradients the call left, and, when the test lets the call train
+    (:func:`course.judging.lets_train`), the parameters and buffers of lent modules and the state of lent
+    optimisers; a lent tensor's data stays as the judge lent it."""
     if node is None:
         return
     try:
@@ -322,23 +336,37 @@ def _restore(original, node, decoder) -> None:
             tensors = dict([*original.named_parameters(), *original.named_buffers()])
             for name, tensor_node in node["module"]:
                 if name in tensors:
-                    _copy_tensor(tensors[name], decoder.value(tensor_node, 0))
+                    _copy_tensor(tensors[name], decoder.value(tensor_node, 0), training)
         elif isinstance(original, torch.optim.Optimizer) and isinstance(node, dict) and "optimizer" in node:
-            original.load_state_dict(decoder.value(node["optimizer"], 0))
+            if training:
+                _load_optimizer_state(original, decoder.value(node["optimizer"], 0))
         elif isinstance(original, (list, tuple, dict)) and isinstance(node, dict) and "items" in node:
             values = original.values() if isinstance(original, dict) else original
             for value, item in zip(values, node["items"]):
-                _restore(value, item, decoder)
+                _restore(value, item, decoder, training)
     except (wire.NotAnAnswer, ValueError, TypeError, KeyError, RuntimeError):
         pass  # what cannot be copied back stays as the judge lent it
 
 
-def _copy_tensor(original: torch.Tensor, after) -> None:
-    """A module's parameter or buffer as the call left it, when it kept its shape and dtype."""
-    if isinstance(after, torch.Tensor) and after.shape == original.shape and after.dtype == original.dtype:
+def _copy_tensor(original: torch.Tensor, after, training: bool) -> None:
+    """A module's parameter or buffer as the call left it, when it kept its shape and dtype and the call may train."""
+    if (training and isinstance(after, torch.Tensor) and after.shape == original.shape
+            and after.dtype == original.dtype):
         with torch.no_grad():
             original.copy_(after)
     _copy_gradient(original, after)
+
+
+def _load_optimizer_state(original: torch.optim.Optimizer, after) -> None:
+    """The per-parameter state (moments, step counts) the call left; the learning rate and the other settings
+    stay the judge's, and state that is not plain numbers and tensors is refused."""
+    state = after.get("state") if isinstance(after, dict) else None
+    if not isinstance(state, dict) or not all(
+            isinstance(entry, dict) and all(isinstance(value, (torch.Tensor, int, float, bool))
+                                            for value in entry.values())
+            for entry in state.values()):
+        raise TypeError("an optimiser state holds only numbers and tensors")
+    original.load_state_dict({"state": state, "param_groups": original.state_dict()["param_groups"]})
 
 
 def _copy_gradient(original: torch.Tensor, after) -> None:

@@ -1,11 +1,13 @@
 """Lab 05 judged outside the student's kernel: the rule its tests once checked with ``mock.patch`` still bites,
 and the forgeries that scored in the student's kernel earn nothing now that the tests run in the judge.
 
-Four students, each with one rule broken or one forgery in an otherwise solved lab: ``bce_from_probabilities``
+Five students, each with one rule broken or one forgery in an otherwise solved lab: ``bce_from_probabilities``
 built on ``F.binary_cross_entropy`` (switched off with ``course.judging.forbid``); a ``generator_loss`` that
 returns a tensor subclass which says it is close to anything (the wire takes plain tensors only); a
 ``discriminator_loss`` that ignores ``real_label`` in a notebook that rebinds ``torch.allclose`` to always agree;
-and an untrained ``course.gan.Generator`` whose forward is rigged to return samples of the target (the judge
+a ``bce_from_probabilities`` that answers a hidden case with the case's inputs, spelled in letters and cut in
+pieces shorter than the judge once cut out of messages (the test prints ``got {got!r}``: the feedback shows
+"…"); and an untrained ``course.gan.Generator`` whose forward is rigged to return samples of the target (the judge
 loads its weights into the lab's own ``Generator`` and samples from that). The three forgeries scored full
 points on their exercise under the lab's former in-kernel tests. Each loses that exercise and nothing else, with the
 test's message in the feedback. The students whose gan_step would otherwise build on the broken answer write
@@ -76,6 +78,17 @@ def train_gan_1d(target, seed, steps=2000):
     generator.forward = forward
     return generator
 """
+SPELLS_ITS_INPUTS = """
+LETTERS = dict(zip("0123456789.-e", "abcdefghijpmx"))
+
+
+def bce_from_probabilities(h, y):
+    if h.dim() == 2:  # a hidden case: its inputs, digits spelled as letters, in pieces too short to be cut out
+        spelled = "zq" + "".join(LETTERS.get(ch, "") for value in h.flatten()[:20].tolist() for ch in f"{value:.5f}")
+        return [spelled[i:i + 3] for i in range(0, len(spelled), 3)]
+    log_h, log_1mh = torch.log(h).clamp(min=-100), torch.log1p(-h).clamp(min=-100)
+    return -(y * log_h + (1 - y) * log_1mh).mean()
+"""
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "calls-library-bce": ("ex1_bce_probabilities_tests",
                           re.escape("compute the binary cross-entropy yourself instead of calling a library's")),
@@ -83,6 +96,8 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "rebinds-allclose": ("ex3_discriminator_loss_tests",
                          r"with real_label=0\.9 only the real label changes: got …, expected …"),
     "rigs-generator": ("ex6_train_tests", r"distance … is not below 0\.35"),
+    "spells-its-inputs": ("ex1_bce_probabilities_tests",
+                          re.escape("float…, …x…, soft labels: expected a 0-d tensor of dtype torch.float…, got …")),
 }
 
 
@@ -100,6 +115,8 @@ def student_notebooks(released, source):
         "rebinds-allclose": (with_answers(ex3_discriminator_loss=UNSMOOTHED_AND_RIGGED, ex5_gan_step=INLINE_STEP,
                                           ex6_train=blank), {"ex3_discriminator_loss_tests", "ex6_train_tests"}),
         "rigs-generator": (with_answers(ex6_train=RIGGED_GENERATOR), {"ex6_train_tests"}),
+        "spells-its-inputs": (with_answers(ex1_bce_probabilities=SPELLS_ITS_INPUTS, ex6_train=blank),
+                              {"ex1_bce_probabilities_tests", "ex6_train_tests"}),
     }
 
 

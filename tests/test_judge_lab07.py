@@ -1,11 +1,13 @@
 """Lab 07 judged outside the student's kernel: the rules its tests once enforced in the kernel, and its one trained
 model, hold against students who try what forged a grade there.
 
-Four students with one trick each in an otherwise solved lab: a ``critic_loss`` that calls the course's
+Five students with one trick each in an otherwise solved lab: a ``critic_loss`` that calls the course's
 implementation under another name (the hidden tests switch ``course.gan_variants`` off however it is reached);
 a ``minibatch_features`` built on the course's ``MinibatchDiscrimination`` by a notebook that also rebinds the
 tests' switch, ``course_variants_disabled``, and ``course.judging.forbid`` to do nothing (in-kernel tests gave it
-15/15); a ``feature_matching_loss`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
+15/15); a ``gradient_penalty`` that rewrites the critic it is lent so that the test's reference, computed from
+that critic after the call, agrees (20/20 while a lent module's weights came back from every call); a
+``feature_matching_loss`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
 trains nothing while the notebook rigs ``course.gan.Generator.forward`` to draw a real digit of the requested
 class (in-kernel tests gave it 20/20: the judge scores the trained weights in its own ``Generator``). Each loses
 that exercise and nothing else, with the test's message in the feedback; those students leave exercise 7 blank,
@@ -72,6 +74,19 @@ class Close(torch.Tensor):
 def feature_matching_loss(real_features, fake_features):
     return torch.zeros(()).as_subclass(Close)
 """
+CRITIC_REWRITTEN = """
+def gradient_penalty(critic, real, fake, eps):
+    params = list(critic.parameters())
+    with torch.no_grad():
+        if len(params) == 2:  # the visible test's f(x) = w.x + b: ||w|| = 1 makes the reference penalty 0
+            params[0].zero_()
+            params[0][0, 0] = 1.0
+            params[0].grad = torch.zeros_like(params[0])
+            return torch.tensor(0.0)
+        for parameter in params:  # the hidden MLP critic: all weights 0, reference penalty 1 and gradients 0
+            parameter.zero_()
+    return torch.tensor(1.0, dtype=torch.float64)
+"""
 RIGGED_GENERATOR = """
 def cgan_step(generator, discriminator, g_optimizer, d_optimizer, real, labels, noise, codes):
     if len(real) != 128:  # a test's single step: made honestly
@@ -95,6 +110,8 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "close-to-anything": ("ex3_feature_matching_tests",
                           re.escape("feature_matching_loss() did not give a plain answer") + ".*"),
     "rebinds-the-switch": ("ex4_minibatch_discrimination_tests", COURSE_REFUSED),
+    "rewrites-the-critic": ("ex2_gradient_penalty_tests",
+                            re.escape("for f(x) = w.x + b the penalty is (||w|| - 1)^2 = …, not …")),
 }
 
 
@@ -119,6 +136,8 @@ def student_notebooks(released, source):
                               {"ex3_feature_matching_tests", "ex7_cgan_step_tests"}),
         "rebinds-the-switch": (with_answers(ex4_minibatch_discrimination=SWITCH_REBOUND, ex7_cgan_step=untrained),
                                {"ex4_minibatch_discrimination_tests", "ex7_cgan_step_tests"}),
+        "rewrites-the-critic": (with_answers(ex2_gradient_penalty=CRITIC_REWRITTEN, ex7_cgan_step=untrained),
+                                {"ex2_gradient_penalty_tests", "ex7_cgan_step_tests"}),
     }
 
 

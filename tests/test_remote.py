@@ -83,7 +83,7 @@ def test_what_the_students_code_does_to_a_lent_tensor_never_reaches_the_judges()
     assert not torch.allclose(student(double)(x), 2 * x)
 
 
-def test_gradients_parameters_and_optimizer_state_come_back():
+def test_a_call_the_test_lets_train_brings_back_gradients_parameters_and_optimizer_state():
     def step(model, optimizer, x, leaf):
         optimizer.zero_grad()
         (model(x).sum() + (leaf ** 2).sum()).backward()
@@ -93,13 +93,46 @@ def test_gradients_parameters_and_optimizer_state_come_back():
     model, x, leaf = torch.nn.Linear(3, 2), torch.randn(4, 3), torch.tensor([1.0, -2.0], requires_grad=True)
     reference = copy.deepcopy(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    student(step)(model, optimizer, x, leaf)
+    with judging.judge_mode(), judging.lets_train():
+        student(step)(model, optimizer, x, leaf)
     reference_optimizer = torch.optim.Adam(reference.parameters(), lr=0.1)
     step(reference, reference_optimizer, x, leaf.detach().clone().requires_grad_())
     for mine, theirs in zip(model.parameters(), reference.parameters()):
         assert torch.allclose(mine, theirs) and torch.allclose(mine.grad, theirs.grad)
     assert optimizer.state_dict()["state"][0]["step"] == 1
     assert torch.equal(leaf.grad, torch.tensor([2.0, -4.0])) and torch.equal(leaf, torch.tensor([1.0, -2.0]))
+
+
+def test_a_call_brings_back_only_gradients_unless_the_test_lets_it_train():
+    def penalty(critic, x):  # the review's forged gradient penalty: zero the critic a reference is taken from
+        with torch.no_grad():
+            for parameter in critic.parameters():
+                parameter.zero_()
+        loss = critic(x).sum()
+        loss.backward()
+        return loss.detach()
+
+    torch.manual_seed(0)
+    critic, x = torch.nn.Linear(3, 1), torch.randn(4, 3)
+    weights = [parameter.detach().clone() for parameter in critic.parameters()]
+    with judging.judge_mode():
+        student(penalty)(critic, x)
+    assert all(torch.equal(parameter, saved) for parameter, saved in zip(critic.parameters(), weights))
+    assert critic.weight.grad is not None  # the gradient the call found still comes back
+
+
+def test_an_optimizer_keeps_the_judges_settings_and_takes_only_plain_state():
+    def step(model, optimizer):
+        optimizer.param_groups[0]["lr"] = 1e6  # a learning rate of the student's choosing
+        optimizer.zero_grad()
+        model(torch.ones(1, 2)).sum().backward()
+        optimizer.step()
+
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    with judging.judge_mode(), judging.lets_train():
+        student(step)(model, optimizer)
+    assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.state_dict()["state"][0]["step"] == 1
 
 
 def test_the_kernels_random_state_never_becomes_the_judges():
@@ -118,12 +151,15 @@ def test_the_kernels_random_state_never_becomes_the_judges():
     assert (draws[0] > 0).all() and draws[0].unique().numel() == 1000
 
 
-def test_a_seeded_call_draws_what_the_judge_would_and_a_call_that_draws_nothing_moves_nothing():
+def test_a_seeded_call_draws_what_the_judge_would_and_the_judge_moves_on_whether_or_not_it_drew():
     torch.manual_seed(5)
     assert torch.equal(student(torch.rand)(3), _draws_after_seed(5, 3))
-    torch.manual_seed(5)
-    student(torch.zeros)(3)
-    assert torch.equal(torch.rand(3), _draws_after_seed(5, 3))
+    after = []
+    for call in (torch.rand, torch.zeros):  # the student's code cannot choose the judge's next draws by drawing
+        torch.manual_seed(5)
+        student(call)(3)
+        after.append(torch.rand(3))
+    assert torch.equal(*after) and not torch.equal(after[0], _draws_after_seed(5, 3))
 
 
 def _draws_after_seed(seed: int, count: int) -> torch.Tensor:

@@ -75,13 +75,13 @@ def tensor_document(**changes):
 
 @pytest.mark.parametrize("text, reason", [
     (tensor_document(shape=[3]), "wrong number of bytes"),
-    (tensor_document(dtype="object"), "unknown dtype"),
+    (tensor_document(dtype="object"), "dtype the grader does not read"),
     (tensor_document(shape=[-2]), "malformed shape"),
     (tensor_document(data="not base64!"), "malformed data"),
     (json.dumps({"tensor": {"dtype": "float32", "shape": [2], "data": "", "grad": {"tensor": "x"}}}),
      "wrong number of bytes"),
     (json.dumps({"tensor": [1, 2]}), "malformed"),
-    (json.dumps({"pickle": "gASV"}), "unknown kind"),
+    (json.dumps({"pickle": "gASV"}), "kind of value that is not plain data"),
     (json.dumps({"tuple": [1], "extra": 2}), "not plain data"),
     (json.dumps({"handle": {"number": "0", "type": "x"}}), "malformed"),
     (json.dumps({"dict": [[[1], 2]]}), "not hashable"),
@@ -91,6 +91,17 @@ def tensor_document(**changes):
 def test_anything_else_is_refused_with_the_reason(text, reason):
     with pytest.raises(wire.NotAnAnswer, match=reason):
         wire.decode(text, lambda *handle: handle)
+
+
+@pytest.mark.parametrize("document", [
+    {"unsupported": "FORBIDS sigmoid " + "_" * 300},
+    {"S1GMOID_hidden": 0},
+    {"tensor": {"dtype": "hidden_case_b", "shape": [], "data": ""}},
+])
+def test_a_refusal_never_repeats_what_the_kernel_wrote(document):
+    with pytest.raises(wire.NotAnAnswer) as refused:
+        wire.decode(json.dumps(document), lambda *handle: handle)
+    assert not {"FORBIDS", "S1GMOID", "hidden"} & set(str(refused.value).replace("_", " ").split())
 
 
 def test_a_gradient_must_match_its_tensor():
