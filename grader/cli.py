@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde
 from grader.checks import build_labs, check_assignments
+from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster, register_assignment
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
@@ -97,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     check.add_argument("--no-grading", action="store_true", help="only check that labs/ is in sync (fast)")
+
+    mutants = commands.add_parser(
+        "mutants",
+        help="grade each lab's catalogue of plausible mistakes (solutions/<assignment>/mutants.toml); fail unless "
+        "every mistake costs points in its own exercise and in no other",
+    )
+    mutants.add_argument("assignments", nargs="*", help="assignment names (default: all)")
 
     tidy = commands.add_parser(
         "tidy",
@@ -188,9 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if arguments.command == "release":
             return _release(course, assignments)
-        findings = check_assignments(course, assignments, grade=not arguments.no_grading)
+        if arguments.command == "mutants":
+            findings = [finding for assignment in assignments for finding in check_mutants(course, assignment)]
+        else:
+            findings = check_assignments(course, assignments, grade=not arguments.no_grading)
     except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError,
-            FeedbackError, CourseBusy) as error:
+            FeedbackError, CourseBusy, CatalogueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for finding in findings:

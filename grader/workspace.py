@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
 CELL_TIMEOUT_SECONDS = 300
+MUTANT_CATALOGUE = "mutants.toml"  # a lab's plausible mistakes (grader.mutants), kept beside its solution
 
 
 class GradingError(Exception):
@@ -56,7 +57,9 @@ class Workspace:
 
     # -- steps ---------------------------------------------------------------
     def add_source(self, assignment: str, folder: Path) -> None:
-        shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True)
+        """The lab's solution folder as nbgrader's source, without its catalogue of mistakes (never released)."""
+        shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(MUTANT_CATALOGUE))
 
     def generate(self, assignment: str) -> Path:
         """``nbgrader generate_assignment``: the student version, in ``release/<assignment>``."""

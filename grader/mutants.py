@@ -1,0 +1,143 @@
+"""The mutation check: plausible mistakes, graded, each of which must cost its own exercise and nothing else.
+
+A lab's catalogue of mistakes lives beside its solution, in ``solutions/<assignment>/mutants.toml``, and is never
+released (:meth:`grader.workspace.Workspace.add_source` leaves it out). Each entry is one small edit to one
+solution cell::
+
+    [[mutant]]
+    exercise = "ex1_sigmoid"          # the grade_id of the solution cell the mistake is made in
+    mistake = "the sign of x flipped"  # what a student did, in a few words
+    replace = "torch.exp(-x)"          # text that occurs exactly once in that cell
+    by = "torch.exp(x)"
+
+``python -m grader mutants`` types the solutions into the released lab with one mistake each, grades every
+mutant with the kit's autograde in one run, and reports a mutant that keeps all of its exercise's points (the
+tests miss the mistake) or costs another exercise points (one slip cascades).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from grader.checks import Finding, exercise_scores, generate_release
+from grader.course import Course
+from grader.notebooks import exercises, fill_solutions, grade_id, is_solution_cell, read_notebook
+from grader.workspace import MUTANT_CATALOGUE as CATALOGUE
+from grader.workspace import temporary_workspace
+
+CHECK = "mutant loses its exercise only"
+MISTAKES_PER_EXERCISE = 2
+
+
+class CatalogueError(Exception):
+    """A catalogue entry that cannot be applied: a missing field, an unknown cell, text not found once."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    exercise: str
+    mistake: str
+    replace: str
+    by: str
+
+
+def read_catalogue(path: Path) -> list[Mutant]:
+    """The mutants of one lab; none when the lab has no catalogue."""
+    if not path.is_file():
+        return []
+    with path.open("rb") as file:
+        entries = tomllib.load(file).get("mutant", [])
+    mutants = []
+    for number, entry in enumerate(entries, 1):
+        missing = [key for key in ("exercise", "mistake", "replace", "by") if not isinstance(entry.get(key), str)]
+        if missing:
+            raise CatalogueError(f"{path}: mutant {number} lacks {', '.join(missing)} (each a string)")
+        mutants.append(Mutant(entry["exercise"], entry["mistake"], entry["replace"], entry["by"]))
+    return mutants
+
+
+def mutated_source(source: NotebookNode, mutant: Mutant) -> NotebookNode:
+    """The solution notebook with the mutant's edit made in its solution cell."""
+    mutated = NotebookNode(source.copy())
+    mutated.cells = [NotebookNode(cell.copy()) for cell in source.cells]
+    cells = [cell for cell in mutated.cells if is_solution_cell(cell) and grade_id(cell) == mutant.exercise]
+    if len(cells) != 1:
+        raise CatalogueError(f"mutant {mutant.mistake!r}: no solution cell {mutant.exercise!r} in the lab")
+    (cell,) = cells
+    if cell.source.count(mutant.replace) != 1:
+        raise CatalogueError(f"mutant {mutant.mistake!r}: the text to replace occurs "
+                             f"{cell.source.count(mutant.replace)} times in {mutant.exercise}, not once")
+    cell.source = cell.source.replace(mutant.replace, mutant.by)
+    return mutated
+
+
+def exercise_of(notebooks: dict[str, NotebookNode]) -> dict[str, str]:
+    """``{solution cell id: "notebook:exercise"}``, the keys of :func:`grader.checks.exercise_scores`."""
+    return {solution_id: f"{filename}:{exercise.name}" for filename, notebook in notebooks.items()
+            for exercise in exercises(notebook) for solution_id in exercise.solution_ids}
+
+
+def coverage(assignment: str, mutants: list[Mutant], notebooks: dict[str, NotebookNode]) -> Finding:
+    """Every exercise has at least :data:`MISTAKES_PER_EXERCISE` mistakes in the catalogue."""
+    owners = exercise_of(notebooks)
+    counts = {name: 0 for name in owners.values()}
+    for mutant in mutants:
+        if mutant.exercise in owners:
+            counts[owners[mutant.exercise]] += 1
+    few = [f"{name.split(':', 1)[1]} ({count})" for name, count in counts.items() if count < MISTAKES_PER_EXERCISE]
+    if few:
+        return Finding(assignment, "every exercise has mistakes", False,
+                       f"fewer than {MISTAKES_PER_EXERCISE} mistakes for {', '.join(few)}")
+    return Finding(assignment, "every exercise has mistakes", True,
+                   f"{len(mutants)} mistakes over {len(counts)} exercises")
+
+
+def verdict(assignment: str, mutant: Mutant, own: str | None, scores: dict[str, tuple]) -> Finding:
+    """Whether the graded mutant lost points in its own exercise (``own``, a key of ``scores``) and in no other."""
+    others = [f"{name.split(':', 1)[1]} {score:g}/{points:g}" for name, (score, points) in scores.items()
+              if name != own and score < points]
+    label = f"{mutant.exercise}, {mutant.mistake}"
+    if own is None:
+        return Finding(assignment, CHECK, False, f"{label}: {mutant.exercise} is not an exercise of the lab")
+    score, points = scores[own]
+    problems = []
+    if score >= points:
+        problems.append(f"keeps all {points:g} points of {mutant.exercise} (the tests miss it)")
+    if others:
+        problems.append(f"also costs {', '.join(others)}")
+    if problems:
+        return Finding(assignment, CHECK, False, f"{label}: {'; '.join(problems)}")
+    return Finding(assignment, CHECK, True, f"{label}: {score:g}/{points:g}, every other exercise full")
+
+
+def check_mutants(course: Course, assignment: str) -> list[Finding]:
+    """Grade every mutant of one lab in one autograde run."""
+    mutants = read_catalogue(course.solutions / assignment / CATALOGUE)
+    if not mutants:
+        return [Finding(assignment, CHECK, False, f"no mutants: write solutions/{assignment}/{CATALOGUE}")]
+    sources = {path.name: read_notebook(path) for path in course.source_notebooks(assignment)}
+    with temporary_workspace() as workspace:
+        release = generate_release(course, workspace, assignment)
+        released = {path.name: read_notebook(path) for path in sorted(release.glob("*.ipynb"))}
+        owners = exercise_of(released)
+        findings = [coverage(assignment, mutants, released)]
+        students = {}
+        for number, mutant in enumerate(mutants, 1):
+            student = f"mutant-{number:02d}"
+            notebooks = {}
+            for name, notebook in released.items():
+                source = sources[name]
+                if any(is_solution_cell(cell) and grade_id(cell) == mutant.exercise for cell in source.cells):
+                    source = mutated_source(source, mutant)
+                notebooks[name] = fill_solutions(notebook, source)
+            workspace.submit(student, assignment, notebooks)
+            students[student] = mutant
+        workspace.autograde(assignment)
+        return findings + [
+            verdict(assignment, mutant, owners.get(mutant.exercise),
+                    exercise_scores(workspace, assignment, student, released))
+            for student, mutant in students.items()]

@@ -1,0 +1,85 @@
+"""grader.mutants: a catalogue of mistakes applies to its lab, and the verdict on a graded mutant is the rule's."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.checks import Finding
+from grader.course import Course
+from grader.mutants import CATALOGUE, CatalogueError, Mutant, coverage, mutated_source, read_catalogue, verdict
+from grader.notebooks import grade_id, is_solution_cell, read_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course(ROOT)
+CATALOGUED = [name for name in COURSE.assignments() if (COURSE.solutions / name / CATALOGUE).is_file()]
+
+
+def solution_cell(source: str, cell_id: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+        "grade": False, "solution": True, "locked": False, "grade_id": cell_id, "schema_version": 3}})
+
+
+def test_a_mutant_edits_its_own_cell_once_and_leaves_the_solution_as_it_was():
+    notebook = nbformat.v4.new_notebook(cells=[solution_cell("y = x + 1", "ex1"), solution_cell("z = x + 1", "ex2")])
+    mutated = mutated_source(notebook, Mutant("ex1", "off by one", "x + 1", "x + 2"))
+    assert [cell.source for cell in mutated.cells] == ["y = x + 2", "z = x + 1"]
+    assert [cell.source for cell in notebook.cells] == ["y = x + 1", "z = x + 1"]
+
+
+@pytest.mark.parametrize("mutant, reason", [
+    (Mutant("ex9", "a cell the lab lacks", "x", "y"), "no solution cell 'ex9'"),
+    (Mutant("ex1", "text that is not there", "x * 3", "y"), "occurs 0 times"),
+    (Mutant("ex1", "text found twice", "x", "y"), "occurs 2 times"),
+])
+def test_a_mutant_that_cannot_be_applied_is_refused_with_the_reason(mutant, reason):
+    notebook = nbformat.v4.new_notebook(cells=[solution_cell("y = x + x", "ex1")])
+    with pytest.raises(CatalogueError, match=reason):
+        mutated_source(notebook, mutant)
+
+
+def test_a_catalogue_entry_without_its_fields_is_refused(tmp_path):
+    path = tmp_path / CATALOGUE
+    path.write_text('[[mutant]]\nexercise = "ex1"\nmistake = "no edit"\n')
+    with pytest.raises(CatalogueError, match="mutant 1 lacks replace, by"):
+        read_catalogue(path)
+
+
+MUTANT = Mutant("ex2_forward", "no sigmoid on the output", "a", "b")
+
+
+@pytest.mark.parametrize("scores, ok, words", [
+    ({"lab:ex1": (10, 10), "lab:ex2_forward": (0, 10), "lab:ex3": (15, 15)}, True, "0/10, every other exercise full"),
+    ({"lab:ex1": (10, 10), "lab:ex2_forward": (10, 10), "lab:ex3": (15, 15)}, False, "the tests miss it"),
+    ({"lab:ex1": (10, 10), "lab:ex2_forward": (5, 10), "lab:ex3": (0, 15)}, False, "also costs ex3 0/15"),
+])
+def test_a_mutant_must_lose_its_own_exercise_and_no_other(scores, ok, words):
+    finding = verdict("lab", MUTANT, "lab:ex2_forward", scores)
+    assert isinstance(finding, Finding) and finding.ok is ok and words in finding.detail
+
+
+def test_every_exercise_needs_two_mistakes():
+    notebook = nbformat.v4.new_notebook(cells=[solution_cell("a", "ex1"), solution_cell("b", "ex2")])
+    for cell in list(notebook.cells):  # each solution cell followed by its test cell makes two exercises
+        notebook.cells.insert(notebook.cells.index(cell) + 1, nbformat.v4.new_code_cell("assert True", metadata={
+            "nbgrader": {"grade": True, "solution": False, "locked": True, "points": 5,
+                         "grade_id": f"{grade_id(cell)}_tests", "schema_version": 3}}))
+    mutants = [Mutant("ex1", "one", "a", "c"), Mutant("ex1", "two", "a", "d"), Mutant("ex2", "three", "b", "c")]
+    finding = coverage("lab", mutants, {"lab.ipynb": notebook})
+    assert not finding.ok and "ex2 (1)" in finding.detail
+
+
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_every_catalogued_mistake_applies_to_the_solution(assignment):
+    """Grading the mutants is `python -m grader mutants`; here, only that each edit still finds its text."""
+    sources = [read_notebook(path) for path in COURSE.source_notebooks(assignment)]
+    mutants = read_catalogue(COURSE.solutions / assignment / CATALOGUE)
+    assert mutants
+    for mutant in mutants:
+        (source,) = [notebook for notebook in sources if any(
+            is_solution_cell(cell) and grade_id(cell) == mutant.exercise for cell in notebook.cells)]
+        mutated_source(source, mutant)
+
+
+def test_the_catalogue_is_never_released():
+    assert CATALOGUED and not any((COURSE.labs / name / CATALOGUE).exists() for name in CATALOGUED)
