@@ -16,6 +16,9 @@ helpers here do the right thing in each:
   weight initialiser): inside the block their parameters, buffers and state come back as the call left them.
   Outside it only gradients come back, so a reference computed from a lent module after a call is computed
   from the module the test chose.
+- :func:`built_on` gives the student's code trusted functions under the names of earlier exercises ("judge
+  forward_221 alone, on the kit's sigmoid"): a mistake costs the exercise where it was made, not every later
+  one; in a kernel it rebinds the notebook's globals, in the judge it asks the kernel to around each call.
 - :func:`in_kernel` runs a function of the course (or of the lab's set-up cells) on the student's code where
   that code runs: work that would take too many calls over the wire (a training loop that calls the
   student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
@@ -42,6 +45,7 @@ _forbidden_here: list = []  # (target, message) pairs in force in the judge
 _counted_here: list = []  # (target, Calls) pairs in force in the judge
 _backward_here: list = []  # in the judge: one entry while a call_and_backward call runs
 _training_here: list = []  # in the judge: one entry per lets_train block
+_built_on_here: list = []  # (notebook name, trusted function) pairs in force in the judge
 _in_judge = False
 
 
@@ -62,6 +66,7 @@ def judge_mode():
         _counted_here.clear()
         _backward_here.clear()
         _training_here.clear()
+        _built_on_here.clear()
 
 
 def forbidden_targets() -> list:
@@ -77,6 +82,11 @@ def counted_targets() -> list:
 def backward_requested() -> bool:
     """Whether the judge's current call of the student's code is a :func:`call_and_backward`."""
     return bool(_backward_here)
+
+
+def built_on_targets() -> list:
+    """The (notebook name, trusted function) pairs of the :func:`built_on` blocks the judge is inside."""
+    return list(_built_on_here)
 
 
 def training_allowed() -> bool:
@@ -152,6 +162,31 @@ def count_calls(target: str):
 
     with mock.patch.object(owner, name, counting) if owner is not None else _replaced_global(name, counting):
         yield calls
+
+
+@contextlib.contextmanager
+def built_on(**trusted):
+    """Inside this block the student's code finds each given function under its name instead of the notebook's
+    own: ``with built_on(sigmoid=torch.sigmoid): forward_221(w, x)`` judges ``forward_221`` alone, whatever the
+    student's ``sigmoid`` does, while the student's notebook goes on building on their own ``sigmoid``.
+
+    A function must be importable by name where the student's code runs (torch's, the course package's): in the
+    judge it travels to the kernel by reference.
+    """
+    if not trusted:
+        raise ValueError("built_on() needs at least one name=function")
+    if _in_judge:
+        pairs = list(trusted.items())
+        _built_on_here.extend(pairs)
+        try:
+            yield
+        finally:
+            del _built_on_here[len(_built_on_here) - len(pairs):]
+        return
+    with contextlib.ExitStack() as stack:
+        for name, function in trusted.items():
+            stack.enter_context(_replaced_global(name, function))
+        yield
 
 
 @contextlib.contextmanager

@@ -35,7 +35,8 @@ import torch
 from jupyter_core.utils import run_sync
 
 from course import wire
-from course.judging import backward_requested, counted_targets, forbidden_targets, training_allowed
+from course.judging import (backward_requested, built_on_targets, counted_targets, forbidden_targets,
+                            training_allowed)
 from course.kernel_service import REPLY_MIME, with_grad
 from grader.messages import Shown, mask_numbers
 
@@ -113,7 +114,8 @@ class KernelLink:
         request = {**head, "args": args, "kwargs": kwargs,
                    "context": {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
                                "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
-                               "count": [target for target, _ in counted], "backward": backward_requested()}}
+                               "count": [target for target, _ in counted], "backward": backward_requested(),
+                               "built_on": built_on_targets()}}
         reply, decoder = self._exchange(request, label)
         with self._charged():
             return self._read_call(reply, decoder, request, forbidden, counted, label)

@@ -4,6 +4,7 @@ import base64
 import copy
 import io
 import json
+import sys
 
 import pytest
 import torch
@@ -185,3 +186,22 @@ def test_a_change_in_place_is_reported_to_a_test_that_asks():
         (value, changed) = judging.call_noting_changes(student(pure), w, x=x)
         assert not changed  # a NaN left as it was is no change
     assert judging.call_noting_changes(descend, w, x)[1] and not judging.call_noting_changes(pure, w, x)[1]
+
+
+def test_a_test_can_judge_a_function_alone_on_trusted_functions_under_the_earlier_names():
+    notebook = vars(sys.modules["__main__"])  # the kernel's notebook namespace when no IPython runs
+    exec("def forward(x):\n    return 2 * sigmoid(x)", notebook)  # noqa: S102 (the student's later exercise)
+    notebook["sigmoid"] = lambda x: x  # the student's broken earlier exercise
+    try:
+        forward, x = student(notebook["forward"]), torch.linspace(-3, 3, 7)
+        with judging.judge_mode():
+            assert torch.equal(forward(x), 2 * x)
+            with judging.built_on(sigmoid=torch.sigmoid):
+                assert torch.equal(forward(x), 2 * torch.sigmoid(x))
+            assert torch.equal(forward(x), 2 * x)  # the notebook keeps building on its own sigmoid
+        with judging.built_on(sigmoid=torch.sigmoid):  # the same outside the judge (JupyterLab, plain nbgrader)
+            assert torch.equal(notebook["forward"](x), 2 * torch.sigmoid(x))
+        assert torch.equal(notebook["forward"](x), 2 * x)
+    finally:
+        notebook.pop("forward", None)
+        notebook.pop("sigmoid", None)
