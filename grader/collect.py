@@ -51,7 +51,7 @@ from nbgrader.utils import parse_utc
 
 from grader.checks import differences
 from grader.course import Course
-from grader.workspace import GradingError, gradebook_url, run_nbgrader
+from grader.workspace import RELEASE_IGNORE, GradingError, gradebook_url, run_nbgrader
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # nbgrader's own CourseDirectory.max_file_size
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's exchange format, always in UTC
@@ -84,7 +84,7 @@ def register_assignment(course: Course, assignment: str) -> None:
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
         run_nbgrader(course.root, "generate_assignment", assignment, "--force",
                      f"--CourseDirectory.source_directory={course.solutions.name}",
-                     f"--CourseDirectory.release_directory={scratch}")
+                     f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
         problems = differences(Path(scratch) / assignment, course.labs / assignment)
         if problems:
             raise GradingError(

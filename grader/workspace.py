@@ -21,6 +21,8 @@ from nbgrader.api import Gradebook
 
 CELL_TIMEOUT_SECONDS = 300
 MUTANT_CATALOGUE = "mutants.toml"  # a lab's plausible mistakes (grader.mutants), kept beside its solution
+# what nbgrader's generate_assignment leaves out of a release: its own defaults and the catalogue of mistakes
+RELEASE_IGNORE = f"--CourseDirectory.ignore={['.ipynb_checkpoints', '*.pyc', '__pycache__', 'feedback', MUTANT_CATALOGUE]!r}"
 
 
 class GradingError(Exception):
@@ -63,7 +65,7 @@ class Workspace:
 
     def generate(self, assignment: str) -> Path:
         """``nbgrader generate_assignment``: the student version, in ``release/<assignment>``."""
-        self._nbgrader("generate_assignment", assignment, "--force")
+        self._nbgrader("generate_assignment", assignment, "--force", RELEASE_IGNORE)
         return self.release(assignment)
 
     def submit(self, student: str, assignment: str, notebooks: dict[str, NotebookNode]) -> None:
