@@ -10,14 +10,14 @@ reading an attribute, is a request. Arguments travel by pickle (the judge's own 
 that may do what it likes with them); answers come back through :func:`course.wire.decode` only.
 The student's code works on copies of the judge's values: what it does to a lent tensor's data never
 reaches the tensor the test goes on to use (a reference computed after the call sees the inputs the test
-chose). The ``.grad`` of lent tensors and parameters that take gradients comes back; the parameters and buffers of
-lent modules and the state of lent optimisers come back only from a call the test lets train
-(:func:`course.judging.lets_train`, and every :func:`course.judging.in_kernel` call). The judge's random state goes with each
-call, so a seeded test draws the same numbers whichever process draws them; the kernel's state never comes
-back (it would hand the student the judge's later draws): when the call drew numbers, the judge moves on to a
-state of its own generator's choosing. The functions a test switches off or counts
-(:func:`course.judging.forbid`, :func:`course.judging.count_calls`) travel with each call too; the kernel
-patches them around it and reports which were called, and how often.
+chose). The ``.grad`` of lent tensors and parameters that take gradients comes back; the parameters and
+buffers of lent modules and the state of lent optimisers come back only from a call the test lets train
+(:func:`course.judging.lets_train`, and every :func:`course.judging.in_kernel` call). The judge's random state
+goes with each call, so a seeded test draws the same numbers whichever process draws them; the kernel's state
+never comes back (it would hand the student the judge's later draws): after every call the judge moves on to a
+state of its own generator's choosing. The functions a test switches off, counts or puts in place of earlier
+exercises (:func:`course.judging.forbid`, :func:`course.judging.count_calls`, :func:`course.judging.built_on`)
+travel with each call too; the kernel patches them around it and reports which were called, and how often.
 """
 
 from __future__ import annotations
