@@ -183,7 +183,10 @@ def built_on(**trusted):
         finally:
             del _built_on_here[len(_built_on_here) - len(pairs):]
         return
+    from course.trusted import lending  # here: course.trusted imports torch and the course's networks, judging neither
+
     with contextlib.ExitStack() as stack:
+        stack.enter_context(lending(trusted.values()))
         for name, function in trusted.items():
             stack.enter_context(_replaced_global(name, function))
         yield

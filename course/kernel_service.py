@@ -135,13 +135,23 @@ def _judge_context(context: dict, called: set, counts: list):
         torch.set_rng_state(context["rng"])
     try:
         trusted = context.get("built_on", [])
-        with _patched([name for name, _ in trusted], lambda index, original: trusted[index][1]), \
+        with _lending([function for _, function in trusted]), \
+                _patched([name for name, _ in trusted], lambda index, original: trusted[index][1]), \
                 _patched(context.get("forbid", []), _refusal(called)), \
                 _patched(context.get("count", []), _counter(counts)):
             yield
     finally:
         torch.set_grad_enabled(grad_enabled)
         torch.set_default_dtype(default_dtype)
+
+
+def _lending(functions: list):
+    """course.trusted.lending, imported only when a test lends trusted functions."""
+    if not functions:
+        return contextlib.nullcontext()
+    from course.trusted import lending
+
+    return lending(functions)
 
 
 def _run(request: dict):

@@ -29,6 +29,11 @@ def test_the_221_network_and_its_gradients_follow_the_slides(seed):
     generator = torch.Generator().manual_seed(seed)
     w, x, z = (torch.randn(6, generator=generator, **F64), torch.randn(2, generator=generator, **F64),
                torch.rand((), generator=generator, **F64))
+    with trusted.lending([trusted.forward_221, trusted.gradients_221]):
+        check_221(w, x, z)
+
+
+def check_221(w, x, z):
     for got, expected in zip(trusted.forward_221(w, x), by_formula_221(w, x)):
         assert got.shape == () and torch.allclose(got, expected)
     with torch.no_grad():  # as the tests call it: autograd off outside
@@ -40,11 +45,17 @@ def test_the_221_network_and_its_gradients_follow_the_slides(seed):
 def test_the_sigmoid_derivative_is_autograds():
     x = torch.linspace(-8, 8, 33, requires_grad=True, **F64)
     torch.sigmoid(x).sum().backward()
-    assert torch.allclose(trusted.sigmoid_prime(x.detach()), x.grad)
+    with trusted.lending([trusted.sigmoid_prime]):
+        assert torch.allclose(trusted.sigmoid_prime(x.detach()), x.grad)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_the_mlp_passes_follow_their_definitions(activation):
+    with trusted.lending([trusted.activate, trusted.mlp_forward, trusted.mlp_backward]):
+        check_mlp(activation)
+
+
+def check_mlp(activation):
     generator = torch.Generator().manual_seed(4)
     sizes = [3, 5, 4, 2]
     params = [(torch.randn(n_out, n_in, generator=generator, **F64), torch.randn(n_out, generator=generator, **F64))
@@ -70,5 +81,30 @@ def test_the_mlp_passes_follow_their_definitions(activation):
 
 
 def test_an_unknown_activation_says_which_are_known():
-    with pytest.raises(ValueError, match="use 'sigmoid' or 'relu'"):
+    with trusted.lending([trusted.activate]), pytest.raises(ValueError, match="use 'sigmoid' or 'relu'"):
         trusted.activate(torch.zeros(2), "tanh")
+
+
+def test_a_trusted_function_answers_only_while_a_test_lends_it():
+    w, x = torch.randn(6, **F64), torch.randn(2, **F64)
+    kit_forward = trusted.forward_221  # imported into a notebook as an answer, under any name
+    with pytest.raises(trusted.NotLent, match="not an answer: write your own"):
+        kit_forward(w, x)
+    with pytest.raises(trusted.NotLent):
+        trusted.DigitNet()
+    with trusted.lending([trusted.forward_221, torch.sigmoid]):
+        assert len(kit_forward(w, x)) == 3
+        with pytest.raises(trusted.NotLent):  # lent: only what the test lends
+            trusted.gradients_221(w, x, torch.tensor(0.5, **F64))
+    with pytest.raises(trusted.NotLent):
+        kit_forward(w, x)
+
+
+def test_the_lab_02_table_network_and_output_size():
+    with trusted.lending([trusted.DigitNet, trusted.output_size]):
+        assert trusted.DigitNet()(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+        for n, k, s, p in [(9, 3, 1, 0), (8, 3, 1, 1), (28, 5, 2, 2), (7, 2, 2, 0), (5, 5, 3, 0)]:
+            side = torch.nn.functional.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p)
+            assert trusted.output_size(n, k, s, p) == side.shape[-1]
+        with pytest.raises(ValueError, match="does not fit"):
+            trusted.output_size(3, 7, 1, 1)
