@@ -35,15 +35,14 @@ def test_the_call_runs_under_the_judges_grad_mode_and_dtype():
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
 
 
-def test_the_random_state_travels_both_ways():
+def test_the_judges_random_state_travels_to_the_kernel_and_the_kernels_never_comes_back():
     torch.manual_seed(7)
     state = torch.get_rng_state()
     expected = torch.rand(3)
-    state_after_three = torch.get_rng_state()
     torch.manual_seed(0)
     reply, value, decoder = call(lambda: torch.rand(3), context={"rng": state})
     assert torch.equal(value, expected)
-    assert torch.equal(decoder.value(reply["rng"], 0), state_after_three)
+    assert "rng" not in reply  # the judge reseeds itself after every call (grader.remote)
 
 
 def test_a_switched_off_function_is_reported_even_when_the_student_catches_it():
