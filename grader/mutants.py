@@ -1,7 +1,7 @@
 """The mutation check: plausible mistakes, graded, each of which must cost its own exercise and nothing else.
 
 A lab's catalogue of mistakes lives beside its solution, in ``solutions/<assignment>/mutants.toml``, and is never
-released (:meth:`grader.workspace.Workspace.add_source` leaves it out). Each entry is one small edit to one
+released (nbgrader's generate_assignment leaves it out: :data:`grader.workspace.RELEASE_IGNORE`). Each entry is one small edit to one
 solution cell::
 
     [[mutant]]

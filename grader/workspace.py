@@ -18,11 +18,12 @@ from typing import Iterator
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
 
 CELL_TIMEOUT_SECONDS = 300
 MUTANT_CATALOGUE = "mutants.toml"  # a lab's plausible mistakes (grader.mutants), kept beside its solution
 # what nbgrader's generate_assignment leaves out of a release: its own defaults and the catalogue of mistakes
-RELEASE_IGNORE = f"--CourseDirectory.ignore={['.ipynb_checkpoints', '*.pyc', '__pycache__', 'feedback', MUTANT_CATALOGUE]!r}"
+RELEASE_IGNORE = f"--CourseDirectory.ignore={[*CourseDirectory().ignore, MUTANT_CATALOGUE]!r}"
 
 
 class GradingError(Exception):
@@ -59,9 +60,7 @@ class Workspace:
 
     # -- steps ---------------------------------------------------------------
     def add_source(self, assignment: str, folder: Path) -> None:
-        """The lab's solution folder as nbgrader's source, without its catalogue of mistakes (never released)."""
-        shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(MUTANT_CATALOGUE))
+        shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True)
 
     def generate(self, assignment: str) -> Path:
         """``nbgrader generate_assignment``: the student version, in ``release/<assignment>``."""
