@@ -7,6 +7,7 @@ helpers here do the right thing in each:
 
 - :func:`forbid` switches functions off while the student's code runs ("compute it yourself"): in a kernel
   it patches them there; in the judge it asks the kernel to patch them around each call of the student's code.
+  ``forbid(*AUTOGRAD, ...)`` switches off every way to have autograd differentiate ("derive it by hand").
 - :func:`count_calls` counts the calls of a function while the student's code runs ("clip with your own
   clip_grad_norm"), the same way: wrapped in a kernel, or by the kernel around each call the judge makes.
 - :func:`call_and_backward` calls a function of the student's and backpropagates the loss it returns, where
@@ -40,6 +41,18 @@ import contextlib
 import pkgutil
 import sys
 from unittest import mock
+
+# Every public way to have autograd compute a derivative, for forbid(*AUTOGRAD, message=...) around code that must
+# derive its gradients by hand (Tensor.backward and torch.autograd.functional go through the first two).
+AUTOGRAD = ("torch.autograd.grad", "torch.autograd.backward", "torch.func.grad", "torch.func.grad_and_value",
+            "torch.func.vjp", "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian")
+# Every binary cross-entropy torch and the course offer, for forbid(*LIBRARY_BCE, message=...) around code that
+# must compute the BCE itself (course.trusted's losses, which a test may lend, are built on F.softplus instead).
+LIBRARY_BCE = ("torch.nn.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy_with_logits",
+               "torch.binary_cross_entropy_with_logits", "torch._C._nn.binary_cross_entropy",
+               "torch.nn.BCELoss.forward", "torch.nn.BCEWithLogitsLoss.forward",
+               "course.bce.bce_from_probabilities", "course.bce.bce_from_logits", "course.gan.discriminator_loss",
+               "course.gan.generator_loss", "course.gan.generator_loss_non_saturating")
 
 _forbidden_here: list = []  # (target, message) pairs in force in the judge
 _counted_here: list = []  # (target, Calls) pairs in force in the judge

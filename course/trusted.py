@@ -19,8 +19,12 @@ from collections import Counter
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from course.cnn import DigitsCNN
+from course.dcgan import dcgan_weights_init
+from course.gan import alternating_step
 from course.references import torch_221, torch_mlp
 
 Params = Sequence[tuple[torch.Tensor, torch.Tensor]]
@@ -132,3 +136,119 @@ class DigitNet(DigitsCNN):
         if _lent_now[DigitNet] <= 0:
             raise NotLent("DigitNet")
         super().__init__(channels=(8, 16))
+
+
+# -- lab 03: recurrent networks ---------------------------------------------------------------------------------
+# Written with torch.nn.functional rather than torch.nn.RNN: the tests that lend them switch torch's RNN off.
+
+
+@_answers_only_when_lent
+def rnn_cell(x_t, s_prev, U, W, b_ih, b_hh, nonlinearity: str = "tanh") -> torch.Tensor:
+    """One step of torch.nn.RNNCell: ``f(x_t U^T + b_ih + s_prev W^T + b_hh)``, batched or not."""
+    activation = {"tanh": torch.tanh, "relu": torch.relu}.get(nonlinearity)
+    if activation is None:
+        raise ValueError(f"nonlinearity={nonlinearity!r}: use 'tanh' or 'relu'")
+    return activation(F.linear(x_t, U, b_ih) + F.linear(s_prev, W, b_hh)).detach()
+
+
+@_answers_only_when_lent
+def rnn_forward(X, U, W, b_ih, b_hh, h0=None, nonlinearity: str = "tanh"):
+    """``(outputs, h_n)`` of torch.nn.RNN(batch_first=True) for ``X`` of shape (N, T, I), ``h_n`` of shape (N, H)."""
+    with lending([rnn_cell]):
+        s = torch.zeros(X.shape[0], W.shape[0], dtype=X.dtype, device=X.device) if h0 is None else h0
+        states = []
+        for t in range(X.shape[1]):
+            s = rnn_cell(X[:, t], s, U, W, b_ih, b_hh, nonlinearity)
+            states.append(s)
+    return torch.stack(states, dim=1), s
+
+
+@_answers_only_when_lent
+def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
+    """torch.nn.utils.clip_grad_norm_ (the tests that lend it switch torch's own off for the student's code)."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.tensor(0.0)
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach()) for g in grads]))
+    factor = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(factor)
+    return total
+
+
+# -- lab 04: the GAN objective ----------------------------------------------------------------------------------
+
+
+@_answers_only_when_lent
+def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
+    """D* = p_data / (p_data + p_g), and 1/2 where both densities are 0 (no evidence either way)."""
+    total = p_data + p_g
+    return torch.where(total > 0, p_data / torch.where(total > 0, total, 1), torch.full_like(total, 0.5))
+
+
+# -- lab 05: binary cross-entropy and the GAN losses ----------------------------------------------------------------
+# Written with F.softplus: the tests that lend them switch torch's BCE off.
+
+
+@_answers_only_when_lent
+def bce_from_logits(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean of log(1 + e^z) - z y, nn.BCEWithLogitsLoss's value and gradient."""
+    return (F.softplus(z) - z * y).mean()
+
+
+@_answers_only_when_lent
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """BCE(D(x), real_label) + BCE(D(G(z)), 0), each a mean over its own batch."""
+    with lending([bce_from_logits]):
+        return (bce_from_logits(real_logits, torch.full_like(real_logits, real_label))
+                + bce_from_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+@_answers_only_when_lent
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating loss BCE(D(G(z)), 1)."""
+    with lending([bce_from_logits]):
+        return bce_from_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+@_answers_only_when_lent
+def gan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise, real_label: float = 1.0):
+    """One update of D on the real batch and the detached fakes, then one of G through the updated D
+    (course.gan.alternating_step with k = 1); returns the two losses as numbers."""
+    stats = alternating_step(generator, discriminator, g_optimizer, d_optimizer, [real], [d_noise], g_noise, real_label)
+    return stats.d_loss.item(), stats.g_loss.item()
+
+
+# -- lab 06: DCGAN ---------------------------------------------------------------------------------------------------
+
+
+@_answers_only_when_lent
+def generator_block(in_channels: int, out_channels: int, first: bool = False) -> nn.Sequential:
+    """A stage of course.dcgan.DCGANGenerator: a 4x4 transposed convolution (1x1 -> 4x4 when first, else twice the
+    size), BatchNorm, ReLU."""
+    stride, padding = (1, 0) if first else (2, 1)
+    return nn.Sequential(nn.ConvTranspose2d(in_channels, out_channels, 4, stride, padding, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+@_answers_only_when_lent
+def discriminator_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> nn.Sequential:
+    """A stage of course.dcgan.DCGANDiscriminator: a strided 4x4 convolution (half the size), BatchNorm unless told
+    otherwise, LeakyReLU(0.2)."""
+    layers = [nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=False)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
+
+
+@_answers_only_when_lent
+def dcgan_init(module: nn.Module) -> None:
+    """The paper's initialisation (course.dcgan.dcgan_weights_init)."""
+    dcgan_weights_init(module)
+
+
+@_answers_only_when_lent
+def dcgan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise):
+    """course.gan.alternating_step with k = 1; returns the two losses as numbers."""
+    stats = alternating_step(generator, discriminator, g_optimizer, d_optimizer, [real], [d_noise], g_noise)
+    return stats.d_loss.item(), stats.g_loss.item()

@@ -1,6 +1,8 @@
 """course.trusted: the functions a test hands the student's code in place of earlier exercises are right, checked
 against the slides' formulas and central differences rather than the modules they are built from."""
 
+import copy
+
 import pytest
 import torch
 
@@ -108,3 +110,122 @@ def test_the_lab_02_table_network_and_output_size():
             assert trusted.output_size(n, k, s, p) == side.shape[-1]
         with pytest.raises(ValueError, match="does not fit"):
             trusted.output_size(3, 7, 1, 1)
+
+
+def test_the_lab_03_recurrence_is_torchs():
+    generator = torch.Generator().manual_seed(5)
+    U, W = torch.randn(4, 3, generator=generator, **F64), torch.randn(4, 4, generator=generator, **F64)
+    b_ih, b_hh = torch.randn(4, generator=generator, **F64), torch.randn(4, generator=generator, **F64)
+    X, h0 = torch.randn(2, 6, 3, generator=generator, **F64), torch.randn(2, 4, generator=generator, **F64)
+    for nonlinearity in ("tanh", "relu"):
+        rnn = torch.nn.RNN(3, 4, nonlinearity=nonlinearity, batch_first=True, **F64)
+        with torch.no_grad():
+            for name, value in [("weight_ih_l0", U), ("weight_hh_l0", W), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)]:
+                getattr(rnn, name).copy_(value)
+        expected, expected_last = rnn(X, h0.unsqueeze(0))
+        with trusted.lending([trusted.rnn_cell, trusted.rnn_forward]):
+            outputs, last = trusted.rnn_forward(X, U, W, b_ih, b_hh, h0, nonlinearity=nonlinearity)
+            single = trusted.rnn_cell(X[0, 0], h0[0], U, W, b_ih, b_hh, nonlinearity)
+        assert torch.allclose(outputs, expected) and torch.allclose(last, expected_last[0])
+        assert single.shape == (4,) and torch.allclose(single, expected[0, 0])
+
+
+@pytest.mark.parametrize("scale", [0.01, 10.0])
+def test_the_lab_03_clipping_is_torchs(scale):
+    generator = torch.Generator().manual_seed(6)
+    mine = [torch.nn.Parameter(torch.zeros(shape, **F64)) for shape in [(3, 2), (4,), (2, 2)]]
+    theirs = [torch.nn.Parameter(torch.zeros(shape, **F64)) for shape in [(3, 2), (4,), (2, 2)]]
+    for index, (a, b) in enumerate(zip(mine, theirs)):
+        if index != 1:  # one parameter without a gradient
+            a.grad = torch.randn(a.shape, generator=generator, **F64) * scale
+            b.grad = a.grad.clone()
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    with trusted.lending([trusted.clip_grad_norm]):
+        total = trusted.clip_grad_norm(mine, 1.0)
+    assert torch.allclose(total, expected)
+    assert mine[1].grad is None
+    assert all(torch.allclose(a.grad, b.grad) for a, b in zip(mine, theirs) if a.grad is not None)
+
+
+def test_the_lab_04_optimal_discriminator_follows_its_definition():
+    p_data = torch.tensor([0.0, 1.0, 0.3, 0.0, 2.0, 1e-300], **F64)
+    p_g = torch.tensor([1.0, 0.0, 0.0, 0.0, 6.0, 1e-300], **F64)
+    expected = [a / (a + b) if a + b > 0 else 0.5 for a, b in zip(p_data.tolist(), p_g.tolist())]
+    with trusted.lending([trusted.optimal_discriminator]):
+        got = trusted.optimal_discriminator(p_data, p_g)
+        assert got.tolist() == expected
+        assert trusted.optimal_discriminator(p_data.float(), p_g.float()).dtype == torch.float32
+
+
+def test_the_lab_05_losses_are_torchs_bce():
+    generator = torch.Generator().manual_seed(7)
+    real = torch.cat([torch.tensor([1e4, -1e4, 30.0, -30.0]), 3 * torch.randn(6, generator=generator)])
+    fake = torch.cat([torch.tensor([-1e4, 1e4]), 3 * torch.randn(5, generator=generator)])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    with trusted.lending([trusted.bce_from_logits, trusted.discriminator_loss, trusted.generator_loss]):
+        for label in (1.0, 0.9):
+            leaf, reference = real.clone().requires_grad_(), real.clone().requires_grad_()
+            trusted.bce_from_logits(leaf, torch.full_like(real, label)).backward()
+            bce(reference, torch.full_like(real, label)).backward()
+            assert torch.allclose(leaf.grad, reference.grad, atol=1e-7)
+            expected = bce(real, torch.full_like(real, label)) + bce(fake, torch.zeros_like(fake))
+            assert torch.allclose(trusted.discriminator_loss(real, fake, label), expected)
+        assert torch.allclose(trusted.generator_loss(fake), bce(fake, torch.ones_like(fake)))
+
+
+def plain_pytorch_gan_step(G, D, g_optimizer, d_optimizer, real, d_noise, g_noise, real_label):
+    criterion = torch.nn.BCEWithLogitsLoss()
+    D.zero_grad()
+    fake = G(d_noise)
+    d_loss = (criterion(D(real), torch.full((len(real),), real_label))
+              + criterion(D(fake.detach()), torch.zeros(len(d_noise))))
+    d_loss.backward()
+    d_optimizer.step()
+    G.zero_grad()
+    g_loss = criterion(D(G(g_noise)), torch.ones(len(g_noise)))
+    g_loss.backward()
+    g_optimizer.step()
+    return d_loss.item(), g_loss.item()
+
+
+def test_the_lab_05_gan_step_is_the_slides_algorithm():
+    from course.gan import Discriminator, Generator
+
+    torch.manual_seed(8)
+    models = [Generator(noise_dim=2, hidden=8), Discriminator(hidden=8)]
+    copies = [models, [copy.deepcopy(model) for model in models]]
+    steps = [(G, D, torch.optim.Adam(G.parameters(), lr=0.01), torch.optim.Adam(D.parameters(), lr=0.01))
+             for G, D in copies]
+    for step in range(2):
+        real, d_noise, g_noise = torch.randn(12, 1), torch.randn(12, 2), torch.randn(9, 2)
+        with trusted.lending([trusted.gan_step]):
+            losses = trusted.gan_step(*steps[0], real, d_noise, g_noise, real_label=0.9)
+        expected = plain_pytorch_gan_step(*steps[1], real, d_noise, g_noise, real_label=0.9)
+        assert torch.allclose(torch.tensor(losses), torch.tensor(expected))
+        for ours, theirs in zip(copies[0], copies[1]):
+            assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(ours.parameters(), theirs.parameters()))
+
+
+def test_the_lab_06_blocks_and_init_make_the_kits_dcgan():
+    from course.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    nz, width = 8, 4
+    with trusted.lending([trusted.generator_block, trusted.discriminator_block, trusted.dcgan_init]):
+        generator = torch.nn.Sequential(trusted.generator_block(nz, 4 * width, first=True),
+                                        trusted.generator_block(4 * width, 2 * width),
+                                        trusted.generator_block(2 * width, width),
+                                        torch.nn.ConvTranspose2d(width, 1, 4, 2, 1, bias=False), torch.nn.Tanh())
+        discriminator = torch.nn.Sequential(trusted.discriminator_block(1, width, batch_norm=False),
+                                            trusted.discriminator_block(width, 2 * width),
+                                            trusted.discriminator_block(2 * width, 4 * width),
+                                            torch.nn.Conv2d(4 * width, 1, 4, 1, 0, bias=False), torch.nn.Flatten(0))
+        torch.manual_seed(9)
+        generator.apply(trusted.dcgan_init)
+    kit_generator, kit_discriminator = DCGANGenerator(nz, width, 1, 32), DCGANDiscriminator(width, 1, 32)
+    kit_generator.load_state_dict(dict(zip(kit_generator.state_dict(), generator.state_dict().values())))
+    kit_discriminator.load_state_dict(dict(zip(kit_discriminator.state_dict(), discriminator.state_dict().values())))
+    noise, images = torch.randn(3, nz, 1, 1), torch.rand(3, 1, 32, 32) * 2 - 1
+    assert torch.allclose(generator(noise), kit_generator(noise))
+    assert torch.allclose(discriminator(images), kit_discriminator(images))
+    convolutions = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
+    assert abs(convolutions.std().item() - 0.02) < 0.002 and abs(convolutions.mean().item()) < 0.002
