@@ -11,13 +11,17 @@ solution cell::
     by = "torch.exp(x)"
 
 ``python -m grader mutants`` types the solutions into the released lab with one mistake each, grades every
-mutant with the kit's autograde in one run, and reports a mutant that keeps all of its exercise's points (the
-tests miss the mistake) or costs another exercise points (one slip cascades).
+mutant with nbgrader's autograde (the mutants split over one workspace per CPU, graded side by side), and
+reports a mutant that keeps all of its exercise's points (the tests miss the mistake) or costs another exercise
+points (one slip cascades).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +29,13 @@ from nbformat import NotebookNode
 
 from grader.checks import Finding, exercise_scores, generate_release
 from grader.course import Course
-from grader.notebooks import exercises, fill_solutions, grade_id, is_solution_cell, read_notebook
+from grader.notebooks import (
+    exercises,
+    fill_solutions,
+    grade_id,
+    is_solution_cell,
+    read_notebook,
+)
 from grader.workspace import MUTANT_CATALOGUE as CATALOGUE
 from grader.workspace import temporary_workspace
 
@@ -114,30 +124,42 @@ def verdict(assignment: str, mutant: Mutant, own: str | None, scores: dict[str, 
     return Finding(assignment, CHECK, True, f"{label}: {score:g}/{points:g}, every other exercise full")
 
 
-def check_mutants(course: Course, assignment: str) -> list[Finding]:
-    """Grade every mutant of one lab in one autograde run."""
+def check_mutants(course: Course, assignment: str, shards: int | None = None) -> list[Finding]:
+    """Grade every mutant of one lab: the mutants split over ``shards`` workspaces (one per CPU by default), each
+    graded by its own ``nbgrader autograde``, side by side, with one thread per kernel."""
     mutants = read_catalogue(course.solutions / assignment / CATALOGUE)
     if not mutants:
         return [Finding(assignment, CHECK, False, f"no mutants: write solutions/{assignment}/{CATALOGUE}")]
     sources = {path.name: read_notebook(path) for path in course.source_notebooks(assignment)}
-    with temporary_workspace() as workspace:
-        release = generate_release(course, workspace, assignment)
-        released = {path.name: read_notebook(path) for path in sorted(release.glob("*.ipynb"))}
+    shards = max(1, min(shards or os.cpu_count() or 1, len(mutants)))
+    numbered = list(enumerate(mutants, 1))
+    with contextlib.ExitStack() as stack:
+        workspaces = [stack.enter_context(temporary_workspace(threads=1)) for _ in range(shards)]
+        releases = [generate_release(course, workspace, assignment) for workspace in workspaces]
+        released = {path.name: read_notebook(path) for path in sorted(releases[0].glob("*.ipynb"))}
         owners = exercise_of(released)
         findings = [coverage(assignment, mutants, released)]
-        students = {}
-        for number, mutant in enumerate(mutants, 1):
-            student = f"mutant-{number:02d}"
-            notebooks = {}
-            for name, notebook in released.items():
-                source = sources[name]
-                if any(is_solution_cell(cell) and grade_id(cell) == mutant.exercise for cell in source.cells):
-                    source = mutated_source(source, mutant)
-                notebooks[name] = fill_solutions(notebook, source)
-            workspace.submit(student, assignment, notebooks)
-            students[student] = mutant
-        workspace.autograde(assignment)
+        for index, (number, mutant) in enumerate(numbered):
+            workspaces[index % shards].submit(student_name(number), assignment, mutated_lab(sources, released, mutant))
+        with ThreadPoolExecutor(shards) as pool:
+            list(pool.map(lambda workspace: workspace.autograde(assignment), workspaces))
         return findings + [
             verdict(assignment, mutant, owners.get(mutant.exercise),
-                    exercise_scores(workspace, assignment, student, released))
-            for student, mutant in students.items()]
+                    exercise_scores(workspaces[index % shards], assignment, student_name(number), released))
+            for index, (number, mutant) in enumerate(numbered)]
+
+
+def student_name(number: int) -> str:
+    return f"mutant-{number:02d}"
+
+
+def mutated_lab(sources: dict[str, NotebookNode], released: dict[str, NotebookNode],
+                mutant: Mutant) -> dict[str, NotebookNode]:
+    """The released lab filled in with the solutions, the mutant's mistake made in its cell."""
+    notebooks = {}
+    for name, notebook in released.items():
+        source = sources[name]
+        if any(is_solution_cell(cell) and grade_id(cell) == mutant.exercise for cell in source.cells):
+            source = mutated_source(source, mutant)
+        notebooks[name] = fill_solutions(notebook, source)
+    return notebooks

@@ -8,6 +8,7 @@ repository clean and lets several checks run without touching each other.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -35,18 +36,24 @@ def gradebook_url(course_root: Path) -> str:
     return f"sqlite:///{Path(course_root) / 'gradebook.db'}"
 
 
-def run_nbgrader(course_root: Path, *arguments: str) -> None:
-    """``python -m nbgrader <arguments>`` in ``course_root``; a failure raises with the end of its log."""
+def run_nbgrader(course_root: Path, *arguments: str, threads: int | None = None) -> None:
+    """``python -m nbgrader <arguments>`` in ``course_root``; a failure raises with the end of its log.
+
+    ``threads`` caps the threads of the kernels it starts (torch's and BLAS's), for several runs side by side.
+    """
     command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course_root}"]
-    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
+    environment = None if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads),
+                                                "MKL_NUM_THREADS": str(threads)}
+    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         log = (completed.stdout + completed.stderr).strip().splitlines()
         raise GradingError(f"nbgrader {' '.join(arguments[:2])} failed:\n" + "\n".join(log[-30:]))
 
 
 class Workspace:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, threads: int | None = None):
         self.root = Path(root)
+        self.threads = threads  # per kernel, when several workspaces grade side by side
 
     # -- nbgrader's folders ------------------------------------------------
     def source(self, assignment: str) -> Path:
@@ -93,11 +100,11 @@ class Workspace:
             }
 
     def _nbgrader(self, *arguments: str) -> None:
-        run_nbgrader(self.root, *arguments)
+        run_nbgrader(self.root, *arguments, threads=self.threads)
 
 
 @contextlib.contextmanager
-def temporary_workspace() -> Iterator[Workspace]:
+def temporary_workspace(threads: int | None = None) -> Iterator[Workspace]:
     """A workspace in a fresh temporary folder, removed again on exit."""
     with tempfile.TemporaryDirectory(prefix="grader-") as folder:
-        yield Workspace(Path(folder))
+        yield Workspace(Path(folder), threads)

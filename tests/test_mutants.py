@@ -7,7 +7,8 @@ import pytest
 
 from grader.checks import Finding
 from grader.course import Course
-from grader.mutants import CATALOGUE, CatalogueError, Mutant, coverage, mutated_source, read_catalogue, verdict
+from grader.mutants import (CATALOGUE, CatalogueError, Mutant, check_mutants, coverage, mutated_source, read_catalogue,
+                            verdict)
 from grader.notebooks import grade_id, is_solution_cell, read_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +84,48 @@ def test_every_catalogued_mistake_applies_to_the_solution(assignment):
 
 def test_the_catalogue_is_never_released():
     assert CATALOGUED and not any((COURSE.labs / name / CATALOGUE).exists() for name in CATALOGUED)
+
+
+def test_cell(cell_id: str, points: int, source: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "points": points, "grade_id": cell_id,
+        "schema_version": 3}})
+
+
+TOY_TESTS = '''assert double(2) == 4, "double(2) is 4"
+### BEGIN HIDDEN TESTS
+assert double(-3) == -6, "double of a negative number"
+### END HIDDEN TESTS'''
+
+
+def toy_course(root: Path, tests: str) -> Course:
+    """A course of one lab with two exercises; the first mistake of its catalogue
+    (abs) shows only on a negative number, which the hidden test holds."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        solution_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "ex1"),
+        test_cell("ex1_tests", 5, tests),
+        solution_cell("def quadruple(x):\n    ### BEGIN SOLUTION\n    return 4 * x\n    ### END SOLUTION", "ex2"),
+        test_cell("ex2_tests", 5, 'assert quadruple(3) == 12, "quadruple(3) is 12"'),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    lab = root / "solutions" / "toy"
+    lab.mkdir(parents=True)
+    nbformat.write(notebook, lab / "toy.ipynb")
+    (lab / CATALOGUE).write_text("\n".join(
+        f'[[mutant]]\nexercise = "{exercise}"\nmistake = "{mistake}"\nreplace = "{replace}"\nby = "{by}"\n'
+        for exercise, mistake, replace, by in [("ex1", "the sign lost", "2 * x", "2 * abs(x)"),
+                                               ("ex1", "tripled", "2 * x", "3 * x"),
+                                               ("ex2", "tripled", "4 * x", "3 * x"),
+                                               ("ex2", "doubled", "4 * x", "2 * x")]))
+    return Course(root)
+
+
+def test_the_check_passes_a_lab_whose_tests_catch_each_mistake_and_fails_once_a_hidden_assert_is_deleted(tmp_path):
+    """The whole check, nbgrader's autograde included, on a two-exercise lab: it passes; with the hidden assert
+    deleted, the mistake only that assert caught keeps its points, and the check says so."""
+    findings = check_mutants(toy_course(tmp_path / "strong", TOY_TESTS), "toy", shards=2)
+    assert [finding.ok for finding in findings] == [True] * 5, [finding.detail for finding in findings]
+    weakened = TOY_TESTS.replace('assert double(-3) == -6, "double of a negative number"\n', "")
+    findings = check_mutants(toy_course(tmp_path / "weak", weakened), "toy", shards=2)
+    failed = [finding.detail for finding in findings if not finding.ok]
+    assert failed == ["ex1, the sign lost: keeps all 5 points of ex1 (the tests miss it)"]
