@@ -191,12 +191,19 @@ def answer(request: dict) -> dict:
     except BaseException as error:  # noqa: BLE001 (the student's code may raise anything, SystemExit included)
         if isinstance(error, KeyboardInterrupt):
             raise
-        reply.update(ok=False, raised=type(error).__name__, builtin=type(error) is getattr(builtins, type(error).__name__, None))
+        reply.update(ok=False, raised=type(error).__name__, builtin=type(error) is getattr(builtins, type(error).__name__, None),
+                     not_lent=_is_not_lent(error))
     reply["forbidden"] = sorted(called)
     reply["counted"] = counts
     if request["op"] in ("call", "call_function"):
         reply["after"] = [wire.snapshot(request["args"], encoder), wire.snapshot(request["kwargs"], encoder)]
     return reply
+
+
+def _is_not_lent(error: BaseException) -> bool:
+    """The error is course.trusted's refusal to answer outside a test that lends the function."""
+    trusted = sys.modules.get("course.trusted")
+    return trusted is not None and type(error) is trusted.NotLent
 
 
 def serve(request_b64: str) -> None:

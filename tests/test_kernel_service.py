@@ -82,6 +82,15 @@ def test_an_exception_is_reported_by_name_only():
     assert "secret" not in json.dumps(reply)
 
 
+def test_a_trusted_function_called_without_a_lending_test_is_reported_as_such():
+    from course import trusted
+
+    reply, _, _ = call(lambda: trusted.sigmoid_prime(torch.zeros(2)))
+    assert reply["ok"] is False and reply["raised"] == "NotLent" and reply["not_lent"] is True
+    reply, _, _ = call(lambda: int("x"))
+    assert reply["not_lent"] is False
+
+
 def test_forbid_in_a_kernel_patches_and_restores():
     with judging.forbid("torch.sigmoid", "torch.Tensor.sigmoid", message="do it yourself"):
         with pytest.raises(AssertionError, match="do it yourself"):

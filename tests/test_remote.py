@@ -13,9 +13,9 @@ from course import judging, kernel_service, wire
 from grader.remote import KernelLink, Remote, StudentRaised, _pickled
 
 
-def raised(name: str, builtin: bool = True):
+def raised(name: str, builtin: bool = True, not_lent: bool = False):
     """What the judge raises for a reply saying the student's code raised ``name``."""
-    reply = {"ok": False, "raised": name, "builtin": builtin}
+    reply = {"ok": False, "raised": name, "builtin": builtin, "not_lent": not_lent}
     return KernelLink._value(None, reply, None, "sigmoid()")
 
 
@@ -35,8 +35,15 @@ def test_a_common_error_is_raised_by_name_so_that_a_test_may_catch_it():
     ("hidden_17_3_2_1", True),  # a class the notebook put into the kernel's builtins, which then calls it built in
 ])
 def test_a_class_of_the_notebooks_is_not_named(name, builtin):
-    with pytest.raises(StudentRaised, match="^sigmoid\\(\\) raised an exception of a class the notebook defines$"):
+    with pytest.raises(StudentRaised, match="^sigmoid\\(\\) raised an exception whose class is not one of Python's "
+                                            "built-in ones$"):
         raised(name, builtin=builtin)
+
+
+def test_a_trusted_function_called_outside_a_test_says_so():
+    with pytest.raises(StudentRaised, match="called a function of course.trusted, which stands in for an earlier "
+                                            "exercise only while a test lends it: write your own"):
+        raised("NotLent", builtin=False, not_lent=True)
 
 
 def test_an_object_left_in_the_kernel_prints_without_the_name_its_class_claims():
