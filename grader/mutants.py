@@ -1,8 +1,8 @@
 """The mutation check: plausible mistakes, graded, each of which must cost its own exercise and nothing else.
 
 A lab's catalogue of mistakes lives beside its solution, in ``solutions/<assignment>/mutants.toml``, and is never
-released (nbgrader's generate_assignment leaves it out: :data:`grader.workspace.RELEASE_IGNORE`). Each entry is one small edit to one
-solution cell::
+released (nbgrader's generate_assignment leaves it out: :data:`grader.workspace.RELEASE_IGNORE`). Each entry is
+one small edit to one solution cell::
 
     [[mutant]]
     exercise = "ex1_sigmoid"          # the grade_id of the solution cell the mistake is made in
@@ -10,10 +10,10 @@ solution cell::
     replace = "torch.exp(-x)"          # text that occurs exactly once in that cell
     by = "torch.exp(x)"
 
-``python -m grader mutants`` types the solutions into the released lab with one mistake each, grades every
-mutant with nbgrader's autograde (the mutants split over one workspace per CPU, graded side by side), and
-reports a mutant that keeps all of its exercise's points (the tests miss the mistake) or costs another exercise
-points (one slip cascades).
+``python -m grader mutants`` types the solutions into the released lab with one mistake each (and, for each
+exercise, leaves that exercise as released and solves the rest), grades every mutant with nbgrader's autograde
+(the mutants split over one workspace per CPU, graded side by side), and reports a mutant that keeps all of its
+exercise's points (the tests miss the mistake) or costs another exercise points (one slip cascades).
 """
 
 from __future__ import annotations
@@ -53,6 +53,14 @@ class Mutant:
     mistake: str
     replace: str
     by: str
+    blank: bool = False  # the exercise left as released, every other one solved: no edit
+
+
+def blank_exercises(released: dict[str, NotebookNode]) -> list[Mutant]:
+    """One student per exercise who left that exercise as released and solved the rest: each must score exactly
+    100 minus that exercise's points (a helper defined in one exercise's tests and used by another's fails this)."""
+    return [Mutant(exercise.solution_ids[0], "left blank, every other exercise solved", "", "", blank=True)
+            for notebook in released.values() for exercise in exercises(notebook) if exercise.solution_ids]
 
 
 def read_catalogue(path: Path) -> list[Mutant]:
@@ -139,6 +147,7 @@ def check_mutants(course: Course, assignment: str, shards: int | None = None) ->
         released = {path.name: read_notebook(path) for path in sorted(releases[0].glob("*.ipynb"))}
         owners = exercise_of(released)
         findings = [coverage(assignment, mutants, released)]
+        numbered += list(enumerate(blank_exercises(released), len(numbered) + 1))
         for index, (number, mutant) in enumerate(numbered):
             workspaces[index % shards].submit(student_name(number), assignment, mutated_lab(sources, released, mutant))
         with ThreadPoolExecutor(shards) as pool:
@@ -155,7 +164,12 @@ def student_name(number: int) -> str:
 
 def mutated_lab(sources: dict[str, NotebookNode], released: dict[str, NotebookNode],
                 mutant: Mutant) -> dict[str, NotebookNode]:
-    """The released lab filled in with the solutions, the mutant's mistake made in its cell."""
+    """The released lab filled in with the solutions, the mutant's mistake made in its cell (or its exercise left
+    as released)."""
+    if mutant.blank:
+        owners = exercise_of(released)
+        solved = {cell_id for cell_id, owner in owners.items() if owner != owners[mutant.exercise]}
+        return {name: fill_solutions(notebook, sources[name], solved) for name, notebook in released.items()}
     notebooks = {}
     for name, notebook in released.items():
         source = sources[name]

@@ -86,7 +86,7 @@ def test_the_catalogue_is_never_released():
     assert CATALOGUED and not any((COURSE.labs / name / CATALOGUE).exists() for name in CATALOGUED)
 
 
-def test_cell(cell_id: str, points: int, source: str) -> nbformat.NotebookNode:
+def graded_cell(cell_id: str, points: int, source: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
         "grade": True, "solution": False, "locked": True, "points": points, "grade_id": cell_id,
         "schema_version": 3}})
@@ -103,9 +103,9 @@ def toy_course(root: Path, tests: str) -> Course:
     (abs) shows only on a negative number, which the hidden test holds."""
     notebook = nbformat.v4.new_notebook(cells=[
         solution_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "ex1"),
-        test_cell("ex1_tests", 5, tests),
+        graded_cell("ex1_tests", 5, tests),
         solution_cell("def quadruple(x):\n    ### BEGIN SOLUTION\n    return 4 * x\n    ### END SOLUTION", "ex2"),
-        test_cell("ex2_tests", 5, 'assert quadruple(3) == 12, "quadruple(3) is 12"'),
+        graded_cell("ex2_tests", 5, 'assert quadruple(3) == 12, "quadruple(3) is 12"'),
     ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     lab = root / "solutions" / "toy"
@@ -121,10 +121,14 @@ def toy_course(root: Path, tests: str) -> Course:
 
 
 def test_the_check_passes_a_lab_whose_tests_catch_each_mistake_and_fails_once_a_hidden_assert_is_deleted(tmp_path):
-    """The whole check, nbgrader's autograde included, on a two-exercise lab: it passes; with the hidden assert
-    deleted, the mistake only that assert caught keeps its points, and the check says so."""
+    """The whole check, nbgrader's autograde included, on a two-exercise lab: it passes, each exercise left blank
+    included; with the hidden assert deleted, the mistake only that assert caught keeps its points, and the check
+    says so."""
     findings = check_mutants(toy_course(tmp_path / "strong", TOY_TESTS), "toy", shards=2)
-    assert [finding.ok for finding in findings] == [True] * 5, [finding.detail for finding in findings]
+    assert [finding.ok for finding in findings] == [True] * 7, [finding.detail for finding in findings]
+    assert [finding.detail for finding in findings[-2:]] == [
+        "ex1, left blank, every other exercise solved: 0/5, every other exercise full",
+        "ex2, left blank, every other exercise solved: 0/5, every other exercise full"]
     weakened = TOY_TESTS.replace('assert double(-3) == -6, "double of a negative number"\n', "")
     findings = check_mutants(toy_course(tmp_path / "weak", weakened), "toy", shards=2)
     failed = [finding.detail for finding in findings if not finding.ok]
