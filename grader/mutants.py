@@ -133,8 +133,9 @@ def verdict(assignment: str, mutant: Mutant, own: str | None, scores: dict[str, 
 
 
 def check_mutants(course: Course, assignment: str, shards: int | None = None) -> list[Finding]:
-    """Grade every mutant of one lab: the mutants split over ``shards`` workspaces (one per CPU by default), each
-    graded by its own ``nbgrader autograde``, side by side, with one thread per kernel."""
+    """Grade every mutant of one lab, and a student per exercise who left it blank: the students split over
+    ``shards`` workspaces (one per CPU by default), each graded by its own ``nbgrader autograde``, side by side,
+    with one thread per kernel."""
     mutants = read_catalogue(course.solutions / assignment / CATALOGUE)
     if not mutants:
         return [Finding(assignment, CHECK, False, f"no mutants: write solutions/{assignment}/{CATALOGUE}")]
