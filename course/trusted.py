@@ -22,10 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course import rnn
 from course.cnn import DigitsCNN
 from course.dcgan import dcgan_weights_init
 from course.gan import alternating_step
 from course.references import torch_221, torch_mlp
+from course.rnn import RNNWeights
 
 Params = Sequence[tuple[torch.Tensor, torch.Tensor]]
 _lent_now: Counter = Counter()  # trusted functions and classes a running test lends, with how many blocks lend them
@@ -139,28 +141,27 @@ class DigitNet(DigitsCNN):
 
 
 # -- lab 03: recurrent networks ---------------------------------------------------------------------------------
-# Written with torch.nn.functional rather than torch.nn.RNN: the tests that lend them switch torch's RNN off.
+# The recurrence of course.rnn (checked against torch.nn.RNN in tests/test_rnn.py), not torch's RNN itself: the
+# tests that lend them switch torch's RNN off.
+
+
+def _recurrent_weights(U, W, b_ih, b_hh, nonlinearity: str) -> RNNWeights:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"nonlinearity={nonlinearity!r}: use 'tanh' or 'relu'")
+    return RNNWeights(U, W, b_ih, b_hh)
 
 
 @_answers_only_when_lent
 def rnn_cell(x_t, s_prev, U, W, b_ih, b_hh, nonlinearity: str = "tanh") -> torch.Tensor:
     """One step of torch.nn.RNNCell: ``f(x_t U^T + b_ih + s_prev W^T + b_hh)``, batched or not."""
-    activation = {"tanh": torch.tanh, "relu": torch.relu}.get(nonlinearity)
-    if activation is None:
-        raise ValueError(f"nonlinearity={nonlinearity!r}: use 'tanh' or 'relu'")
-    return activation(F.linear(x_t, U, b_ih) + F.linear(s_prev, W, b_hh)).detach()
+    return rnn.rnn_cell(x_t, s_prev, _recurrent_weights(U, W, b_ih, b_hh, nonlinearity), nonlinearity).detach()
 
 
 @_answers_only_when_lent
 def rnn_forward(X, U, W, b_ih, b_hh, h0=None, nonlinearity: str = "tanh"):
     """``(outputs, h_n)`` of torch.nn.RNN(batch_first=True) for ``X`` of shape (N, T, I), ``h_n`` of shape (N, H)."""
-    with lending([rnn_cell]):
-        s = torch.zeros(X.shape[0], W.shape[0], dtype=X.dtype, device=X.device) if h0 is None else h0
-        states = []
-        for t in range(X.shape[1]):
-            s = rnn_cell(X[:, t], s, U, W, b_ih, b_hh, nonlinearity)
-            states.append(s)
-    return torch.stack(states, dim=1), s
+    states = rnn.rnn_states(X, _recurrent_weights(U, W, b_ih, b_hh, nonlinearity), h0, nonlinearity).detach()
+    return states, states[:, -1]
 
 
 @_answers_only_when_lent
