@@ -51,8 +51,8 @@ def _reference_guard() -> None:
 
 
 def with_one_hot(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
-    """x (N, F) with the one-hot code of ``labels`` (N,) appended: (N, F + classes). CGAN's and InfoGAN's input."""
-    _reference_guard()
+    """x (N, F) with the one-hot code of ``labels`` (N,) appended: (N, F + classes). CGAN's and InfoGAN's input;
+    lab 07's exercise 7 is given it."""
     return torch.cat([x, F.one_hot(labels.long(), classes).to(x.dtype)], dim=1)
 
 
@@ -101,6 +101,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
 
 def clip_weights(module: nn.Module, limit: float) -> None:
     """WGAN's crude Lipschitz constraint: every parameter clamped to [-limit, limit] in place."""
+    _reference_guard()
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.clamp_(-limit, limit)
@@ -176,12 +177,22 @@ class HistoricalAverage:
             a += (p.detach() - a) / self.count
 
 
-class VirtualBatchNorm(nn.Module):
-    """Virtual batch normalisation of (N, F) activations against a reference batch's statistics.
+def virtual_batch_norm(x: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each row of x (N, F) normalised with the mean and biased variance of the reference batch (R, F) plus that
+    row alone, as batch norm would normalise it in a batch of the R + 1 samples: (N, F)."""
+    _reference_guard()
+    share = 1.0 / (len(reference) + 1)  # x_i's weight among the R + 1 samples
+    mean = (1 - share) * reference.mean(dim=0) + share * x  # (N, F): one mean per sample
+    square = (1 - share) * reference.pow(2).mean(dim=0) + share * x.pow(2)  # (N, F)
+    variance = (square - mean.pow(2)).clamp_min(0)
+    return (x - mean) / torch.sqrt(variance + eps)
 
-    ``forward(x, reference)``: ``reference`` is the same layer's input for the reference batch (R, F);
-    each example of x is normalised with the mean and variance of the reference batch plus itself,
-    weights R/(R+1) and 1/(R+1), then scaled and shifted by gamma and beta as in batch norm.
+
+class VirtualBatchNorm(nn.Module):
+    """Virtual batch normalisation of (N, F) activations against a reference batch's statistics
+    (:func:`virtual_batch_norm`), then scaled and shifted by gamma and beta as in batch norm.
+
+    ``forward(x, reference)``: ``reference`` is the same layer's input for the reference batch (R, F).
     """
 
     def __init__(self, features: int, eps: float = 1e-5):
@@ -191,11 +202,7 @@ class VirtualBatchNorm(nn.Module):
         self.beta = nn.Parameter(torch.zeros(features))
 
     def forward(self, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-        new = 1.0 / (len(reference) + 1)
-        mean = (1 - new) * reference.mean(dim=0) + new * x  # (N, F)
-        square = (1 - new) * reference.pow(2).mean(dim=0) + new * x.pow(2)  # (N, F)
-        variance = (square - mean.pow(2)).clamp_min(0)
-        return (x - mean) / torch.sqrt(variance + self.eps) * self.gamma + self.beta
+        return virtual_batch_norm(x, reference, self.eps) * self.gamma + self.beta
 
     def normalise_reference(self, reference: torch.Tensor) -> torch.Tensor:
         """The reference batch itself, by plain batch norm over its own statistics (biased variance)."""

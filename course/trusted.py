@@ -253,12 +253,3 @@ def dcgan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise
     """course.gan.alternating_step with k = 1; returns the two losses as numbers."""
     stats = alternating_step(generator, discriminator, g_optimizer, d_optimizer, [real], [d_noise], g_noise)
     return stats.d_loss.item(), stats.g_loss.item()
-
-
-# -- lab 07: GAN variants --------------------------------------------------------------------------------------------
-
-
-@_answers_only_when_lent
-def with_one_hot(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
-    """``x`` followed by the one-hot rows of ``labels`` over ``classes`` classes, in ``x``'s dtype."""
-    return torch.cat([x, F.one_hot(labels, classes).to(x.dtype)], dim=1)

@@ -734,15 +734,18 @@ def test_course_variants_disabled_stops_the_implementations_however_they_are_rea
              lambda: gradient_penalty(lambda x: x.sum(1), torch.randn(3, 2), torch.randn(3, 2)),
              lambda: feature_matching_loss(torch.randn(3, 2), torch.randn(3, 2)),
              lambda: ebgan_discriminator_loss(scores, scores, 1.0), lambda: pulling_away_term(torch.randn(3, 2)),
-             lambda: with_one_hot(torch.zeros(2, 1), torch.zeros(2, dtype=torch.long), 2),
              lambda: MinibatchDiscrimination(2)(torch.randn(3, 2)),
+             lambda: clip_weights(nn.Linear(2, 1), 0.01),
+             lambda: VirtualBatchNorm(2)(torch.randn(3, 2), torch.randn(4, 2)),
              lambda: CodedGenerator(2, 2, 3)(torch.randn(3, 2), torch.zeros(3, dtype=torch.long)),
              lambda: ConditionalDiscriminator(2, 3)(torch.randn(3, 2), torch.zeros(3, dtype=torch.long))]
     with course_variants_disabled():
         for call in calls:
             with pytest.raises(AssertionError, match="write this yourself instead of calling course.gan_variants"):
                 call()
-        assert last_hidden_features(Discriminator(2, hidden=4), torch.zeros(1, 2)).shape == (1, 4)  # not an exercise
+        # not exercises: internal, or given to the lab (exercise 7 conditions its players with with_one_hot)
+        assert last_hidden_features(Discriminator(2, hidden=4), torch.zeros(1, 2)).shape == (1, 4)
+        assert with_one_hot(torch.zeros(2, 1), torch.tensor([0, 1]), 2).shape == (2, 3)
     for call in calls:  # switched on again
         call()
 

@@ -1,13 +1,13 @@
 """Lab 07 judged outside the student's kernel: the rules its tests once enforced in the kernel, and its one trained
 model, hold against students who try what forged a grade there.
 
-Five students with one trick each in an otherwise solved lab: a ``critic_loss`` that calls the course's
+Five students with one trick each in an otherwise solved lab: a ``clip_weights_`` that calls the course's
 implementation under another name (the hidden tests switch ``course.gan_variants`` off however it is reached);
 a ``minibatch_features`` built on the course's ``MinibatchDiscrimination`` by a notebook that also rebinds the
 tests' switch, ``course_variants_disabled``, and ``course.judging.forbid`` to do nothing (in-kernel tests gave it
 15/15); a ``gradient_penalty`` that rewrites the critic it is lent so that the test's reference, computed from
-that critic after the call, agrees (20/20 while a lent module's weights came back from every call); a
-``feature_matching_loss`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
+that critic after the call, agrees (20/20 while a lent module's weights came back from every call); an
+``information_lower_bound`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
 trains nothing while the notebook rigs ``course.gan.Generator.forward`` to draw a real digit of the requested
 class (in-kernel tests gave it 20/20: the judge scores the trained weights in its own ``Generator``). Each loses
 that exercise and nothing else, with the test's message in the feedback; those students leave exercise 7 blank,
@@ -34,16 +34,12 @@ TOTAL = 100
 EXERCISE_1 = 10
 COURSE_REFUSED = re.escape("write this yourself instead of calling course.gan_variants")
 
-CRITIC_LOSS_BY_ANOTHER_NAME = """
-import course.gan_variants
-from course.gan_variants import critic_loss as course_critic_loss
+CLIPPING_BY_ANOTHER_NAME = """
+from course.gan_variants import clip_weights as course_clip_weights
 
 
-def critic_loss(real_scores, fake_scores):
-    return course_critic_loss(real_scores, fake_scores)
-
-
-wasserstein_generator_loss = course.gan_variants.wasserstein_generator_loss
+def clip_weights_(critic, limit):
+    course_clip_weights(critic, limit)
 """
 SWITCH_REBOUND = """
 import contextlib
@@ -71,7 +67,7 @@ class Close(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-def feature_matching_loss(real_features, fake_features):
+def information_lower_bound(code_logits, codes):
     return torch.zeros(()).as_subclass(Close)
 """
 CRITIC_REWRITTEN = """
@@ -106,9 +102,9 @@ Generator.forward = rigged_forward
 """
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "bogus-generator": ("ex7_cgan_step_tests", r"agreement …% is below 75 %"),
-    "calls-course-by-another-name": ("ex1_wasserstein_losses_tests", COURSE_REFUSED),
-    "close-to-anything": ("ex3_feature_matching_tests",
-                          re.escape("feature_matching_loss() did not give a plain answer") + ".*"),
+    "calls-course-by-another-name": ("ex1_weight_clipping_tests", COURSE_REFUSED),
+    "close-to-anything": ("ex3_infogan_tests",
+                          re.escape("information_lower_bound() did not give a plain answer") + ".*"),
     "rebinds-the-switch": ("ex4_minibatch_discrimination_tests", COURSE_REFUSED),
     "rewrites-the-critic": ("ex2_gradient_penalty_tests",
                             re.escape("for f(x) = w.x + b the penalty is (||w|| - 1)^2 = …, not …")),
@@ -126,14 +122,15 @@ def student_notebooks(released, source):
     untrained = blank["ex7_cgan_step"]
     honest_step = answers["ex7_cgan_step"].replace("def cgan_step(", "def honest_step(")
     return {  # graded in the order of their names: the two whose exercise 7 is scored (one trains) first
-        "blank-exercise-1": (with_answers(ex1_wasserstein_losses=blank["ex1_wasserstein_losses"]),
-                             {"ex1_wasserstein_losses_tests"}),
+        "blank-exercise-1": (with_answers(ex1_weight_clipping=blank["ex1_weight_clipping"]),
+                             {"ex1_weight_clipping_tests"}),
         "bogus-generator": (with_answers(ex7_cgan_step=honest_step + "\n" + RIGGED_GENERATOR), {"ex7_cgan_step_tests"}),
-        "calls-course-by-another-name": (with_answers(ex1_wasserstein_losses=CRITIC_LOSS_BY_ANOTHER_NAME,
-                                                      ex7_cgan_step=untrained),
-                                         {"ex1_wasserstein_losses_tests", "ex7_cgan_step_tests"}),
-        "close-to-anything": (with_answers(ex3_feature_matching=CLOSE_TO_ANYTHING, ex7_cgan_step=untrained),
-                              {"ex3_feature_matching_tests", "ex7_cgan_step_tests"}),
+        "calls-course-by-another-name": (
+            with_answers(ex1_weight_clipping=answers["ex1_weight_clipping"] + "\n" + CLIPPING_BY_ANOTHER_NAME,
+                         ex7_cgan_step=untrained),
+            {"ex1_weight_clipping_tests", "ex7_cgan_step_tests"}),
+        "close-to-anything": (with_answers(ex3_infogan=CLOSE_TO_ANYTHING, ex7_cgan_step=untrained),
+                              {"ex3_infogan_tests", "ex7_cgan_step_tests"}),
         "rebinds-the-switch": (with_answers(ex4_minibatch_discrimination=SWITCH_REBOUND, ex7_cgan_step=untrained),
                                {"ex4_minibatch_discrimination_tests", "ex7_cgan_step_tests"}),
         "rewrites-the-critic": (with_answers(ex2_gradient_penalty=CRITIC_REWRITTEN, ex7_cgan_step=untrained),

@@ -216,11 +216,3 @@ def test_the_lab_06_blocks_and_init_make_the_kits_dcgan():
     assert torch.allclose(discriminator(images), kit_discriminator(images))
     convolutions = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
     assert abs(convolutions.std().item() - 0.02) < 0.002 and abs(convolutions.mean().item()) < 0.002
-
-
-def test_the_lab_07_one_hot_rows_follow_x():
-    x, labels = torch.randn(3, 2, **F64), torch.tensor([0, 1, 1])
-    with trusted.lending([trusted.with_one_hot]):
-        got = trusted.with_one_hot(x, labels, 4)  # class 3 never drawn: still four columns
-    expected = torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0]], **F64)
-    assert got.dtype == torch.float64 and torch.equal(got, torch.cat([x, expected], dim=1))
