@@ -28,6 +28,10 @@ helpers here do the right thing in each:
 - :func:`call_noting_changes` calls a function of the student's and says whether it changed a tensor among
   its arguments in place ("leave the caller's weights alone"): in the judge the student's code works on
   copies, and what it does to them never reaches the tensors a test goes on to use.
+- :func:`log_inputs` makes a module log every call it gets (whether its input required grad, the batch's
+  length and a fingerprint of it), so that a test can read the order of a training loop's updates and see that
+  each drew a fresh batch, without dictating the loop: the log is kept in buffers, which travel with a module
+  lent to the student's code and come back with it.
 - :func:`type_name` names the class of an object the student's code returned (``isinstance`` cannot: in the
   judge the object stays in the kernel, and the name is the kernel's report of it).
 
@@ -41,6 +45,8 @@ import contextlib
 import pkgutil
 import sys
 from unittest import mock
+
+import torch
 
 # Every public way to have autograd compute a derivative, for forbid(*AUTOGRAD, message=...) around code that must
 # derive its gradients by hand (Tensor.backward and torch.autograd.functional go through the first two).
@@ -307,6 +313,34 @@ def _tensors_in(value, torch):
     elif isinstance(value, dict):
         for item in value.values():
             yield from _tensors_in(item, torch)
+
+
+def log_inputs(module, rows: int = 256):
+    """``module`` with buffers ``input_log`` (``rows`` x 3, float64) and ``input_count``, and a forward hook
+    (:func:`record_input`) that fills them; returns the module. Row i of the log describes call i's input:
+    whether it required grad (1 or 0), its length, and the sum of its entries (a fingerprint that tells one random
+    batch from another); ``input_count`` counts every call, those beyond the log's rows too."""
+    module.register_buffer("input_log", torch.zeros(rows, 3, dtype=torch.float64))
+    module.register_buffer("input_count", torch.zeros((), dtype=torch.long))
+    module.register_forward_hook(record_input)
+    return module
+
+
+def record_input(module, inputs: tuple, output) -> None:
+    """The forward hook of :func:`log_inputs`."""
+    batch = inputs[0]
+    index = int(module.input_count)
+    if index < len(module.input_log):
+        fingerprint = batch.detach().double().sum()
+        module.input_log[index] = torch.stack([torch.tensor(float(batch.requires_grad), dtype=torch.float64),
+                                               torch.tensor(float(len(batch)), dtype=torch.float64),
+                                               fingerprint.to(module.input_log.device)])
+    module.input_count.add_(1)
+
+
+def logged_inputs(module):
+    """The rows of ``module``'s :func:`log_inputs` log that its calls filled: a (calls, 3) tensor."""
+    return module.input_log[:int(module.input_count)]
 
 
 def type_name(value) -> str:

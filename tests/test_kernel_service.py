@@ -6,6 +6,7 @@ and arguments sent back as the call left them.
 """
 
 import json
+import pickle
 
 import pytest
 import torch
@@ -233,3 +234,18 @@ def test_in_kernel_in_the_judge_sends_the_function_by_reference():
     function, args, kwargs, label = link.sent
     assert function is double_the_gradient_of and args[0] is student and kwargs == {"extra": 1}
     assert label == "double_the_gradient_of(cgan_step)"
+
+
+def test_log_inputs_records_each_call_and_travels_with_a_lent_module():
+    layer = judging.log_inputs(torch.nn.Linear(2, 1), rows=3)
+    lent = pickle.loads(pickle.dumps(layer))  # as the judge lends it to a student's step
+    batches = [torch.ones(4, 2), torch.full((5, 2), 2.0, requires_grad=True), torch.zeros(1, 2), torch.ones(2, 2)]
+    reply, _, decoder = call(lambda module: [module(batch).detach() for batch in batches], lent)
+    after = dict(reply["after"][0]["items"][0]["module"])
+    log, count = decoder.value(after["input_log"], 0), decoder.value(after["input_count"], 0)
+    assert int(count) == 4  # the fourth call is counted beyond the log's three rows
+    assert torch.equal(log, torch.tensor([[0.0, 4, 8], [1, 5, 20], [0, 1, 0]], dtype=torch.float64))
+    layer.load_state_dict({**layer.state_dict(), "input_log": log, "input_count": count})
+    assert torch.equal(judging.logged_inputs(layer), log)
+    layer(torch.ones(1, 2))
+    assert int(layer.input_count) == 5 and len(judging.logged_inputs(layer)) == 3  # this log is full too
