@@ -1,6 +1,6 @@
 """Speed benchmark: ``python -m grader autograde`` against plain ``nbgrader autograde``, same class, same machine.
 
-    python -m grader.bench_autograde                              # all six labs, 7 students each (42 submissions)
+    python -m grader.bench_autograde                              # all seven labs, 8 students each (56 submissions)
     python -m grader.bench_autograde --students 2 --assignments 01_backprop   # a quick check that it runs
     python -m grader.bench_autograde --jobs 4 --keep /tmp/bench   # 4 kernels at once; keep both course folders
 
@@ -38,7 +38,7 @@ from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.submission import submission_digest
 from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
 
-DEFAULT_STUDENTS = 8  # 8 x 6 labs = 48 submissions; k mod (exercises + 1) gives every lab a full solution
+DEFAULT_STUDENTS = 8  # 8 x 7 labs = 56 submissions; k mod (exercises + 1) gives every lab a full solution
 LOG_TAIL_LINES = 30
 
 Unit = tuple  # (student, assignment): one submission

@@ -1,7 +1,7 @@
 """The judge's line to a student's kernel: requests out, plain data back.
 
 :class:`KernelLink` sends one request at a time (an execute request that calls
-:func:`course.kernel_service.serve`) and reads the reply the kernel publishes, with a time budget per test:
+:func:`course.kernel_service.serve`, the request itself in the message's metadata) and reads the reply the kernel publishes, with a time budget per test:
 a call that runs past it is interrupted, and a kernel that does not come back, or dies, is *lost*: every
 later request fails at once.
 
@@ -37,10 +37,11 @@ from jupyter_core.utils import run_sync
 from course import wire
 from course.judging import (backward_requested, built_on_targets, counted_targets, forbidden_targets,
                             training_allowed)
-from course.kernel_service import REPLY_MIME, with_grad
+from course.kernel_service import REPLY_MIME, REQUEST_KEY, with_grad
 from grader.messages import Shown, mask_numbers
 
 RECOVERY_SECONDS = 5
+SERVE_CODE = "__import__('course.kernel_service', fromlist=['serve']).serve()"
 POLL_SECONDS = 1.0
 # what a student's code may raise and a test may catch by name; any other class is reported without its name
 CATCHABLE = frozenset({
@@ -181,10 +182,9 @@ class KernelLink:
         if self.lost is not None:
             raise KernelLost(Shown(self.lost))
         request = {"context": {}, **request}
-        code = f"__import__('course.kernel_service', fromlist=['serve']).serve({_pickled(request)!r})"
         started = time.monotonic()
         try:  # reading the reply is charged to the test too: its size is the student's choice
-            text = run_sync(self._send)(code, label)
+            text = run_sync(self._send)(_pickled(request), label)
             if text is None:
                 raise AssertionError(Shown(f"the notebook did not answer the grader's request for {label}"))
             reply = wire.parse(text)
@@ -203,11 +203,10 @@ class KernelLink:
         return make
 
     # -- messages -------------------------------------------------------------------------------
-    async def _send(self, code: str, label: str) -> str | None:
+    async def _send(self, request_b64: str, label: str) -> str | None:
         if self.budget <= 0:
             raise CallTimeout(Shown(f"{label}: the test's time limit was used up by earlier calls"))
-        message_id = self.client.execute(code, silent=False, store_history=False, allow_stdin=False,
-                                         stop_on_error=False)
+        message_id = self._execute_serve(request_b64)
         reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
         if idle:
             return reply
@@ -218,6 +217,15 @@ class KernelLink:
         self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
         await self._shut_down()
         raise KernelLost(Shown(self.lost))
+
+    def _execute_serve(self, request_b64: str) -> str:
+        """Send an execute request that calls course.kernel_service.serve, with the request in its metadata
+        (``KernelClient.execute`` has no metadata argument); its message id."""
+        content = {"code": SERVE_CODE, "silent": False, "store_history": False, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": False}
+        message = self.client.session.msg("execute_request", content, metadata={REQUEST_KEY: request_b64})
+        self.client.shell_channel.send(message)
+        return message["header"]["msg_id"]
 
     async def _collect(self, message_id: str, deadline: float):
         """(the reply's text, whether the kernel finished the request) by ``deadline``."""
