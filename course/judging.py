@@ -46,8 +46,6 @@ import pkgutil
 import sys
 from unittest import mock
 
-import torch
-
 # Every public way to have autograd compute a derivative, for forbid(*AUTOGRAD, message=...) around code that must
 # derive its gradients by hand (Tensor.backward and torch.autograd.functional go through the first two).
 AUTOGRAD = ("torch.autograd.grad", "torch.autograd.backward", "torch.func.grad", "torch.func.grad_and_value",
@@ -320,6 +318,7 @@ def log_inputs(module, rows: int = 256):
     (:func:`record_input`) that fills them; returns the module. Row i of the log describes call i's input:
     whether it required grad (1 or 0), its length, and the sum of its entries (a fingerprint that tells one random
     batch from another); ``input_count`` counts every call, those beyond the log's rows too."""
+    torch = sys.modules["torch"]  # loaded: a module is given (this file leaves torch to its callers)
     module.register_buffer("input_log", torch.zeros(rows, 3, dtype=torch.float64))
     module.register_buffer("input_count", torch.zeros((), dtype=torch.long))
     module.register_forward_hook(record_input)
@@ -328,13 +327,12 @@ def log_inputs(module, rows: int = 256):
 
 def record_input(module, inputs: tuple, output) -> None:
     """The forward hook of :func:`log_inputs`."""
-    batch = inputs[0]
+    batch, log = inputs[0], module.input_log
     index = int(module.input_count)
-    if index < len(module.input_log):
-        fingerprint = batch.detach().double().sum()
-        module.input_log[index] = torch.stack([torch.tensor(float(batch.requires_grad), dtype=torch.float64),
-                                               torch.tensor(float(len(batch)), dtype=torch.float64),
-                                               fingerprint.to(module.input_log.device)])
+    if index < len(log):
+        log[index, 0] = float(batch.requires_grad)
+        log[index, 1] = float(len(batch))
+        log[index, 2] = batch.detach().double().sum().to(log.device)  # one number: tells random batches apart
     module.input_count.add_(1)
 
 
