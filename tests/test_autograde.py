@@ -128,10 +128,10 @@ shell.kernel.session.send(shell.kernel.iopub_socket, "display_data", deep, paren
 COSTLY_REPLY = """import course.kernel_service as service
 from IPython.display import publish_display_data
 honest_serve, requests = service.serve, []
-def serve(request):
-    requests.append(request)
+def serve():
+    requests.append(None)
     if len(requests) != 2:  # the first is the judge's look-up of the notebook's names
-        return honest_serve(request)
+        return honest_serve()
     publish_display_data({service.REPLY_MIME: '{"ok": true, "value": [' + "[]," * 10_000_000 + '[]]}'})
 service.serve = serve
 """
