@@ -127,11 +127,14 @@ def _counter(counts: list):
 
 @contextlib.contextmanager
 def _judge_context(context: dict, called: set, counts: list):
-    """Grad mode, default dtype and random state as the judge has them, the trusted functions under the names
-    the test gives them (course.judging.built_on), the forbidden functions and the counted ones."""
-    grad_enabled, default_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    """Grad mode, default dtype, torch's thread count and random state as the judge has them (a test's
+    ``single_cpu_thread`` block reaches the student's code), the trusted functions under the names the test gives
+    them (course.judging.built_on), the forbidden functions and the counted ones."""
+    grad_enabled, default_dtype, threads = torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_num_threads()
     torch.set_grad_enabled(context.get("grad", True))
     torch.set_default_dtype(context.get("dtype", default_dtype))
+    if context.get("threads", threads) != threads:
+        torch.set_num_threads(context["threads"])
     if context.get("rng") is not None:
         torch.set_rng_state(context["rng"])
     try:
@@ -144,6 +147,8 @@ def _judge_context(context: dict, called: set, counts: list):
     finally:
         torch.set_grad_enabled(grad_enabled)
         torch.set_default_dtype(default_dtype)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 def _lending(functions: list):

@@ -114,7 +114,7 @@ class KernelLink:
         forbidden, counted = forbidden_targets(), counted_targets()
         request = {**head, "args": args, "kwargs": kwargs,
                    "context": {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
-                               "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
+                               "threads": torch.get_num_threads(), "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
                                "count": [target for target, _ in counted], "backward": backward_requested(),
                                "built_on": built_on_targets()}}
         reply, decoder = self._exchange(request, label)

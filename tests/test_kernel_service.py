@@ -29,11 +29,12 @@ def call(function, *args, context=None, **kwargs):
     return reply, value, decoder
 
 
-def test_the_call_runs_under_the_judges_grad_mode_and_dtype():
-    reply, value, _ = call(lambda: (torch.is_grad_enabled(), torch.get_default_dtype()),
-                           context={"grad": False, "dtype": torch.float64})
-    assert value == (False, torch.float64)
-    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+def test_the_call_runs_under_the_judges_grad_mode_dtype_and_threads():
+    threads = torch.get_num_threads()
+    reply, value, _ = call(lambda: (torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_num_threads()),
+                           context={"grad": False, "dtype": torch.float64, "threads": threads + 1})
+    assert value == (False, torch.float64, threads + 1)
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and torch.get_num_threads() == threads
 
 
 def test_the_judges_random_state_travels_to_the_kernel_and_the_kernels_never_comes_back():
