@@ -2,7 +2,8 @@
 
 When ``grader autograde`` judges a lab, the student's notebook has already run to its end; then the judge,
 a process of the grader's own, sends requests one at a time, each an execute request that calls
-:func:`serve` and carries the request in its metadata: look up the names the exercises define, call a function or a method, read an attribute.
+:func:`serve` and carries the request in its metadata: look up the names the exercises define, call a function or
+a method, read an attribute.
 The reply goes back as a display message of type :data:`REPLY_MIME` carrying :mod:`course.wire`'s JSON.
 
 Nothing here is trusted: it runs in the student's process, which may replace any of it. It exists so that

@@ -1,9 +1,9 @@
 """The judge's line to a student's kernel: requests out, plain data back.
 
 :class:`KernelLink` sends one request at a time (an execute request that calls
-:func:`course.kernel_service.serve`, the request itself in the message's metadata) and reads the reply the kernel publishes, with a time budget per test:
-a call that runs past it is interrupted, and a kernel that does not come back, or dies, is *lost*: every
-later request fails at once.
+:func:`course.kernel_service.serve`, the request itself in the message's metadata) and reads the reply the kernel
+publishes, with a time budget per test: a call that runs past it is interrupted, and a kernel that does not come
+back, or dies, is *lost*: every later request fails at once.
 
 :class:`Remote` is what a test holds in place of a name the student's notebook defines: calling it, or
 reading an attribute, is a request. Arguments travel by pickle (the judge's own values, into a process
@@ -114,7 +114,8 @@ class KernelLink:
         forbidden, counted = forbidden_targets(), counted_targets()
         request = {**head, "args": args, "kwargs": kwargs,
                    "context": {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
-                               "threads": torch.get_num_threads(), "rng": torch.get_rng_state(), "forbid": [target for target, _ in forbidden],
+                               "threads": torch.get_num_threads(), "rng": torch.get_rng_state(),
+                               "forbid": [target for target, _ in forbidden],
                                "count": [target for target, _ in counted], "backward": backward_requested(),
                                "built_on": built_on_targets()}}
         reply, decoder = self._exchange(request, label)
