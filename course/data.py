@@ -14,9 +14,11 @@ import torch
 from sklearn.datasets import load_digits, load_sample_image, make_moons
 from sklearn.model_selection import train_test_split
 
-# The midge (蠓虫) problem behind the slides' worked example: two species,
-# Af and Apf, told apart by wing length and antenna length in mm.
-# Columns are (wing, antenna), the order in which the slides feed the network.
+# The midge (蠓虫) problem behind the slides' worked example: two species, Af and Apf, told apart by wing length and
+# antenna length in mm. The slides give only the trained weights and the two midges they ask about; the 15 labelled
+# and 3 unlabelled midges below are the classic midge-classification exercise (蠓虫分类问题), set as Problem A of
+# the 1989 Mathematical Contest in Modeling (COMAP) from the biologists Grogan and Wirth's measurements of the two
+# species. Columns are (wing, antenna), the order in which the slides feed the network.
 MIDGE_FEATURES = ("wing length (mm)", "antenna length (mm)")
 MIDGE_CLASSES = ("Af", "Apf")
 MIDGE_TARGETS = (0.1, 0.9)  # the outputs the slides ask the network to produce
@@ -38,7 +40,8 @@ MIDGE_WEIGHTS = {
 
 
 def midge_data() -> tuple[torch.Tensor, torch.Tensor]:
-    """The 15 labelled midges: ``X`` is (15, 2) (wing, antenna), ``y`` is 0 for Af, 1 for Apf."""
+    """The classic problem's 15 labelled midges (not the slides'): ``X`` is (15, 2) (wing, antenna), ``y`` is 0 for
+    Af, 1 for Apf."""
     X = torch.tensor(_MIDGE_AF + _MIDGE_APF, dtype=torch.float32)
     y = torch.tensor([0.0] * len(_MIDGE_AF) + [1.0] * len(_MIDGE_APF))
     return X, y

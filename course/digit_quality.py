@@ -7,7 +7,7 @@ Inception score and the FID judge ImageNet-like samples with an Inception networ
   ``CONFIDENCE_THRESHOLD`` (0.9), i.e. that look clearly like *some* digit;
 * **classes covered**: how many of the ten digits appear among the confident samples' predicted
   classes (over ``COVERAGE_SAMPLES`` = 1,000 samples by convention); a generator in mode collapse
-  (模式崩溃) covers few;
+  (崩溃模式) covers few;
 * **Fréchet distance** (FD, the "FID" of the literature with this classifier in place of Inception):
   Gaussians fitted to the classifier's penultimate-layer features of generated and of real digits,
   compared with ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)). It falls as the samples get both

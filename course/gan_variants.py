@@ -814,7 +814,7 @@ class PublishedCoverage:
     method: str
     modes_covered: float
     high_quality_share: float
-    source: str = "VEEGAN paper, Table 1"
+    source: str = "VEEGAN T1, its setting"
 
 
 # Srivastava et al. (2017), VEEGAN, Table 1: 2,500 samples, high quality = within 3 standard deviations of the
@@ -830,12 +830,23 @@ PUBLISHED = (
     PublishedCoverage("grid", "Unrolled GAN", 23.6, 0.16),
     PublishedCoverage("grid", "VEEGAN", 24.6, 0.40),
 )
-MODE_COLLAPSE_REMEDIES = ("Unrolled GAN", "VEEGAN")  # the published methods built to cover every mode
+# The published rows share the benchmark's definitions, not its setting: the kit does not reproduce the papers'
+# networks, optimisers or training lengths, so the rows are context and never ranked against ours.
+PUBLISHED_SETTING_NOTE = (
+    "The published rows share this benchmark's definitions (2,500 samples, 3 standard deviations, five runs) but "
+    "not its setting: the papers trained their own networks with their own optimisers for their own number of "
+    "steps. The plain GAN shows that the two settings are different games: the paper's covered {paper_gan} of the "
+    "ring's 8 modes, this kit's {ours}. So the rows are context; ranking a method above or below them would "
+    "compare settings, not methods."
+)
 
 
-def published_bar(target: str) -> float:
-    """The best high-quality share the papers report for a method built against mode collapse on ``target``."""
-    return max(p.high_quality_share for p in PUBLISHED if p.target == target and p.method in MODE_COLLAPSE_REMEDIES)
+def published_setting_note(runs: list[CoverageRun]) -> str:
+    """What the published rows share with ``runs`` and what they do not, with the plain GAN's ring coverage in both."""
+    paper_gan = next(p.modes_covered for p in PUBLISHED if p.target == "ring" and p.method == "GAN")
+    vanilla = _run_labelled(runs, "ring", "vanilla")
+    ours = f"{vanilla.mean_modes_covered:.1f}" if vanilla is not None else "(no vanilla ring run here)"
+    return PUBLISHED_SETTING_NOTE.format(paper_gan=f"{paper_gan:.0f}", ours=ours)
 
 
 def covers_every_mode(run: CoverageRun) -> bool:
@@ -866,17 +877,16 @@ def find_run(runs: list[CoverageRun], target: str, label: str) -> CoverageRun:
 
 
 def benchmark_verdict(runs: list[CoverageRun]) -> str:
-    """Per target: the best unsupervised run covering every mode on every seed against the papers' best share,
-    and CGAN's row (told the mode) beside it when there is one."""
+    """Per target: the best unsupervised run covering every mode on every seed, and CGAN's row (told the mode)
+    beside it when there is one. Only this kit's runs are compared: see :data:`PUBLISHED_SETTING_NOTE`."""
     lines = []
     for target in dict.fromkeys(run.target for run in runs):
-        best, bar = best_run(runs, target), published_bar(target)
+        best = best_run(runs, target)
         if best is None:
             lines.append(f"{target}: no unsupervised variant covered every mode on every seed")
         else:
-            verdict = "above" if best.mean_high_quality_share > bar else "not above"
             lines.append(f"{target}: best unsupervised variant covering every mode on every seed: {best.label}, "
-                         f"{best.mean_high_quality_share:.1%} high quality, {verdict} the papers' best {bar:.1%}")
+                         f"{best.mean_high_quality_share:.1%} high quality")
         cgan = _run_labelled(runs, target, "CGAN")
         if cgan is not None:
             lines.append(f"{'':<{len(target) + 2}}CGAN (told the mode): {cgan.mean_modes_covered:.1f}/{cgan.modes} "
@@ -886,7 +896,8 @@ def benchmark_verdict(runs: list[CoverageRun]) -> str:
 
 
 def comparison_table(runs: list[CoverageRun]) -> str:
-    """Our runs (means over seeds, per-seed modes) and, under each target, the published rows."""
+    """Our runs (means over seeds, per-seed modes) and, under each target, the published rows (a different setting:
+    :func:`published_setting_note`)."""
     header = f"{'target':<7}{'method':<27}{'source':<23}{'modes covered':>14}{'high quality':>14}   per seed"
     lines = [header, "-" * len(header)]
     for target in dict.fromkeys(run.target for run in runs):
