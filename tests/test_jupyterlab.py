@@ -10,7 +10,7 @@ import pytest
 from lab_server import TOKEN, get, jupyterlab as serve
 
 ROOT = Path(__file__).resolve().parent.parent
-LECTURE = "course/lectures/01_backprop.ipynb"
+LECTURE = "course/lectures/00_pytorch_basics.ipynb"
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,7 @@ from course.widgets.cnn import KernelExplorer, kernel_explorer
 from course.widgets.dcgan import LatentExplorer, latent_explorer
 from course.widgets.gan import GANPlayground, gan_playground
 from course.widgets.gan_variants import VariantPlayground, variant_playground
+from course.widgets.pytorch_basics import LoopExplorer, loop_explorer
 from course.widgets.rnn import RNNStepper, rnn_stepper
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "GANPlayground",
     "KernelExplorer",
     "LatentExplorer",
+    "LoopExplorer",
     "RNNStepper",
     "VariantPlayground",
     "backprop_explorer",
@@ -27,6 +29,7 @@ __all__ = [
     "gan_playground",
     "kernel_explorer",
     "latent_explorer",
+    "loop_explorer",
     "rnn_stepper",
     "variant_playground",
 ]
