@@ -106,7 +106,7 @@ class LoopExplorer(ShowsItsWidget):
         self.figure.value = render_losses_png(self.result, setting)
 
     def _build_controls(self, setting: LoopSetting) -> None:
-        self.optimizer_buttons = widgets.ToggleButtons(options=sorted(OPTIMIZERS), value=setting.optimizer,
+        self.optimizer_buttons = widgets.ToggleButtons(options=list(OPTIMIZERS), value=setting.optimizer,
                                                        description="optimiser")
         self.lr_slider = widgets.FloatLogSlider(value=setting.lr, base=10, min=LEARNING_RATE_EXPONENTS[0],
                                                 max=LEARNING_RATE_EXPONENTS[1], step=0.25, description="lr",
