@@ -677,32 +677,6 @@ def course_variants_disabled():
                   message="write this yourself instead of calling course.gan_variants")
 
 
-def weighted_backward(function, weights, *args, **kwargs):
-    """``function(*args, **kwargs)``, then a backward pass from the sum of its result times ``weights``
-    (a tuple of weights for a tuple result, a number or a tensor of the result's shape for each); returns the
-    result, detached. Afterwards the tensors given that require grad hold the gradient of that weighted sum
-    in ``.grad`` (None where no gradient reached them, a result of another shape adds nothing).
-
-    Lab 07's tests run it where the student's code runs (:func:`course.judging.in_kernel`), so that a gradient
-    is taken through an answer that is not one number: in the judge, answers come back without their graph.
-    """
-    result = function(*args, **kwargs)
-    results, scales = (result, weights) if isinstance(weights, tuple) else ((result,), (weights,))
-    total = None
-    for value, scale in zip(results, scales):
-        if not (isinstance(value, torch.Tensor) and value.requires_grad):
-            continue
-        if isinstance(scale, torch.Tensor) and scale.shape != value.shape:
-            continue
-        term = (value * scale).sum()
-        total = term if total is None else total + term
-    if total is not None:
-        total.backward()
-    if isinstance(result, tuple):
-        return tuple(value.detach() if isinstance(value, torch.Tensor) else value for value in result)
-    return result.detach() if isinstance(result, torch.Tensor) else result
-
-
 def train_with_cgan_step(step, generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
                          d_optimizer: torch.optim.Optimizer, steps: int = 1000, noise_dim: int = 16,
                          batch_size: int = 128, seed: int = 0) -> None:

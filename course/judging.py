@@ -25,6 +25,8 @@ helpers here do the right thing in each:
   student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
   of an answer that is not one number). What it returns, and the arguments as it leaves them, are the
   student's answer.
+- :func:`weighted_backward` calls a function and backpropagates a weighted sum of what it returns: run through
+  :func:`in_kernel`, it takes a gradient through an answer that is not one number (a vector, a tuple of losses).
 - :func:`call_noting_changes` calls a function of the student's and says whether it changed a tensor among
   its arguments in place ("leave the caller's weights alone"): in the judge the student's code works on
   copies, and what it does to them never reaches the tensors a test goes on to use.
@@ -276,6 +278,33 @@ def in_kernel(function, *args, **kwargs):
                 label = f"{getattr(function, '__name__', 'function')}({value._label})"
                 return value._link.call_function(function, args, kwargs, label)
     return function(*args, **kwargs)
+
+
+def weighted_backward(function, weights, *args, **kwargs):
+    """``function(*args, **kwargs)``, then a backward pass from the sum of its result times ``weights``
+    (a tuple of weights for a tuple result, a number or a tensor of the result's shape for each); returns the
+    result, detached. Afterwards the tensors given that require grad hold the gradient of that weighted sum
+    in ``.grad`` (None where no gradient reached them, a result of another shape adds nothing).
+
+    Labs' tests run it where the student's code runs (:func:`in_kernel`), so that a gradient is taken through an
+    answer that is not one number: in the judge, answers come back without their graph.
+    """
+    torch = sys.modules["torch"]  # loaded: the caller passes tensors (this file leaves torch to its callers)
+    result = function(*args, **kwargs)
+    results, scales = (result, weights) if isinstance(weights, tuple) else ((result,), (weights,))
+    total = None
+    for value, scale in zip(results, scales):
+        if not (isinstance(value, torch.Tensor) and value.requires_grad):
+            continue
+        if isinstance(scale, torch.Tensor) and scale.shape != value.shape:
+            continue
+        term = (value * scale).sum()
+        total = term if total is None else total + term
+    if total is not None:
+        total.backward()
+    if isinstance(result, tuple):
+        return tuple(value.detach() if isinstance(value, torch.Tensor) else value for value in result)
+    return result.detach() if isinstance(result, torch.Tensor) else result
 
 
 def call_noting_changes(function, *args, **kwargs):

@@ -48,10 +48,10 @@ from course.gan_variants import (
     pulling_away_term,
     train_with_cgan_step,
     wasserstein_generator_loss,
-    weighted_backward,
     with_one_hot,
 )
 from course.image_data import digits_images
+from course.judging import weighted_backward
 from course.repro import single_cpu_thread
 
 SMALL = dict(device="cpu", batch_size=32, hidden=16, noise_dim=2)  # every trainer here: tiny, on the CPU
