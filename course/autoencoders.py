@@ -192,3 +192,36 @@ def sharpness(pixels: torch.Tensor) -> float:
     across = (images[:, :, 1:] - images[:, :, :-1]).abs().mean()
     down = (images[:, 1:, :] - images[:, :-1, :]).abs().mean()
     return ((across + down) / 2).item()
+
+
+@dataclass(frozen=True)
+class SampleScore:
+    """How 1,000 generated digits score: crispness (:func:`sharpness`) and what the kit's digits classifier sees
+    (course.digit_quality: confident share, classes covered, the smallest class's count, Fréchet distance)."""
+
+    model: str
+    sharpness: float
+    confident_share: float
+    classes_covered: int
+    smallest_class: int
+    frechet_distance: float
+
+
+def score_samples(model: str, pixels: torch.Tensor, seed: int = 0) -> SampleScore:
+    """Score (N, 64) generated pixels in [0, 1] with the digits classifier of ``seed``."""
+    from course.digit_quality import score_generated  # here: it trains a classifier on first use
+
+    report = score_generated(as_quality_images(pixels), seed=seed)
+    return SampleScore(model, sharpness(pixels), report.confident_share, report.classes_covered,
+                       min(report.class_histogram), report.frechet_distance)
+
+
+def score_table(scores: list[SampleScore], real_sharpness: float) -> str:
+    """One row per model, with the real digits' sharpness in the header."""
+    header = (f"{'model':<28}{'sharpness':>10}{'confident':>11}{'classes':>9}{'smallest class':>16}"
+              f"{'Fréchet distance':>18}")
+    lines = [header, f"{'(real digits)':<28}{real_sharpness:>10.3f}", "-" * len(header)]
+    for score in scores:
+        lines.append(f"{score.model:<28}{score.sharpness:>10.3f}{score.confident_share:>11.1%}"
+                     f"{score.classes_covered:>6d}/10{score.smallest_class:>16d}{score.frechet_distance:>18.1f}")
+    return "\n".join(lines)

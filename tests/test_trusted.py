@@ -216,3 +216,21 @@ def test_the_lab_06_blocks_and_init_make_the_kits_dcgan():
     assert torch.allclose(discriminator(images), kit_discriminator(images))
     convolutions = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
     assert abs(convolutions.std().item() - 0.02) < 0.002 and abs(convolutions.mean().item()) < 0.002
+
+
+def test_the_lab_08_stand_ins_are_torch_distributions():
+    from torch.distributions import Normal, kl_divergence
+
+    generator = torch.Generator().manual_seed(8)
+    mu, logvar = torch.randn(6, 4, generator=generator, **F64), 3 * torch.randn(6, 4, generator=generator, **F64)
+    eps = torch.randn(6, 4, generator=generator, **F64)
+    x, x_hat = torch.rand(6, 10, generator=generator, **F64), torch.rand(6, 10, generator=generator, **F64)
+    kl = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(dim=1)
+    with trusted.lending([trusted.reparameterise, trusted.gaussian_kl, trusted.negative_elbo]):
+        assert torch.allclose(trusted.reparameterise(mu, logvar, eps), mu + torch.exp(0.5 * logvar) * eps)
+        assert torch.allclose(trusted.gaussian_kl(mu, logvar), kl)
+        for std in (0.2, 0.05):
+            loss, reconstruction, kl_mean = trusted.negative_elbo(x, x_hat, mu, logvar, std=std)
+            expected = -Normal(x_hat, std).log_prob(x).sum(dim=1).mean()
+            assert torch.allclose(reconstruction, expected) and torch.allclose(kl_mean, kl.mean())
+            assert torch.allclose(loss, expected + kl.mean())

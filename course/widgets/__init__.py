@@ -6,6 +6,7 @@ they call its methods, set its controls and read what it displays.
 Notebooks import the builders from here: ``from course.widgets import backprop_explorer``.
 """
 
+from course.widgets.autoencoders import CodeSpaceExplorer, code_space_explorer
 from course.widgets.backprop import BackpropExplorer, backprop_explorer
 from course.widgets.bce import BCEExplorer, bce_explorer
 from course.widgets.cnn import KernelExplorer, kernel_explorer
@@ -18,6 +19,7 @@ from course.widgets.rnn import RNNStepper, rnn_stepper
 __all__ = [
     "BCEExplorer",
     "BackpropExplorer",
+    "CodeSpaceExplorer",
     "GANPlayground",
     "KernelExplorer",
     "LatentExplorer",
@@ -26,6 +28,7 @@ __all__ = [
     "VariantPlayground",
     "backprop_explorer",
     "bce_explorer",
+    "code_space_explorer",
     "gan_playground",
     "kernel_explorer",
     "latent_explorer",

@@ -1,0 +1,72 @@
+"""Lab 08 judged outside the student's kernel, against students who try to pass without writing the pieces.
+
+Rebinding ``torch`` and the tests' helpers to objects whose comparisons always succeed earns nothing; a KL or a
+negative ELBO handed over to ``torch.distributions`` loses the exercise that asked for it, and only that one, and the
+feedback says which rule was broken.
+"""
+
+from functools import partial
+
+import nbformat
+import pytest
+
+from judged_lab import assert_student_loses_exactly, failure_messages, grade_class, typed_answers
+from sandbox_required import requires_sandbox
+
+pytestmark = [pytest.mark.slow, requires_sandbox]
+
+ASSIGNMENT = "08_autoencoders"
+EXERCISES = 6
+
+ALWAYS_TRUE = """
+class AlwaysTrue:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: True
+    def __call__(self, *args, **kwargs):
+        return self
+    def __iter__(self):
+        return iter([])
+torch = F = nn = math = Normal = kl_divergence = AlwaysTrue()
+"""
+KL_BY_DISTRIBUTIONS = """
+from torch.distributions import Normal, kl_divergence
+
+def gaussian_kl(mu, logvar):
+    posterior = Normal(mu, torch.exp(0.5 * logvar))
+    return torch.distributions.kl_divergence(posterior, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
+"""
+ELBO_BY_DISTRIBUTIONS = """
+def negative_elbo(x, x_hat, mu, logvar, std=0.2):
+    reconstruction = -torch.distributions.Normal(x_hat, std).log_prob(x).sum(dim=1).mean()
+    kl = gaussian_kl(mu, logvar).mean()
+    return reconstruction + kl, reconstruction, kl
+"""
+
+
+def student_notebooks(released, source):
+    """student -> (notebook, the test cells it must lose: None for all of them)."""
+    with_answers = partial(typed_answers, released, source)
+    forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
+    forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
+    return {
+        "rebinds-torch": (forger, None),
+        "kl-by-distributions": (with_answers(ex3_kl=KL_BY_DISTRIBUTIONS), {"ex3_kl_tests"}),
+        "elbo-by-distributions": (with_answers(ex4_elbo=ELBO_BY_DISTRIBUTIONS), {"ex4_elbo_tests"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return grade_class(tmp_path_factory.mktemp("lab08"), ASSIGNMENT, student_notebooks)
+
+
+@pytest.mark.parametrize("student", ["rebinds-torch", "kl-by-distributions", "elbo-by-distributions"])
+def test_a_shortcut_earns_nothing_and_costs_only_its_exercise(graded, student):
+    assert_student_loses_exactly(graded, student, EXERCISES)
+
+
+def test_the_broken_rule_is_named_in_the_feedback(graded):
+    assert failure_messages(graded[2], ASSIGNMENT, "kl-by-distributions", "ex3_kl_tests") == [
+        "write the KL divergence yourself"]
+    assert failure_messages(graded[2], ASSIGNMENT, "elbo-by-distributions", "ex4_elbo_tests") == [
+        "write the negative ELBO yourself"]
