@@ -113,3 +113,10 @@ def test_the_score_table_lists_each_model_beside_the_real_sharpness():
     assert "Fréchet distance" in header and real.split() == ["(real", "digits)", "0.240"] and set(rule) == {"-"}
     assert vae.split() == ["VAE", "0.200", "39.0%", "10/10", "22", "82.0"]
     assert gan.split() == ["GAN", "0.230", "52.0%", "9/10", "0", "141.5"]
+
+
+def test_the_benchmarks_draws_are_pixels_in_unit_range_from_both_models():
+    from course.bench_vae_gan import SAMPLES, gan_draws, vae_draws
+
+    for draws in (vae_draws(epochs=1, seed=0), gan_draws(steps=3, seed=0)):
+        assert draws.shape == (SAMPLES, 64) and draws.min() >= 0 and draws.max() <= 1
