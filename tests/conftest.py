@@ -42,6 +42,7 @@ LONGEST_FIRST = (
     "tests/test_judge_lab01.py",
     "tests/test_judge_lab00.py",
     "tests/test_judge_lab08.py",
+    "tests/test_judge_lab09.py",
 )
 
 

@@ -234,3 +234,16 @@ def test_the_lab_08_stand_ins_are_torch_distributions():
             expected = -Normal(x_hat, std).log_prob(x).sum(dim=1).mean()
             assert torch.allclose(reconstruction, expected) and torch.allclose(kl_mean, kl.mean())
             assert torch.allclose(loss, expected + kl.mean())
+
+
+def test_the_lab_09_objective_is_torchs_gaussian_likelihood_masked_plus_the_prior():
+    from torch.distributions import Normal
+
+    generator = torch.Generator().manual_seed(9)
+    x_hat, x = torch.rand(5, 64, generator=generator, **F64), torch.rand(5, 64, generator=generator, **F64)
+    z, mask = torch.randn(5, 8, generator=generator, **F64), (torch.rand(64, generator=generator) > 0.5).double()
+    log_likelihood = (mask * Normal(x_hat, 0.2).log_prob(x)).sum(dim=1) - mask.sum() * Normal(0.0, 0.2).log_prob(
+        torch.tensor(0.0, **F64))  # constants dropped: the log-density at zero error
+    expected = (-log_likelihood + 0.5 * (z ** 2).sum(dim=1)).mean()
+    with trusted.lending([trusted.inpainting_objective]):
+        assert torch.allclose(trusted.inpainting_objective(x_hat, x, mask, z), expected)

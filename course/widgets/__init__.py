@@ -13,6 +13,7 @@ from course.widgets.cnn import KernelExplorer, kernel_explorer
 from course.widgets.dcgan import LatentExplorer, latent_explorer
 from course.widgets.gan import GANPlayground, gan_playground
 from course.widgets.gan_variants import VariantPlayground, variant_playground
+from course.widgets.generative_ai import InpaintingExplorer, inpainting_explorer
 from course.widgets.pytorch_basics import LoopExplorer, loop_explorer
 from course.widgets.rnn import RNNStepper, rnn_stepper
 
@@ -21,6 +22,7 @@ __all__ = [
     "BackpropExplorer",
     "CodeSpaceExplorer",
     "GANPlayground",
+    "InpaintingExplorer",
     "KernelExplorer",
     "LatentExplorer",
     "LoopExplorer",
@@ -30,6 +32,7 @@ __all__ = [
     "bce_explorer",
     "code_space_explorer",
     "gan_playground",
+    "inpainting_explorer",
     "kernel_explorer",
     "latent_explorer",
     "loop_explorer",
