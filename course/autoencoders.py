@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -135,44 +136,40 @@ def batches(n: int, batch_size: int, generator: torch.Generator):
     return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
 
-def train_autoencoder(model: Autoencoder, X: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
-                      seed: int = 0) -> list[float]:
-    """Adam on the slides' L_AE; the mean loss of each epoch."""
+def _train(model: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, seed: int,
+           batch_loss: Callable[[torch.Tensor, torch.Generator], torch.Tensor]) -> list[float]:
+    """Adam on ``batch_loss(batch, generator)`` over shuffled minibatches of ``X``, every draw from one generator
+    seeded with ``seed``; the mean loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
         total = 0.0
         for index in batches(len(X), batch_size, generator):
-            x = X[index]
-            x_hat, _ = model(x)
-            loss = reconstruction_error(x, x_hat)
+            loss = batch_loss(X[index], generator)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(index)
         losses.append(total / len(X))
     return losses
+
+
+def train_autoencoder(model: Autoencoder, X: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
+                      seed: int = 0) -> list[float]:
+    """Adam on the slides' L_AE; the mean loss of each epoch."""
+    return _train(model, X, epochs, batch_size, lr, seed, lambda x, _: reconstruction_error(x, model(x)[0]))
 
 
 def train_vae(model: VAE, X: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
               seed: int = 0) -> list[float]:
     """Adam on the negative ELBO, one eps ~ N(0, I) per sample and step; the mean loss of each epoch."""
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(epochs):
-        total = 0.0
-        for index in batches(len(X), batch_size, generator):
-            x = X[index]
-            eps = torch.randn(len(index), model.latent, generator=generator)
-            loss = negative_elbo(x, *model(x, eps)).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-        losses.append(total / len(X))
-    return losses
+
+    def batch_loss(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        eps = torch.randn(len(x), model.latent, generator=generator)
+        return negative_elbo(x, *model(x, eps)).loss
+
+    return _train(model, X, epochs, batch_size, lr, seed, batch_loss)
 
 
 @torch.no_grad()

@@ -21,6 +21,7 @@ from scipy.stats import chisquare
 from torch import nn
 
 from course.autoencoders import DECODER_STD, mlp
+from course.training import train_epochs
 
 SIDE, LOW_SIDE = 8, 4
 
@@ -92,20 +93,8 @@ def super_resolver(hidden: int = 256) -> nn.Sequential:
 def train_pixels_to_pixels(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, epochs: int,
                            batch_size: int = 64, lr: float = 1e-3, seed: int = 0) -> list[float]:
     """Adam on the mean squared error between model(inputs) and targets; the mean loss of each epoch."""
-    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(epochs):
-        order, total = torch.randperm(len(inputs), generator=generator), 0.0
-        for start in range(0, len(inputs), batch_size):
-            index = order[start:start + batch_size]
-            loss = F.mse_loss(model(inputs[index]), targets[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-        losses.append(total / len(inputs))
-    return losses
+    return train_epochs(model, inputs, targets, F.mse_loss, optimizer, epochs, batch_size, seed=seed)
 
 
 # -- video: a path through the code space ---------------------------------------------------------------------------
@@ -130,21 +119,10 @@ def train_detector(model: nn.Module, real: torch.Tensor, fake: torch.Tensor, epo
                    lr: float = 1e-3, seed: int = 0) -> list[float]:
     """Adam on the BCE of telling ``fake`` (label 1) from ``real`` (label 0); the mean loss of each epoch."""
     inputs = torch.cat([real, fake])
-    labels = torch.cat([torch.zeros(len(real)), torch.ones(len(fake))]).unsqueeze(1)
-    generator = torch.Generator().manual_seed(seed)
+    labels = torch.cat([torch.zeros(len(real)), torch.ones(len(fake))]).unsqueeze(1)  # (N, 1): 1 = generated
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(epochs):
-        order, total = torch.randperm(len(inputs), generator=generator), 0.0
-        for start in range(0, len(inputs), batch_size):
-            index = order[start:start + batch_size]
-            loss = F.binary_cross_entropy_with_logits(model(inputs[index]), labels[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-        losses.append(total / len(inputs))
-    return losses
+    return train_epochs(model, inputs, labels, F.binary_cross_entropy_with_logits, optimizer, epochs, batch_size,
+                        seed=seed)
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,22 @@ def assert_named_in_feedback(graded, assignment: str, student: str, messages: di
     test_id, pattern = messages[student]
     (message,) = failure_messages(graded[2], assignment, student, test_id)
     assert re.fullmatch(pattern, message), message
+
+
+ALWAYS_TRUE = """
+class AlwaysTrue:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: True
+    def __call__(self, *args, **kwargs):
+        return self
+    def __iter__(self):
+        return iter([])
+"""
+
+
+def forger(released, *names: str) -> nbformat.NotebookNode:
+    """The released lab with nothing answered and, at its end, ``names`` (torch, the tests' helpers) rebound to an
+    object whose every comparison and call says True: in the student's kernel such a cell once forged a full score."""
+    notebook = nbformat.from_dict(released)
+    notebook.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE + " = ".join(names) + " = AlwaysTrue()\n"))
+    return notebook

@@ -8,10 +8,9 @@ kit's classes is seen by the class's name. Each costs its own exercise and nothi
 
 from functools import partial
 
-import nbformat
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_student_loses_exactly, failure_messages, forger, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -19,16 +18,6 @@ pytestmark = [pytest.mark.slow, requires_sandbox]
 ASSIGNMENT = "00_pytorch_basics"
 EXERCISES = 6
 
-ALWAYS_TRUE = """
-class AlwaysTrue:
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: True
-    def __call__(self, *args, **kwargs):
-        return self
-    def __iter__(self):
-        return iter([])
-torch = F = nn = StandardScaler = AlwaysTrue()
-"""
 SKIPS_THE_LOOP = """
 from sklearn.linear_model import LogisticRegression as SolvedByScikitLearn
 
@@ -58,10 +47,8 @@ def make_loader(dataset, batch_size, seed):
 def student_notebooks(released, source):
     """student -> (notebook, the test cells it must lose: None for all of them)."""
     with_answers = partial(typed_answers, released, source)
-    forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
-    forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
     return {
-        "rebinds-torch": (forger, None),
+        "rebinds-torch": (forger(released, "torch", "F", "nn", "StandardScaler"), None),
         "skips-the-loop": (with_answers(ex5_fit=SKIPS_THE_LOOP), {"ex5_fit_tests"}),
         "perfect-score": (with_answers(ex6_evaluate=PERFECT_SCORE), {"ex6_evaluate_tests"}),
         "borrows-the-kit": (with_answers(**BORROWS_THE_KIT), {"ex3_module_tests", "ex4_dataset_tests"}),

@@ -7,10 +7,9 @@ feedback says which rule was broken.
 
 from functools import partial
 
-import nbformat
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_student_loses_exactly, failure_messages, forger, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -18,16 +17,6 @@ pytestmark = [pytest.mark.slow, requires_sandbox]
 ASSIGNMENT = "08_autoencoders"
 EXERCISES = 6
 
-ALWAYS_TRUE = """
-class AlwaysTrue:
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: True
-    def __call__(self, *args, **kwargs):
-        return self
-    def __iter__(self):
-        return iter([])
-torch = F = nn = math = Normal = kl_divergence = AlwaysTrue()
-"""
 KL_BY_DISTRIBUTIONS = """
 from torch.distributions import Normal, kl_divergence
 
@@ -46,10 +35,8 @@ def negative_elbo(x, x_hat, mu, logvar, std=0.2):
 def student_notebooks(released, source):
     """student -> (notebook, the test cells it must lose: None for all of them)."""
     with_answers = partial(typed_answers, released, source)
-    forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
-    forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
     return {
-        "rebinds-torch": (forger, None),
+        "rebinds-torch": (forger(released, "torch", "F", "nn", "math", "Normal", "kl_divergence"), None),
         "kl-by-distributions": (with_answers(ex3_kl=KL_BY_DISTRIBUTIONS), {"ex3_kl_tests"}),
         "elbo-by-distributions": (with_answers(ex4_elbo=ELBO_BY_DISTRIBUTIONS), {"ex4_elbo_tests"}),
     }

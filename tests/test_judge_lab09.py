@@ -7,10 +7,9 @@ the test) is seen in the decoder's weights, which come back to the judge, and lo
 
 from functools import partial
 
-import nbformat
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_student_loses_exactly, failure_messages, forger, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -18,24 +17,14 @@ pytestmark = [pytest.mark.slow, requires_sandbox]
 ASSIGNMENT = "09_generative_ai"
 EXERCISES = 5
 
-ALWAYS_TRUE = """
-class AlwaysTrue:
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: True
-    def __call__(self, *args, **kwargs):
-        return self
-    def __iter__(self):
-        return iter([])
-torch = F = nn = math = chisquare = mean_squared_error = AlwaysTrue()
-"""
 AUDIT_BY_SCIPY = """
 import scipy.stats
 
 def class_audit(predicted, classes):
     counts = torch.bincount(predicted.long(), minlength=classes)[:classes]
     result = scipy.stats.chisquare(counts.numpy())
-    shares = counts.double() / counts.sum()
-    return counts.tolist(), float(result.statistic), float(result.pvalue), 0.5 * (shares - 1 / classes).abs().sum().item()
+    total_variation = 0.5 * (counts.double() / counts.sum() - 1 / classes).abs().sum().item()
+    return counts.tolist(), float(result.statistic), float(result.pvalue), total_variation
 """
 TRAINS_THE_DECODER = """
 def inpaint(decoder, x, mask, latent, steps, lr, seed):
@@ -54,10 +43,8 @@ def inpaint(decoder, x, mask, latent, steps, lr, seed):
 def student_notebooks(released, source):
     """student -> (notebook, the test cells it must lose: None for all of them)."""
     with_answers = partial(typed_answers, released, source)
-    forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
-    forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
     return {
-        "rebinds-torch": (forger, None),
+        "rebinds-torch": (forger(released, "torch", "F", "nn", "math", "chisquare", "mean_squared_error"), None),
         "audit-by-scipy": (with_answers(ex5_audit=AUDIT_BY_SCIPY), {"ex5_audit_tests"}),
         "trains-the-decoder": (with_answers(ex3_inpaint=TRAINS_THE_DECODER), {"ex3_inpaint_tests"}),
     }
