@@ -10,11 +10,10 @@ otherwise solved lab costs that exercise and nothing else.
 import re
 from functools import partial
 
-import nbformat
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, grade_class, typed_answers
+from judged_lab import assert_loses_exactly, failure_messages, forger, grade_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -22,14 +21,6 @@ pytestmark = [pytest.mark.slow, requires_sandbox]
 ASSIGNMENT = "01_backprop"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
-ALWAYS_TRUE = """
-class AlwaysTrue:
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: True
-    def __call__(self, *args, **kwargs):
-        return self
-torch = torch_221 = torch_mlp = AlwaysTrue()
-"""
 LYING_DERIVATIVE = """
 class Close(torch.Tensor):
     @classmethod
@@ -100,11 +91,9 @@ def student_notebooks(released, source):
     answers = {grade_id(cell): cell.source for cell in solved.cells if is_solution_cell(cell)}
 
     with_answers = partial(typed_answers, released, source)
-    forger = nbformat.from_dict(released)  # nothing answered, the comparisons rigged at the end
-    forger.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE))
     honest_sigmoid = answers["ex1_sigmoid"].split("def sigmoid_prime")[0]
     return {
-        "rebinds-torch": (forger, None),
+        "rebinds-torch": (forger(released, "torch", "torch_221", "torch_mlp"), None),
         "lying-tensor": (with_answers(ex1_sigmoid=honest_sigmoid + LYING_DERIVATIVE), {"ex1_sigmoid_tests"}),
         "calls-torch-sigmoid": (with_answers(ex1_sigmoid=TORCH_SIGMOID), {"ex1_sigmoid_tests"}),
         "zeroes-its-inputs": (with_answers(**ZEROES_ITS_INPUTS), {f"{answer}_tests" for answer in ZEROES_ITS_INPUTS}),
