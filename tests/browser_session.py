@@ -182,7 +182,7 @@ def move_a_control(cell) -> str:
     selects = cell.locator(".widget-dropdown select")
     if selects.count():
         options = selects.first.locator("option").all_inner_texts()
-        current = selects.first.input_value()
+        current = selects.first.evaluate("select => select.options[select.selectedIndex].text")  # a label, as options
         choice = next(option for option in options if option != current)
         selects.first.select_option(label=choice)
         return f"picked {choice!r}"
