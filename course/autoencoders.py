@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from course.data import digits
+from course.digit_quality import digits_classifier, score_generated
 from course.image_data import to_unit_range, upscale_digits
 
 PIXELS = 64  # 8x8
@@ -34,10 +35,19 @@ def digit_pixels(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     return images.reshape(len(images), PIXELS), labels
 
 
-def as_quality_images(pixels: torch.Tensor) -> torch.Tensor:
-    """(N, 64) pixels in [0, 1] to the (N, 1, 32, 32) images in [-1, 1] the digits classifier scores, scaled up as
-    the DCGAN's digits are."""
-    return to_unit_range(upscale_digits(pixels.reshape(-1, 1, 8, 8).float().clamp(0, 1)))
+def as_quality_images(pixels: torch.Tensor, image_size: int = 32) -> torch.Tensor:
+    """(N, 64) pixels in [0, 1] to the (N, 1, S, S) images in [-1, 1] the digits classifier scores (S = 32), scaled up
+    as the DCGAN's digits are."""
+    return to_unit_range(upscale_digits(pixels.reshape(-1, 1, 8, 8).float().clamp(0, 1), image_size))
+
+
+def classifier_verdicts(pixels: torch.Tensor) -> list[tuple[int, float]]:
+    """(digit, probability) that the kit's digits classifier gives each row of (N, 64) pixels in [0, 1]."""
+    classifier = digits_classifier()  # trained on first use: outside no_grad
+    with torch.no_grad():
+        probabilities = torch.softmax(classifier(as_quality_images(pixels)).double(), dim=1)
+    confidence, digit = probabilities.max(dim=1)
+    return list(zip(digit.tolist(), confidence.tolist()))
 
 
 def mlp(sizes: tuple[int, ...]) -> nn.Sequential:
@@ -206,8 +216,6 @@ class SampleScore:
 
 def score_samples(model: str, pixels: torch.Tensor, seed: int = 0) -> SampleScore:
     """Score (N, 64) generated pixels in [0, 1] with the digits classifier of ``seed``."""
-    from course.digit_quality import score_generated  # here: it trains a classifier on first use
-
     report = score_generated(as_quality_images(pixels), seed=seed)
     return SampleScore(model, sharpness(pixels), report.confident_share, report.classes_covered,
                        min(report.class_histogram), report.frechet_distance)

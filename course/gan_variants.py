@@ -32,11 +32,12 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
+from course.autoencoders import as_quality_images
 from course.data import digits
 from course.digit_quality import digits_classifier
 from course.gan import (CoverageRun, Discriminator, GANTrainer, Generator, StepStats, Target, discriminator_loss,
                         generator_loss_non_saturating, mlp, sample_noise)
-from course.image_data import to_unit_range, upscale_digits
+from course.image_data import to_unit_range
 from course.judging import forbid
 from course.repro import autocast, single_cpu_thread
 from course.training import predict_classes
@@ -726,8 +727,7 @@ class DigitsTarget:
     @staticmethod
     def to_images(points: torch.Tensor, image_size: int = 32) -> torch.Tensor:
         """(N, 64) points in [-1, 1] to (N, 1, S, S) images in [-1, 1], scaled up as the DCGAN's digits are."""
-        unit = ((points.reshape(-1, 1, 8, 8).float() + 1) / 2).clamp(0, 1)
-        return to_unit_range(upscale_digits(unit, image_size))
+        return as_quality_images((points.float() + 1) / 2, image_size)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ buttons pick, and reports what the digits classifier sees."""
 import pytest
 import torch
 
-from course.widgets.autoencoders import CodeSpaceExplorer, classifier_verdict, code_space_explorer, decode, latent_models
+from course.autoencoders import classifier_verdicts
+from course.widgets.autoencoders import CodeSpaceExplorer, code_space_explorer, decode, latent_models
 
 from widget_display import keyed_text
 
@@ -27,7 +28,7 @@ def test_the_picture_and_table_follow_the_sliders_and_the_model(explorer):
     shown = keyed_text(explorer.table.value)
     assert (shown["z1"], shown["z2"]) == ("1.50", "-0.50")
     assert torch.equal(explorer.pixels, decode(explorer.models, "VAE", (1.5, -0.5)))
-    digit, confidence = classifier_verdict(explorer.pixels)
+    ((digit, confidence),) = classifier_verdicts(explorer.pixels[None])
     assert shown["digit"] == str(digit) and float(shown["confidence"]) == pytest.approx(confidence, abs=1e-3)
     before = explorer.figure.value
     explorer.model_buttons.value = "AE"

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from course.generative_ai import inpaint, mean_fill, missing_pixel_error
-from course.widgets.generative_ai import MASKS, InpaintingExplorer, inpainting_explorer, trained_vae, verdicts
+from course.autoencoders import classifier_verdicts
+from course.widgets.generative_ai import MASKS, InpaintingExplorer, inpainting_explorer, trained_vae
 
 from widget_display import keyed_numbers, keyed_text
 
@@ -31,7 +32,7 @@ def test_the_table_shows_each_completions_error_and_verdict(explorer):
     assert shown["inpainted_error"] == pytest.approx(missing_pixel_error(explorer.completed, x, mask), abs=1e-3)
     assert shown["mean_error"] == pytest.approx(missing_pixel_error(explorer.filled, x, mask), abs=1e-3)
     assert shown["original_error"] is None
-    (digit, confidence), = verdicts(explorer.completed)
+    ((digit, confidence),) = classifier_verdicts(explorer.completed)
     assert text["inpainted_digit"] == str(digit) and shown["inpainted_confidence"] == pytest.approx(confidence, abs=1e-3)
 
 

@@ -9,8 +9,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from course.autoencoders import VAE, Autoencoder, as_quality_images, digit_pixels, train_autoencoder, train_vae
-from course.digit_quality import digits_classifier
+from course.autoencoders import VAE, Autoencoder, classifier_verdicts, digit_pixels, train_autoencoder, train_vae
 from course.repro import seed_everything
 from course.widgets.display import ShowsItsWidget, figure_png
 
@@ -51,15 +50,6 @@ def decode(models: LatentModels, model: str, z: tuple[float, float]) -> torch.Te
     decoder = models.vae.decoder if model == "VAE" else models.autoencoder.decoder
     with torch.no_grad():
         return decoder(torch.tensor([z], dtype=torch.float32))[0]
-
-
-def classifier_verdict(pixels: torch.Tensor) -> tuple[int, float]:
-    """The digit the kit's digits classifier sees in 64 pixels, and its probability."""
-    classifier = digits_classifier()  # trained on first use: outside no_grad
-    with torch.no_grad():
-        probabilities = torch.softmax(classifier(as_quality_images(pixels[None])).double(), dim=1)[0]
-    confidence, digit = probabilities.max(dim=0)
-    return int(digit), confidence.item()
 
 
 def render_png(models: LatentModels, model: str, z: tuple[float, float], pixels: torch.Tensor, dpi: int = 80) -> bytes:
@@ -109,7 +99,7 @@ class CodeSpaceExplorer(ShowsItsWidget):
     def refresh(self, *_) -> None:
         model, z = self.model_buttons.value, self.z
         self.pixels = decode(self.models, model, z)
-        self.verdict = classifier_verdict(self.pixels)
+        (self.verdict,) = classifier_verdicts(self.pixels[None])
         self.figure.value = render_png(self.models, model, z, self.pixels)
         self.table.value = render_table_html(z, *self.verdict)
 

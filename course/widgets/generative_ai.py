@@ -8,8 +8,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from course.autoencoders import VAE, as_quality_images, digit_pixels, train_vae
-from course.digit_quality import digits_classifier
+from course.autoencoders import VAE, classifier_verdicts, digit_pixels, train_vae
 from course.generative_ai import inpaint, mean_fill, missing_block, missing_pixel_error
 from course.repro import seed_everything
 from course.widgets.display import ShowsItsWidget, figure_png
@@ -31,15 +30,6 @@ def trained_vae(epochs: int = 60, seed: int = 0) -> VAE:
     vae = VAE(latent=8)
     train_vae(vae, digit_pixels("train")[0], epochs, seed=seed)
     return vae.eval()
-
-
-def verdicts(pixels: torch.Tensor) -> list[tuple[int, float]]:
-    """(digit, probability) that the kit's digits classifier gives each row of (N, 64) pixels."""
-    classifier = digits_classifier()  # trained on first use: outside no_grad
-    with torch.no_grad():
-        probabilities = torch.softmax(classifier(as_quality_images(pixels)).double(), dim=1)
-    confidence, digit = probabilities.max(dim=1)
-    return list(zip(digit.tolist(), confidence.tolist()))
 
 
 def render_png(panels: dict[str, torch.Tensor], mask: torch.Tensor, dpi: int = 80) -> bytes:
@@ -89,7 +79,7 @@ class InpaintingExplorer(ShowsItsWidget):
         x, mask = self.digits[self.index_slider.value][None], MASKS[self.mask_dropdown.value]
         self.completed = inpaint(self.vae.decoder, x, mask, latent=self.vae.latent)
         self.filled = mean_fill(x, mask, self.mean_image)
-        original, inpainted, filled = verdicts(torch.cat([x, self.completed, self.filled]))
+        original, inpainted, filled = classifier_verdicts(torch.cat([x, self.completed, self.filled]))
         self.errors = {"inpainted": missing_pixel_error(self.completed, x, mask),
                        "mean": missing_pixel_error(self.filled, x, mask)}
         self.figure.value = render_png({"the digit": x[0], "what is seen": x[0], "VAE inpainting": self.completed[0],
