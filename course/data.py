@@ -11,8 +11,9 @@ import contextlib
 import io
 
 import torch
-from sklearn.datasets import load_digits, load_sample_image, make_moons
-from sklearn.model_selection import train_test_split
+
+# scikit-learn is imported by the loaders that use it, not here: it takes about a second, which every kernel that
+# imports this module (most labs, every lecture) would otherwise pay for the midges or the Zen of Python too
 
 # The midge (蠓虫) problem behind the slides' worked example: two species, Af and Apf, told apart by wing length and
 # antenna length in mm. The slides give only the trained weights and the two midges they ask about; the 15 labelled
@@ -73,6 +74,9 @@ def two_moons(
     """
     if n_samples < 8:
         raise ValueError(f"n_samples={n_samples} is too small to split; use at least 8")
+    from sklearn.datasets import make_moons
+    from sklearn.model_selection import train_test_split
+
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_fraction, random_state=seed, stratify=y
@@ -89,6 +93,9 @@ def digits(
     ``X`` is (N, 1, 8, 8) float32 scaled to [0, 1] (the raw pixels are 0..16);
     ``y`` is the digit 0..9 as int64. The split is stratified and fixed by ``seed``.
     """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     bunch = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(
         bunch.images, bunch.target, test_size=test_fraction, random_state=seed, stratify=bunch.target
@@ -115,6 +122,8 @@ def grayscale_photo(name: str = "china.jpg", step: int = 2) -> torch.Tensor:
     """
     if step < 1:
         raise ValueError(f"step={step}: keep every step-th pixel, so step must be at least 1")
+    from sklearn.datasets import load_sample_image
+
     rgb = torch.tensor(load_sample_image(name), dtype=torch.float32) / 255.0  # a copy: the array is read-only
     luminance = rgb @ torch.tensor([0.299, 0.587, 0.114])  # ITU-R BT.601 weights
     return luminance[::step, ::step].contiguous()

@@ -265,6 +265,7 @@ class UnitRecord:
     notes: dict  # notebook -> [note, ...]
     rejected: dict  # notebook -> reason
     graded_at: float
+    seconds: float = 0.0  # how long grading took: the next run schedules the assignment's long units first
 
     @classmethod
     def load(cls, path: Path) -> "UnitRecord | None":
@@ -352,6 +353,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
         specs = {assignment: _assignment_specs(course, gradebook, assignment) for assignment in wanted}
         roster = {student.id for student in gradebook.students}
     result.not_judged = [assignment for assignment in wanted if not all(spec.judged for spec in specs[assignment])]
+    took: dict[str, list[float]] = {}  # assignment -> seconds its units took when last graded
     for student_folder in sorted(p for p in submitted.iterdir() if p.is_dir()):
         student = student_folder.name
         for folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
@@ -366,13 +368,28 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                                        "add them with `collect --roster`)"))
                 continue
             record = UnitRecord.load(_ledger_path(course, student, assignment))
+            if record is not None and record.seconds:
+                took.setdefault(assignment, []).append(record.seconds)
             if not force and record is not None and record.digest == submission_digest(folder):
                 result.up_to_date.append(record)
                 continue
             result.jobs.append(UnitJob(len(result.jobs), student, assignment, str(folder), specs[assignment],
                                        cell_timeout, limits, sandboxed, str(course.root), str(scratch),
                                        uid_base))
+    result.jobs = longest_first(result.jobs, took)
     return result
+
+
+def longest_first(jobs: list, took: dict[str, list[float]]) -> list:
+    """The units likely to take longest first, so that no worker is left grading a long one alone at the end: by
+    the mean time the assignment's units took when last graded (none yet: 0), then by the bytes of the submitted
+    notebooks (a lab with more answers filled in runs more of its checks; the file is not read)."""
+    typical = {assignment: sum(seconds) / len(seconds) for assignment, seconds in took.items()}
+
+    def submitted_bytes(job) -> int:
+        return sum(path.lstat().st_size for path in Path(job.folder).glob("*.ipynb") if path.is_file())
+
+    return sorted(jobs, key=lambda job: (typical.get(job.assignment, 0.0), submitted_bytes(job)), reverse=True)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -469,7 +486,7 @@ def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         max_score += specs[outcome.name].max_score
         score += sum(value or 0 for value in scores[outcome.name].values())
     record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
-                        rejected, time.time())
+                        rejected, time.time(), round(result.seconds, 3))
     write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
     _record_in_gradebook(course, record, Path(job.folder))
     return record

@@ -1,6 +1,6 @@
 """Speed benchmark: ``python -m grader autograde`` against plain ``nbgrader autograde``, same class, same machine.
 
-    python -m grader.bench_autograde                              # all seven labs, 8 students each (56 submissions)
+    python -m grader.bench_autograde                              # every lab, 8 students each (80 submissions)
     python -m grader.bench_autograde --students 2 --assignments 01_backprop   # a quick check that it runs
     python -m grader.bench_autograde --jobs 4 --keep /tmp/bench   # 4 kernels at once; keep both course folders
 
@@ -33,12 +33,13 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from grader.autograde import LEDGER, UnitRecord
 from grader.course import Course, CourseError
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.submission import submission_digest
 from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
 
-DEFAULT_STUDENTS = 8  # 8 x 7 labs = 56 submissions; k mod (exercises + 1) gives every lab a full solution
+DEFAULT_STUDENTS = 8  # 8 x 10 labs = 80 submissions; k mod (exercises + 1) gives every lab a full solution
 LOG_TAIL_LINES = 30
 
 Unit = tuple  # (student, assignment): one submission
@@ -103,14 +104,16 @@ class Completed:
     command: list
     returncode: int
     output: str
+    seconds: float = 0.0
 
     def tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
 
 
 def _run(command: list, cwd: Path) -> Completed:
+    start = time.perf_counter()
     completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    return Completed(command, completed.returncode, completed.stdout + completed.stderr)
+    return Completed(command, completed.returncode, completed.stdout + completed.stderr, time.perf_counter() - start)
 
 
 @dataclass
@@ -179,6 +182,17 @@ def score_differences(plain: dict, kit: dict) -> list[str]:
     return lines
 
 
+def kit_unit_seconds(root: Path, units: list[Unit]) -> dict:
+    """``{(student, assignment): seconds}``: how long the kit took to grade each submission, from its ledger (the
+    worker's own clock, kernel start to stop, in a worker that shared the machine with the other jobs)."""
+    seconds = {}
+    for student, assignment in units:
+        record = UnitRecord.load(root / "autograded" / student / assignment / LEDGER)
+        if record is not None:
+            seconds[(student, assignment)] = record.seconds
+    return seconds
+
+
 # -- the report ------------------------------------------------------------------------------------------
 
 
@@ -210,6 +224,17 @@ def print_table(submissions: int, plain: Timing, kit: Timing, identical: bool, j
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+
+
+def print_labs(assignments: list[str], plain: Timing, kit_seconds: dict) -> None:
+    """Per lab: plain nbgrader's time for the whole lab, and the kit's time per submission (the mean, and the
+    slowest, which is a fully solved one: it runs every check)."""
+    print(f"{'lab':<20}  {'nbgrader, whole lab (s)':>23}  {'kit, mean per submission (s)':>28}  {'kit, slowest (s)':>16}")
+    for assignment, run in zip(assignments, plain.runs):
+        times = [seconds for (_, lab), seconds in kit_seconds.items() if lab == assignment]
+        mean = f"{sum(times) / len(times):.1f}" if times else "-"
+        slowest = f"{max(times):.1f}" if times else "-"
+        print(f"{assignment:<20}  {run.seconds:>23.1f}  {mean:>28}  {slowest:>16}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,6 +285,8 @@ def _bench(workdir: Path, checkout: Course, assignments: list[str], students: in
           f"{len(differences) or 'no'} difference(s)")
     for line in differences:
         print(f"  {line}")
+    print()
+    print_labs(assignments, plain, kit_unit_seconds(kit_root, units))
     print()
     print_table(len(units), plain, kit, not differences, jobs)
     if differences:
