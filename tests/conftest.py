@@ -50,12 +50,28 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what they do
 def pytest_collection_modifyitems(config, items):
+    run_in_browser = run_by_the_browser_tests(items)
+    if run_in_browser:
+        config.hook.pytest_deselected(items=run_in_browser)
+        items[:] = [item for item in items if item not in run_in_browser]
+
     def rank(item):
         path = item.path.relative_to(config.rootpath).as_posix()
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: every other file keeps its place
+
+
+def run_by_the_browser_tests(items) -> list:
+    """nbval's cells of every lecture that test_browser_lectures.py runs in this session: that test executes the
+    lecture in JupyterLab and compares the checked outputs as nbval does, so each lecture runs once. Where the browser
+    tests are skipped (no Chromium) or deselected (``-m "not slow"``), nbval runs the lectures."""
+    lectures = ROOT / "course" / "lectures"
+    in_browser = {item.callspec.params["lecture"] for item in items
+                  if item.path.name == "test_browser_lectures.py" and hasattr(item, "callspec")}
+    return [item for item in items if item.path.parent == lectures and item.path.name in in_browser]
 
 
 # -- the browser tests' JupyterLab and Chromium (the modules using them call browser_session.require_browser) ----

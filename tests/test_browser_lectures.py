@@ -1,12 +1,16 @@
 """Every lecture as a student meets it: opened in JupyterLab in a real (headless) Chromium, Run All, no cell
-shows an error, every widget renders, and moving a control of the topic's explorer changes what it shows.
+shows an error, the outputs nbval checks are the notebook's own (this run replaces nbval's, so that the suite
+executes each lecture once: see conftest.py), every widget renders, and moving a control of the topic's explorer
+changes what it shows.
 Screenshots of each explorer after the interaction go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``).
 """
 
+import nbformat
 import pytest
 
-from browser_session import (LECTURES, check_explorer_responds, check_ran_without_errors, check_widgets_rendered,
-                             open_and_run, require_browser)
+from browser_session import (LECTURES, ROOT, check_explorer_responds, check_ran_without_errors,
+                             check_widgets_rendered, open_and_run, require_browser)
+from checked_outputs import output_differences
 
 pytestmark = pytest.mark.slow
 require_browser()
@@ -17,5 +21,7 @@ def test_lecture_runs_and_its_explorer_responds(lab, lecture):
     page, base = lab
     notebook = open_and_run(page, base, f"lectures/{lecture}")
     check_ran_without_errors(notebook, lecture)
+    differences = output_differences(notebook, nbformat.read(ROOT / "course" / "lectures" / lecture, as_version=4))
+    assert not differences, f"{lecture}: outputs that nbval checks differ:\n" + "\n".join(differences)
     check_widgets_rendered(page, notebook, lecture)
     check_explorer_responds(page, lecture)
