@@ -23,6 +23,8 @@ ASSIGNMENT = "01_backprop"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 REPO = Course.locate(Path(__file__).resolve().parent.parent)
 
+pytestmark = pytest.mark.slow  # every test starts from a course that nbgrader's generate_assignment released
+
 
 def run_grader(*arguments, root):
     command = [sys.executable, "-m", "grader", "--root", str(root), *arguments]

@@ -120,6 +120,7 @@ def toy_course(root: Path, tests: str) -> Course:
     return Course(root)
 
 
+@pytest.mark.slow
 def test_the_check_passes_a_lab_whose_tests_catch_each_mistake_and_fails_once_a_hidden_assert_is_deleted(tmp_path):
     """The whole check, nbgrader's autograde included, on a two-exercise lab: it passes, each exercise left blank
     included; with the hidden assert deleted, the mistake only that assert caught keeps its points, and the check
