@@ -47,7 +47,21 @@ def run_nbgrader(course_root: Path, *arguments: str, threads: int | None = None)
     completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         log = (completed.stdout + completed.stderr).strip().splitlines()
-        raise GradingError(f"nbgrader {' '.join(arguments[:2])} failed:\n" + "\n".join(log[-30:]))
+        raise GradingError(f"nbgrader {' '.join(arguments[:2])} failed:\n" + "\n".join(failure_excerpt(log)))
+
+
+def failure_excerpt(log: list[str], traceback_lines: int = 40, tail_lines: int = 15) -> list[str]:
+    """What explains a failed nbgrader run: its last traceback (nbgrader logs it well before its closing "There was
+    an error" lines, with many lines of other students' work in between), then the end of the log."""
+    starts = [index for index, line in enumerate(log) if line.startswith("Traceback (most recent call last)")]
+    tail = log[-tail_lines:]
+    if not starts:
+        return tail
+    end = starts[-1] + 1
+    while end < len(log) and end - starts[-1] < traceback_lines and not log[end].startswith("["):
+        end += 1  # a traceback runs until nbgrader's next log line ("[AutogradeApp | ...")
+    shown = log[starts[-1]:end]
+    return shown + ["..."] + [line for line in tail if line not in shown]
 
 
 class Workspace:
