@@ -55,7 +55,8 @@ def pytest_collection_modifyitems(config, items):
     run_in_browser = run_by_the_browser_tests(items)
     if run_in_browser:
         config.hook.pytest_deselected(items=run_in_browser)
-        items[:] = [item for item in items if item not in run_in_browser]
+        deselected = set(run_in_browser)
+        items[:] = [item for item in items if item not in deselected]
 
     def rank(item):
         path = item.path.relative_to(config.rootpath).as_posix()
