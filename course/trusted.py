@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course import rnn
+from course import loop_record, rnn
 from course.cnn import DigitsCNN
 from course.dcgan import dcgan_weights_init
 from course.gan import alternating_step
@@ -252,6 +252,15 @@ def dcgan_init(module: nn.Module) -> None:
 @_answers_only_when_lent
 def dcgan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise):
     """course.gan.alternating_step with k = 1; returns the two losses as numbers."""
+    stats = alternating_step(generator, discriminator, g_optimizer, d_optimizer, [real], [d_noise], g_noise)
+    return stats.d_loss.item(), stats.g_loss.item()
+
+
+@_answers_only_when_lent
+def recorded_dcgan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise):
+    """dcgan_step, with what it received noted for course.loop_record (a test checks a training loop by it)."""
+    loop_record.note_call([generator, discriminator], [g_optimizer, d_optimizer],
+                          {"real": real, "d_noise": d_noise, "g_noise": g_noise})
     stats = alternating_step(generator, discriminator, g_optimizer, d_optimizer, [real], [d_noise], g_noise)
     return stats.d_loss.item(), stats.g_loss.item()
 

@@ -1,0 +1,107 @@
+"""A training loop checked in a few steps: what each call of the step function received, and a replay of it.
+
+A lab's last exercise often asks for the whole loop around an earlier exercise's step: build the players,
+initialise them, give each its optimiser, draw fresh batches, call the step, return the trained model. Judging
+that loop by what a long run produces costs every submission tens of seconds of training. A test checks it in a
+few steps instead:
+
+1. the loop runs a few steps with a recording stand-in under the step's name (``course.trusted.recorded_dcgan_step``,
+   lent with :func:`course.judging.built_on`), which notes what each call received and then takes the kit's step;
+2. :func:`recorded_training`, run where the student's code runs (:func:`course.judging.in_kernel`), returns that
+   log and the weights of the model the loop returned, as plain data;
+3. the test checks the log against the exercise's prescriptions (its optimisers, its batches, its initialisation)
+   and replays the same steps from the same initial weights with trusted code (:func:`replay_dcgan`): the model
+   the loop returned must hold exactly the replay's weights.
+
+A loop that passes is the reference loop up to its choice of random numbers, and the reference loop's quality is
+measured once, by the kit's own tests, rather than once per submission.
+
+The log lives in the student's process, like every rule checked there: a student set on it can forge it. The
+replay is the judge's own computation all the same, so a forged log must describe steps that really produce the
+returned weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from course.dcgan import DCGANDiscriminator, DCGANGenerator
+from course.gan import alternating_step
+from course.repro import single_cpu_thread
+
+_calls: list[dict] = []  # one entry per call of a recording stand-in, since recorded_training last cleared it
+_players: list[nn.Module] = []  # the modules the first recorded call trained, to name what the loop returns
+
+
+def state_values(module: nn.Module) -> list[torch.Tensor]:
+    """Copies of a module's parameters and buffers, in ``state_dict`` order."""
+    return [value.detach().clone() for value in module.state_dict().values()]
+
+
+def describe_optimizer(optimizer, players) -> dict:
+    """What a step was handed as an optimiser, as plain data: its class, learning rate and betas (of its first
+    parameter group), its number of groups, and which of ``players`` owns exactly its parameters (-1: none)."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    held = {id(parameter) for group in groups for parameter in group.get("params", [])}
+    owner = next((index for index, player in enumerate(players)
+                  if held and held == {id(parameter) for parameter in player.parameters()}), -1)
+    lr = groups[0].get("lr")
+    betas = groups[0].get("betas")
+    return {"type": type(optimizer).__name__, "lr": float(lr) if isinstance(lr, (int, float)) else None,
+            "betas": [float(beta) for beta in betas] if isinstance(betas, (tuple, list)) else None,
+            "groups": len(groups), "owner": owner}
+
+
+def note_call(players: list[nn.Module], optimizers: list, tensors: dict[str, torch.Tensor]) -> None:
+    """Keep what one call of a step received: its players' weights before the first call, which players (by their
+    order in the first call), each optimiser's description, and copies of its batches."""
+    if not _calls:
+        _players[:] = players
+    _calls.append({
+        "initial": [state_values(player) for player in players] if not _calls else None,
+        "players": [next((index for index, first in enumerate(_players) if first is player), -1) for player in players],
+        "optimizers": [describe_optimizer(optimizer, players) for optimizer in optimizers],
+        "tensors": {name: torch.as_tensor(value).detach().clone() for name, value in tensors.items()},
+    })
+
+
+def recorded_training(train, *args, **kwargs) -> dict:
+    """``train(*args, **kwargs)`` with a fresh log: ``{"calls": [...], "returned": weights of what it returned (None
+    when that is no module), "returned_player": which player of the first call it is (-1: none)}``."""
+    _calls.clear()
+    _players.clear()
+    returned = train(*args, **kwargs)
+    is_module = isinstance(returned, nn.Module)
+    return {"calls": list(_calls), "returned": state_values(returned) if is_module else None,
+            "returned_player": next((index for index, player in enumerate(_players) if player is returned), -1)}
+
+
+def load_in_order(module: nn.Module, values: list[torch.Tensor], name: str) -> nn.Module:
+    """``module`` loaded with ``values`` in its ``state_dict`` order; an AssertionError names ``name`` if the shapes
+    differ from the module's (the loop did not build the prescribed stack)."""
+    expected = module.state_dict()
+    shapes = [tuple(value.shape) for value in values]
+    expected_shapes = [tuple(value.shape) for value in expected.values()]
+    assert shapes == expected_shapes, (f"the {name}'s weights and statistics have the shapes {shapes}, expected those "
+                                       f"of the prescribed stack {expected_shapes}")
+    module.load_state_dict(dict(zip(expected, values)))
+    return module
+
+
+def replay_dcgan(log: dict, nz: int, width: int, lr: float) -> list[torch.Tensor]:
+    """The generator's weights after the log's steps, replayed with trusted code: course.dcgan's stacks loaded with
+    the first call's initial weights, Adam(lr, betas=(0.5, 0.999)) for each, course.gan.alternating_step (k = 1)
+    on each call's real batch and noise. It runs on one CPU thread, as the lab's loop does (``on_one_cpu_thread``), so
+    that the sums come out in the same order and the weights agree to the last bit."""
+    initial_g, initial_d = log["calls"][0]["initial"]
+    generator = load_in_order(DCGANGenerator(nz, width, channels=1, image_size=32), initial_g, "generator")
+    discriminator = load_in_order(DCGANDiscriminator(width, channels=1, image_size=32), initial_d, "discriminator")
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    with single_cpu_thread(torch.device("cpu")):
+        for call in log["calls"]:
+            batches = call["tensors"]
+            alternating_step(generator, discriminator, g_optimizer, d_optimizer, [batches["real"]],
+                             [batches["d_noise"]], batches["g_noise"])
+    return state_values(generator)
