@@ -9,9 +9,9 @@ tests' switch, ``course_variants_disabled``, and ``course.judging.forbid`` to do
 that critic after the call, agrees (20/20 while a lent module's weights came back from every call); an
 ``information_lower_bound`` that returns a tensor subclass close to anything; and a ``cgan_step`` that
 trains nothing while the notebook rigs ``course.gan.Generator.forward`` to draw a real digit of the requested
-class (in-kernel tests gave it 20/20: the judge scores the trained weights in its own ``Generator``). Each loses
-that exercise and nothing else, with the test's message in the feedback; those students leave exercise 7 blank,
-so that only two students train (the solutions' full run is ``grader check``'s).
+class (in-kernel tests that sampled the trained generator gave it 20/20; the test now compares each step with a
+reference step on the judge's own players). Each loses that exercise and nothing else, with the test's message in
+the feedback; the others leave exercise 7 blank.
 
 And issue 17: the hidden tests of exercises 2-7 once found their switch in the hidden part of exercise 1's test,
 so a student who left exercise 1 blank lost them all; now they score the total less exercise 1's points.
@@ -101,7 +101,7 @@ def rigged_forward(self, z):
 Generator.forward = rigged_forward
 """
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
-    "bogus-generator": ("ex7_cgan_step_tests", r"agreement …% is below 75 %"),
+    "bogus-generator": ("ex7_cgan_step_tests", re.escape("step 1: losses (…, …), expected (…, …)")),
     "calls-course-by-another-name": ("ex1_weight_clipping_tests", COURSE_REFUSED),
     "close-to-anything": ("ex3_infogan_tests",
                           re.escape("information_lower_bound() did not give a plain answer") + ".*"),
@@ -121,7 +121,7 @@ def student_notebooks(released, source):
 
     untrained = blank["ex7_cgan_step"]
     honest_step = answers["ex7_cgan_step"].replace("def cgan_step(", "def honest_step(")
-    return {  # graded in the order of their names: the two whose exercise 7 is scored (one trains) first
+    return {  # graded in the order of their names: the two whose exercise 7 is scored first
         "blank-exercise-1": (with_answers(ex1_weight_clipping=blank["ex1_weight_clipping"]),
                              {"ex1_weight_clipping_tests"}),
         "bogus-generator": (with_answers(ex7_cgan_step=honest_step + "\n" + RIGGED_GENERATOR), {"ex7_cgan_step_tests"}),
