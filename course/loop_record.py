@@ -10,7 +10,7 @@ few steps instead:
 2. :func:`recorded_training`, run where the student's code runs (:func:`course.judging.in_kernel`), returns that
    log and the weights of the model the loop returned, as plain data;
 3. the test checks the log against the exercise's prescriptions (its optimisers, its batches, its initialisation)
-   and replays the same steps from the same initial weights with trusted code (:func:`replay_dcgan`): the model
+   and replays the same steps from the same initial weights with trusted code (:func:`replay_alternating_steps`): the model
    the loop returned must hold exactly the replay's weights.
 
 A loop that passes is the reference loop up to its choice of random numbers, and the reference loop's quality is
@@ -26,7 +26,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from course.dcgan import DCGANDiscriminator, DCGANGenerator
 from course.gan import alternating_step
 from course.repro import single_cpu_thread
 
@@ -89,18 +88,25 @@ def load_in_order(module: nn.Module, values: list[torch.Tensor], name: str) -> n
     return module
 
 
-def replay_dcgan(log: dict, nz: int, width: int, lr: float) -> list[torch.Tensor]:
-    """The generator's weights after the log's steps, replayed with trusted code: course.dcgan's stacks loaded with
-    the first call's initial weights, Adam(lr, betas=(0.5, 0.999)) for each, course.gan.alternating_step (k = 1)
-    on each call's real batch and noise. It runs on one CPU thread, as the lab's loop does (``on_one_cpu_thread``), so
-    that the sums come out in the same order and the weights agree to the last bit."""
+def replay_alternating_steps(log: dict, generator: nn.Module, discriminator: nn.Module,
+                             betas: tuple[float, float] = (0.5, 0.999)) -> list[torch.Tensor]:
+    """The generator's weights after the log's steps, replayed with trusted code: ``generator`` and ``discriminator``
+    (fresh modules of the prescribed classes) loaded with the first call's initial weights, an Adam with ``betas`` for
+    each, and at every call course.gan.alternating_step (k = 1) on its real batch and noise, at the learning rate
+    each optimiser had then (a test checks those against the exercise first).
+
+    It runs on one CPU thread, as the labs' loops do (``on_one_cpu_thread``), so that sums come out in the same order
+    and the weights agree to the last bit.
+    """
     initial_g, initial_d = log["calls"][0]["initial"]
-    generator = load_in_order(DCGANGenerator(nz, width, channels=1, image_size=32), initial_g, "generator")
-    discriminator = load_in_order(DCGANDiscriminator(width, channels=1, image_size=32), initial_d, "discriminator")
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    load_in_order(generator, initial_g, "generator")
+    load_in_order(discriminator, initial_d, "discriminator")
+    g_optimizer = torch.optim.Adam(generator.parameters(), betas=betas)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), betas=betas)
     with single_cpu_thread(torch.device("cpu")):
         for call in log["calls"]:
+            for optimizer, described in zip((g_optimizer, d_optimizer), call["optimizers"]):
+                optimizer.param_groups[0]["lr"] = described["lr"]
             batches = call["tensors"]
             alternating_step(generator, discriminator, g_optimizer, d_optimizer, [batches["real"]],
                              [batches["d_noise"]], batches["g_noise"])

@@ -7,12 +7,11 @@ returns a tensor subclass which says it is close to anything (the wire takes pla
 ``discriminator_loss`` that ignores ``real_label`` in a notebook that rebinds ``torch.allclose`` to always agree;
 a ``bce_from_probabilities`` that answers a hidden case with the case's inputs, spelled in letters and cut in
 pieces shorter than the judge once cut out of messages (the test prints ``got {got!r}``: the feedback shows
-"…"); and an untrained ``course.gan.Generator`` whose forward is rigged to return samples of the target (the judge
-loads its weights into the lab's own ``Generator`` and samples from that). The three forgeries scored full
+"…"); and an untrained ``course.gan.Generator`` whose forward is rigged to return samples of the target (the test now reads
+the steps the loop took and replays them with trusted code: a loop that never steps earns nothing). The three forgeries scored full
 points on their exercise under the lab's former in-kernel tests. Each loses that exercise and nothing else, with the
 test's message in the feedback. The students whose gan_step would otherwise build on the broken answer write
-the step's losses inline, and exercise 6 is left unanswered but for the rigged generator, so that no student
-trains the full model (the solutions' full run is ``grader check``'s).
+the step's losses inline, and exercise 6 is left unanswered but for the rigged generator.
 """
 
 import re
@@ -95,7 +94,7 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "lying-tensor": ("ex4_generator_loss_tests", r"generator_loss\(\) did not give a plain answer: .+"),
     "rebinds-allclose": ("ex3_discriminator_loss_tests",
                          r"with real_label=0\.9 only the real label changes: got …, expected …"),
-    "rigs-generator": ("ex6_train_tests", r"distance … is not below 0\.35"),
+    "rigs-generator": ("ex6_train_tests", re.escape("train_gan_1d(..., steps=4) called gan_step 0 times, expected 4")),
     "spells-its-inputs": ("ex1_bce_probabilities_tests",
                           re.escape("float…, …x…, soft labels: expected a 0-d tensor of dtype torch.float…, got …")),
 }

@@ -11,7 +11,7 @@ import torch
 
 from course.dcgan import on_one_cpu_thread
 from course.digit_quality import digits_classifier, score_generated
-from course.gan import Discriminator, Generator, sample_noise
+from course.gan import Discriminator, Generator, gaussian_1d, sample_noise, wasserstein_1d
 from course.gan_variants import DigitsTarget, train_with_cgan_step, with_one_hot
 from course.image_data import digits_images
 from course.training import predict_classes
@@ -59,3 +59,14 @@ def test_lab07_reference_cgan_step_draws_the_requested_digits():
         images = DigitsTarget.to_images(generator(with_one_hot(sample_noise(1000, 16, 1234), codes, 10)))
     agreement = (predict_classes(digits_classifier(), images) == codes).float().mean().item()
     assert 0.835 <= agreement <= 0.965, agreement  # 84-96 % to the whole per cent
+
+
+def test_lab05_reference_loop_fits_the_gaussians():
+    """Lab 05's text: 2,000 reference steps bring the generator within 0.35 of N(4, 1.25²) in Wasserstein-1 distance
+    (seed 0), and within 0.4 of its standard deviation of N(-1, 0.5²) (seed 1)."""
+    lab = solution_namespace("05_bce_loss")
+    for target, seed, bound in ((gaussian_1d(4.0, 1.25), 0, 0.35), (gaussian_1d(-1.0, 0.5), 1, 0.2)):
+        generator = on_one_cpu_thread(lab["train_gan_1d"], target, seed)
+        with torch.no_grad():
+            generated = generator(sample_noise(2000, 4, generator=100))
+        assert wasserstein_1d(generated, target.sample(2000, generator=101)) < bound
