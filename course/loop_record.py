@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course.autoencoders import VAE
 from course.gan import alternating_step
 from course.repro import single_cpu_thread
 
@@ -67,13 +68,15 @@ def note_call(players: list[nn.Module], optimizers: list, tensors: dict[str, tor
 
 def recorded_training(train, *args, **kwargs) -> dict:
     """``train(*args, **kwargs)`` with a fresh log: ``{"calls": [...], "returned": weights of what it returned (None
-    when that is no module), "returned_player": which player of the first call it is (-1: none)}``."""
+    when that is no module), "returned_player": which player of the first call it is (-1: none), "value": what it
+    returned when that is no module (a list of losses, say)}``."""
     _calls.clear()
     _players.clear()
     returned = train(*args, **kwargs)
     is_module = isinstance(returned, nn.Module)
     return {"calls": list(_calls), "returned": state_values(returned) if is_module else None,
-            "returned_player": next((index for index, player in enumerate(_players) if player is returned), -1)}
+            "returned_player": next((index for index, player in enumerate(_players) if player is returned), -1),
+            "value": None if is_module else returned}
 
 
 def load_in_order(module: nn.Module, values: list[torch.Tensor], name: str) -> nn.Module:
@@ -111,3 +114,29 @@ def replay_alternating_steps(log: dict, generator: nn.Module, discriminator: nn.
             alternating_step(generator, discriminator, g_optimizer, d_optimizer, [batches["real"]],
                              [batches["d_noise"]], batches["g_noise"])
     return state_values(generator)
+
+
+class RecordedVAE(VAE):
+    """course.autoencoders.VAE that notes every call made with autograd on (a training step's forward): its input
+    batch and its eps. A test lends it to a student's training loop in place of the VAE."""
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if torch.is_grad_enabled():
+            note_call([self], [], {"x": x, "eps": eps})
+        return super().forward(x, eps)
+
+
+def replay_vae(log: dict, model: VAE, lr: float, loss) -> VAE:
+    """``model`` (a fresh VAE of the lent one's sizes) loaded with the first call's initial weights, then trained as
+    the log says: at each call, Adam at ``lr`` on ``loss(x, x_hat, mu, logvar)[0]`` of that call's batch and eps. It runs
+    on one CPU thread, as the lab's loop does, so that the weights agree to the last bit."""
+    load_in_order(model, log["calls"][0]["initial"][0], "VAE")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    with single_cpu_thread(torch.device("cpu")):
+        for call in log["calls"]:
+            x, eps = call["tensors"]["x"], call["tensors"]["eps"]
+            value = loss(x, *model(x, eps))[0]
+            optimizer.zero_grad()
+            value.backward()
+            optimizer.step()
+    return model

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from course.autoencoders import VAE, as_quality_images, digit_pixels, held_out_negative_elbo
 from course.dcgan import on_one_cpu_thread
 from course.digit_quality import digits_classifier, score_generated
 from course.gan import Discriminator, Generator, gaussian_1d, sample_noise, wasserstein_1d
@@ -70,3 +71,18 @@ def test_lab05_reference_loop_fits_the_gaussians():
         with torch.no_grad():
             generated = generator(sample_noise(2000, 4, generator=100))
         assert wasserstein_1d(generated, target.sample(2000, generator=101)) < bound
+
+
+def test_lab08_reference_loop_trains_a_vae_that_draws_digits():
+    """Lab 08's text: 40 epochs of the reference loop bring the held-out negative ELBO below -15 nats, and the
+    classifier recognises at least 9 of the 10 digits among 1,000 draws."""
+    lab = solution_namespace("08_autoencoders")
+    X_train, _ = digit_pixels("train")
+    X_test, _ = digit_pixels("test")
+    torch.manual_seed(100)
+    model = VAE(latent=8)
+    losses = on_one_cpu_thread(lab["train_vae"], model, X_train, epochs=40, batch_size=64, lr=1e-3, seed=0)
+    assert losses[-1] < losses[0]
+    assert held_out_negative_elbo(model, X_test).loss < -15
+    report = score_generated(as_quality_images(model.sample(1000, torch.Generator().manual_seed(1))))
+    assert report.classes_covered >= 9, report
