@@ -32,6 +32,12 @@ from course.repro import single_cpu_thread
 
 _calls: list[dict] = []  # one entry per call of a recording stand-in, since recorded_training last cleared it
 _players: list[nn.Module] = []  # the modules the first recorded call trained, to name what the loop returns
+_stop_after: list[int] = []  # while first_calls runs: the number of calls after which the training is stopped
+
+
+class StopTraining(BaseException):
+    """Raised by a recording stand-in once :func:`first_calls` has the calls it asked for. A BaseException, like
+    KeyboardInterrupt, so that a loop's ``except Exception`` lets it through."""
 
 
 def state_values(module: nn.Module) -> list[torch.Tensor]:
@@ -64,6 +70,8 @@ def note_call(players: list[nn.Module], optimizers: list, tensors: dict[str, tor
         "optimizers": [describe_optimizer(optimizer, players) for optimizer in optimizers],
         "tensors": {name: torch.as_tensor(value).detach().clone() for name, value in tensors.items()},
     })
+    if _stop_after and len(_calls) >= _stop_after[0]:
+        raise StopTraining(f"stopped after {len(_calls)} recorded calls")
 
 
 def recorded_training(train, *args, **kwargs) -> dict:
@@ -77,6 +85,21 @@ def recorded_training(train, *args, **kwargs) -> dict:
     return {"calls": list(_calls), "returned": state_values(returned) if is_module else None,
             "returned_player": next((index for index, player in enumerate(_players) if player is returned), -1),
             "value": None if is_module else returned}
+
+
+def first_calls(count: int, train, *args, **kwargs) -> list[dict]:
+    """The log of the first ``count`` recorded calls of ``train(*args, **kwargs)``, which is stopped there: two runs
+    of a training loop that takes no number of steps are compared by their first steps (fewer if it ends sooner)."""
+    _calls.clear()
+    _players.clear()
+    _stop_after[:] = [count]
+    try:
+        train(*args, **kwargs)
+    except StopTraining:
+        pass
+    finally:
+        _stop_after.clear()
+    return list(_calls)
 
 
 def load_in_order(module: nn.Module, values: list[torch.Tensor], name: str) -> nn.Module:

@@ -178,6 +178,15 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     return total
 
 
+@_answers_only_when_lent
+def recorded_clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
+    """clip_grad_norm, with the norm it found noted for course.loop_record (a test compares the first steps of two
+    trainings by the gradient norms they clip)."""
+    total = clip_grad_norm.__wrapped__(list(parameters), max_norm)
+    loop_record.note_call([], [], {"norm": total})
+    return total
+
+
 # -- lab 04: the GAN objective ----------------------------------------------------------------------------------
 
 
