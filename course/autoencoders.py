@@ -14,6 +14,8 @@ Gaussian, p(x|z) = N(x_hat(z), sigma^2 I), so its reconstruction term is the AE'
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -180,6 +182,26 @@ def train_vae(model: VAE, X: torch.Tensor, epochs: int, batch_size: int = 64, lr
         return negative_elbo(x, *model(x, eps)).loss
 
     return _train(model, X, epochs, batch_size, lr, seed, batch_loss)
+
+
+def trained_digits_vae(latent: int = 8, epochs: int = 60, seed: int = 0) -> VAE:
+    """A VAE trained on the training digits (weights drawn after ``torch.manual_seed(seed)``, then
+    :func:`train_vae` for ``epochs`` with ``seed``), in eval mode.
+
+    The training runs once per process and arguments; each call returns a fresh copy of the result, so that a
+    caller may lend it to a student's code (which may change it) without reaching the next caller's copy. Lab 09's
+    tests use it in two test cells, and a grader's worker grades many submissions.
+    """
+    return copy.deepcopy(_trained_digits_vae(latent, epochs, seed))
+
+
+@functools.lru_cache(maxsize=2)
+def _trained_digits_vae(latent: int, epochs: int, seed: int) -> VAE:
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global generator is left as it was
+        torch.manual_seed(seed)
+        model = VAE(latent=latent)
+    train_vae(model, digit_pixels("train")[0], epochs=epochs, seed=seed)
+    return model.eval()
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ from course.autoencoders import (
     score_table,
     sharpness,
     train_autoencoder,
+    trained_digits_vae,
     train_vae,
 )
 
@@ -120,3 +121,16 @@ def test_the_benchmarks_draws_are_pixels_in_unit_range_from_both_models():
 
     for draws in (vae_draws(epochs=1, seed=0), gan_draws(steps=3, seed=0)):
         assert draws.shape == (SAMPLES, 64) and draws.min() >= 0 and draws.max() <= 1
+
+
+def test_trained_digits_vae_is_the_seeded_training_and_each_call_a_fresh_copy():
+    torch.manual_seed(1)
+    model = VAE(latent=3)
+    train_vae(model, digit_pixels("train")[0], epochs=1, seed=1)
+    first = trained_digits_vae(latent=3, epochs=1, seed=1)
+    assert not first.training
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), model.state_dict().values()))
+    with torch.no_grad():
+        next(first.parameters()).add_(1.0)  # a caller (a student's code, say) changes its copy
+    second = trained_digits_vae(latent=3, epochs=1, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(second.state_dict().values(), model.state_dict().values()))
