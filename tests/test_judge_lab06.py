@@ -81,7 +81,7 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "claims-closeness": ("ex2_conv_transpose_by_hand_tests",
                          r"conv_transpose2d_by_hand\(\) did not give a plain answer: .*"),
     "rigs-the-generator": ("ex7_train_dcgan_tests",
-                           re.escape("train_dcgan(..., steps=4) called dcgan_step 0 times, expected 4")),
+                           re.escape("train_dcgan(..., steps=…) called dcgan_step … times, expected …")),
     "misses-exercise-4": ("ex4_discriminator_block_tests",
                           re.escape("outputs differ from the reference block in train mode")),
 }
