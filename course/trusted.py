@@ -240,7 +240,8 @@ def gan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, 
 
 
 @_answers_only_when_lent
-def recorded_gan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise, real_label: float = 1.0):
+def recorded_gan_step(generator, discriminator, g_optimizer, d_optimizer, real, d_noise, g_noise,
+                      real_label: float = 1.0):
     """gan_step, with what it received noted for course.loop_record (a test checks a training loop by it)."""
     loop_record.note_call([generator, discriminator], [g_optimizer, d_optimizer],
                           {"real": real, "d_noise": d_noise, "g_noise": g_noise})
