@@ -74,12 +74,16 @@ def note_call(players: list[nn.Module], optimizers: list, tensors: dict[str, tor
         raise StopTraining(f"stopped after {len(_calls)} recorded calls")
 
 
+def _start_log() -> None:
+    _calls.clear()
+    _players.clear()
+
+
 def recorded_training(train, *args, **kwargs) -> dict:
     """``train(*args, **kwargs)`` with a fresh log: ``{"calls": [...], "returned": weights of what it returned (None
     when that is no module), "returned_player": which player of the first call it is (-1: none), "value": what it
     returned when that is no module (a list of losses, say)}``."""
-    _calls.clear()
-    _players.clear()
+    _start_log()
     returned = train(*args, **kwargs)
     is_module = isinstance(returned, nn.Module)
     return {"calls": list(_calls), "returned": state_values(returned) if is_module else None,
@@ -90,8 +94,7 @@ def recorded_training(train, *args, **kwargs) -> dict:
 def first_calls(count: int, train, *args, **kwargs) -> list[dict]:
     """The log of the first ``count`` recorded calls of ``train(*args, **kwargs)``, which is stopped there: two runs
     of a training loop that takes no number of steps are compared by their first steps (fewer if it ends sooner)."""
-    _calls.clear()
-    _players.clear()
+    _start_log()
     _stop_after[:] = [count]
     try:
         train(*args, **kwargs)

@@ -98,4 +98,3 @@ def test_a_released_lab_that_gives_points_is_reported(monkeypatch):
     monkeypatch.setattr(checks, "exercise_scores", lambda *arguments: {"lab.ipynb:ex1": (10.0, 10.0)})
     findings = checks.check_grading(COURSE, NoNbgrader(), ASSIGNMENTS[0])
     assert not findings[1].ok and "lab.ipynb:ex1 10/10" in findings[1].detail
-
