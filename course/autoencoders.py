@@ -26,6 +26,7 @@ from torch import nn
 from course.data import digits
 from course.digit_quality import digits_classifier, score_generated
 from course.image_data import to_unit_range, upscale_digits
+from course.repro import single_cpu_thread
 
 PIXELS = 64  # 8x8
 
@@ -155,15 +156,16 @@ def _train(model: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: 
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
-    for _ in range(epochs):
-        total = 0.0
-        for index in batches(len(X), batch_size, generator):
-            loss = batch_loss(X[index], generator)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
-        losses.append(total / len(X))
+    with single_cpu_thread(X.device):
+        for _ in range(epochs):
+            total = 0.0
+            for index in batches(len(X), batch_size, generator):
+                loss = batch_loss(X[index], generator)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(index)
+            losses.append(total / len(X))
     return losses
 
 
