@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> BenchResult:
                    out_dir="unused-by-the-benchmark")
     if args.batch_size:
         options["batch_size"] = args.batch_size
-    config = TrainConfig.full(**options) if args.full else TrainConfig(**options)
+    config = TrainConfig.full(**options) if args.full else TrainConfig.paper_rules(**options)  # the textbook has no code
     channels = 3 if args.full else 1
     device = pick_device(args.device)
     print(f"DCGAN step, {config.image_size}x{config.image_size}x{channels}, nz {config.nz}, ngf {config.ngf}, "

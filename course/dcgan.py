@@ -9,8 +9,8 @@ The rules the slides list, and where they live here:
   with a transposed convolution, D's last layer turns a 4x4 map into one logit with a convolution;
 * ReLU in G with a tanh output (images live in [-1, 1]); LeakyReLU(0.2) in D.
 
-The seed's images are 64x64x3; the offline default here is 32x32x1 (scikit-learn's digits scaled
-up), one block fewer. ``DCGANGenerator``/``DCGANDiscriminator`` build either from ``image_size``.
+The seed's images are 64x64x3; the digits are 32x32x1 (scikit-learn's 8x8 digits scaled up), one block
+fewer, or 8x8x1, their own size. ``DCGANGenerator``/``DCGANDiscriminator`` build each from ``image_size``.
 The discriminator returns logits, as in course.gan, so the losses are course.gan's.
 """
 
@@ -24,11 +24,12 @@ from torch import nn
 
 from course.repro import single_cpu_thread
 
-IMAGE_SIZES = (32, 64)
+IMAGE_SIZES = (8, 32, 64)
+NATIVE_DIGITS_SIZE = 8  # scikit-learn's digits at their own size: the last stage keeps its features
 
 
 def _blocks(image_size: int) -> int:
-    """Stride-2 stages between a 4x4 map and the image: 3 for 32x32, 4 for 64x64."""
+    """Stride-2 stages between a 4x4 map and the image: 1 for 8x8, 3 for 32x32, 4 for 64x64."""
     if image_size not in IMAGE_SIZES:
         raise ValueError(f"image_size={image_size}; the DCGAN here is built for {IMAGE_SIZES}")
     return int(math.log2(image_size)) - 2
@@ -78,30 +79,34 @@ class DCGANGenerator(nn.Module):
 
     For 64x64 (``ngf`` = 64, as in the paper and pytorch/examples):
     nz x 1 x 1 -> (ngf*8) x 4 x 4 -> (ngf*4) x 8 x 8 -> (ngf*2) x 16 x 16 -> ngf x 32 x 32 -> channels x 64 x 64.
-    For 32x32 the first stage starts at ngf*4 and one stage is left out.
+    For 32x32 the first stage starts at ngf*4 and one stage is left out. For 8x8 (the digits at their own size):
+    nz x 1 x 1 -> (ngf*4) x 4 x 4 -> (ngf*2) x 8 x 8 -> channels x 8 x 8, the last step a 3x3 convolution that
+    keeps the size, so that the 8x8 stage has features of its own before the image.
     """
 
     def __init__(self, nz: int = 100, ngf: int = 64, channels: int = 3, image_size: int = 64):
         super().__init__()
         self.nz, self.image_size = nz, image_size
         blocks = _blocks(image_size)
-        width = ngf * 2 ** (blocks - 1)
+        native = image_size == NATIVE_DIGITS_SIZE
+        width = ngf * 4 if native else ngf * 2 ** (blocks - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(nz, width, 4, 1, 0, bias=False),  # (N, width, 4, 4): no dense layer
             nn.BatchNorm2d(width),
             nn.ReLU(True),
         ]
-        for _ in range(blocks - 1):  # each stage: twice the size, half the channels
+        for _ in range(blocks if native else blocks - 1):  # each stage: twice the size, half the channels
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),  # (N, width/2, 2H, 2W)
                 nn.BatchNorm2d(width // 2),
                 nn.ReLU(True),
             ]
             width //= 2
-        layers += [
-            nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False),  # (N, channels, image_size, image_size)
-            nn.Tanh(),  # no BatchNorm on the output: the image's own range, [-1, 1]
-        ]
+        if native:
+            layers.append(nn.Conv2d(width, channels, 3, 1, 1, bias=False))  # (N, channels, 8, 8)
+        else:
+            layers.append(nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False))  # (N, channels, S, S)
+        layers.append(nn.Tanh())  # no BatchNorm on the output: the image's own range, [-1, 1]
         self.main = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -112,19 +117,20 @@ class DCGANDiscriminator(nn.Module):
     """D: images (N, channels, image_size, image_size) -> one logit per image, shape (N,).
 
     For 64x64 (``ndf`` = 64): channels x 64 x 64 -> ndf x 32 x 32 -> (ndf*2) x 16 x 16 -> (ndf*4) x 8 x 8
-    -> (ndf*8) x 4 x 4 -> 1 x 1 x 1. For 32x32 one stage is left out. The paper ends with a sigmoid;
-    here D returns the logit and the loss applies the sigmoid stably (topic 05).
+    -> (ndf*8) x 4 x 4 -> 1 x 1 x 1. For 32x32 one stage is left out. For 8x8 the first convolution keeps
+    the size (3x3, stride 1): channels x 8 x 8 -> ndf x 8 x 8 -> (ndf*2) x 4 x 4 -> 1 x 1 x 1. The paper ends with
+    a sigmoid; here D returns the logit and the loss applies the sigmoid stably (topic 05).
     """
 
     def __init__(self, ndf: int = 64, channels: int = 3, image_size: int = 64):
         super().__init__()
         blocks = _blocks(image_size)
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),  # (N, ndf, S/2, S/2): no BatchNorm on the input
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
+        native = image_size == NATIVE_DIGITS_SIZE
+        first = (nn.Conv2d(channels, ndf, 3, 1, 1, bias=False) if native  # (N, ndf, 8, 8)
+                 else nn.Conv2d(channels, ndf, 4, 2, 1, bias=False))  # (N, ndf, S/2, S/2)
+        layers: list[nn.Module] = [first, nn.LeakyReLU(0.2, inplace=True)]  # no BatchNorm on the input
         width = ndf
-        for _ in range(blocks - 1):  # each stage: half the size, twice the channels, stride instead of pooling
+        for _ in range(blocks if native else blocks - 1):  # each stage: half the size, twice the channels
             layers += [
                 nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),  # (N, 2 width, H/2, W/2)
                 nn.BatchNorm2d(width * 2),
@@ -136,6 +142,35 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.main(images).reshape(-1)  # (N,)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The last feature map, before the logit: (N, width, 4, 4). InfoGAN's code head reads it."""
+        return self.main[:-1](images)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        """The logits (N,) from :meth:`features`: ``D(x) == D.logits(D.features(x))``."""
+        return self.main[-1](features).reshape(-1)
+
+
+class CodeHead(nn.Module):
+    """InfoGAN's Q head on D's last feature map: (N, width, 4, 4) -> one logit per code category, (N, codes).
+
+    Trained with G to recover the categorical code G was given, it makes G draw images whose code can be read
+    back: with 10 categories on the digits, G learns to give each code its own kind of digit, and draws fewer
+    images that sit between two digits (topic 07 has InfoGAN itself).
+    """
+
+    def __init__(self, width: int, codes: int):
+        super().__init__()
+        self.main = nn.Conv2d(width, codes, 4, 1, 0)  # (N, codes, 1, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.main(features).flatten(1)  # (N, codes)
+
+
+def latent_with_codes(noise: torch.Tensor, codes: torch.Tensor, categories: int) -> torch.Tensor:
+    """G's input with a categorical code: the noise (N, nz) and the one-hot codes (N, categories) side by side."""
+    return torch.cat([noise, F.one_hot(codes, categories).to(noise.dtype)], dim=1)  # (N, nz + categories)
 
 
 def dcgan_weights_init(module: nn.Module) -> None:

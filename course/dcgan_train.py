@@ -1,6 +1,6 @@
 """The reference DCGAN training: one script for a laptop CPU, a CUDA GPU and a torchrun cluster.
 
-    python -m course.dcgan_train                      # digits at 32x32 on whatever device pick_device() finds
+    python -m course.dcgan_train --score              # the digits at 8x8 with a code, on whatever device pick_device() finds
     python -m course.dcgan_train --steps 200 --out-dir runs/try
     python -m course.dcgan_train --resume             # carry on from runs/dcgan/checkpoint.pt
     COURSE_FULL=1 python -m course.dcgan_train        # the paper's sizes: 64x64, nz 100, widths 64, batch 128
@@ -10,6 +10,12 @@ What it does, step by step (:meth:`DCGANTraining.train_step`): one generator pas
 a discriminator update on the real batch and on the detached fakes (course.gan's discriminator loss),
 then a generator update through the freshly updated D with the non-saturating loss — course.gan's
 ``discriminator_step`` and ``generator_step``, with the fakes reused as pytorch/examples' dcgan does.
+
+The default run differs from the paper's DCGAN in three measured ways (lecture 06, section 9): it draws the
+digits at their own size, 8x8, and scales each sample up as the 32x32 digits are made; G gets a 10-way
+categorical code beside the noise and InfoGAN's code head on D's features must read it back (``codes``,
+``code_weight``); both learning rates fall linearly to zero over the run (``lr_decay``).
+``TrainConfig.paper_rules()`` is the paper's recipe on the 32x32 digits, ``TrainConfig.full()`` its sizes.
 
 What it writes to ``out_dir`` (rank 0 alone): ``log.csv`` (per step: D loss, G loss, mean D(x), mean
 D(G(z)) before D's update), ``samples_<step>.png`` (an 8x8 grid of G(fixed_noise), so grids from
@@ -33,48 +39,55 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
-from course.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_weights_init
+from course.dcgan import (IMAGE_SIZES, NATIVE_DIGITS_SIZE, CodeHead, DCGANDiscriminator, DCGANGenerator,
+                          dcgan_weights_init, latent_with_codes)
 from course.gan import discriminator_loss, generator_loss
-from course.image_data import DATASETS, load_images
+from course.image_data import DATASETS, load_images, upscale_tanh_digits
 from course.repro import autocast, full_size, pick_device
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "log.csv"
 LOG_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 GRID_SIDE = 8  # the sample grid is 8 x 8 = 64 images of G(fixed_noise)
+DEFAULT_STEPS = 12_000
 
 
 @dataclass
 class TrainConfig:
-    """Everything a run depends on. The defaults are the offline CPU run: digits at 32x32, small widths.
+    """Everything a run depends on. The defaults are the offline CPU run: digits at 8x8 with a code, small widths.
 
     ``batch_size`` is per process (a torchrun job of N processes takes N batches per step).
     ``amp`` and ``channels_last`` default to None, meaning "on for CUDA, off elsewhere".
     ``threads`` is the number of CPU threads each process trains with on the CPU: one by default, as
-    course.repro.single_cpu_thread argues — on 2 quiet cores two threads take 35 ms a step instead of
-    53, but while another process holds a core they wait on each other and a step takes many times longer.
+    course.repro.single_cpu_thread argues. The default run's layers are small: on 2 quiet cores a second thread
+    made it no faster, and while another process holds a core, threads wait on each other and a step takes
+    many times longer. None keeps torch's own number (every core unless OMP_NUM_THREADS says otherwise).
     """
 
     dataset: str = "digits"
-    image_size: int = 32
-    nz: int = 64
+    image_size: int = 8
+    nz: int = 32
     ngf: int = 32
     ndf: int = 32
-    batch_size: int = 64
+    batch_size: int = 32
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    steps: int = 3000
+    steps: int = DEFAULT_STEPS
+    codes: int = 10  # categories of G's code, read back by InfoGAN's head on D; 0: the paper's plain noise
+    code_weight: float = 3.0
+    lr_decay: bool = True  # both rates fall linearly to zero over ``steps``
     seed: int = 0
     device: str | None = None
     out_dir: str = "runs/dcgan"
-    checkpoint_every: int = 500
-    sample_every: int = 500
+    checkpoint_every: int = 1000
+    sample_every: int = 1000
     log_every: int = 50
     compile: bool = False
     amp: bool | None = None
@@ -82,14 +95,19 @@ class TrainConfig:
     download: bool = False
     data_root: str | None = None
     num_workers: int = 0
-    threads: int = 1
+    threads: int | None = 1
 
     @classmethod
     def full(cls, **overrides) -> "TrainConfig":
         """The paper's and pytorch/examples' sizes: 64x64 images, nz 100, widths 64, batch 128."""
-        sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000,
+        sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000, codes=0, lr_decay=False,
                      checkpoint_every=1000, sample_every=1000, log_every=100)
         return cls(**{**sizes, **overrides})
+
+    @classmethod
+    def paper_rules(cls, **overrides) -> "TrainConfig":
+        """The paper's recipe on the 32x32 digits: no code, constant learning rates (the default before issue 19)."""
+        return cls(**{**dict(image_size=32, nz=64, batch_size=64, steps=3000, codes=0, lr_decay=False), **overrides})
 
     @classmethod
     def default(cls, **overrides) -> "TrainConfig":
@@ -100,9 +118,16 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset={self.dataset!r}; choose one of {DATASETS}")
-        for name in ("nz", "ngf", "ndf", "batch_size", "steps", "threads", "checkpoint_every", "sample_every", "log_every"):
+        if self.image_size == NATIVE_DIGITS_SIZE and self.dataset != "digits":
+            raise ValueError(f"image_size={NATIVE_DIGITS_SIZE} is the digits' own size; {self.dataset} takes 32 or 64")
+        for name in ("nz", "ngf", "ndf", "batch_size", "steps", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
+        if self.codes == 1 or self.codes < 0 or self.code_weight < 0:
+            raise ValueError(f"codes={self.codes}, code_weight={self.code_weight}: give 0 codes (none) or at least 2, "
+                             f"and a weight of at least 0")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads={self.threads} must be at least 1 (or None for torch's own number)")
 
 
 # -- distributed helpers ------------------------------------------------------------------------
@@ -163,22 +188,27 @@ class DCGANTraining:
         channels = self.dataset[0][0].shape[0]
         with torch.random.fork_rng(devices=[]):  # seeded weights; the global generator is left alone
             torch.manual_seed(config.seed)
-            generator = DCGANGenerator(config.nz, config.ngf, channels, config.image_size)
+            generator = DCGANGenerator(config.nz + config.codes, config.ngf, channels, config.image_size)
             discriminator = DCGANDiscriminator(config.ndf, channels, config.image_size)
             generator.apply(dcgan_weights_init)
             discriminator.apply(dcgan_weights_init)
+            code_head = CodeHead(discriminator.main[-1].in_channels, config.codes) if config.codes else None
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.generator = generator.to(self.device, memory_format=self.memory_format)
         self.discriminator = discriminator.to(self.device, memory_format=self.memory_format)
+        self.code_head = None if code_head is None else code_head.to(self.device)
         self._g_train, self._d_train, self._d_frozen = self._wrap_models()
+        self._q_train = self._wrap_code_head()
         fused = self.device.type == "cuda"  # one kernel for the whole update instead of a few per tensor
         self.g_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas, fused=fused)
         self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=config.betas,
                                             fused=fused)
+        self.q_optimizer = None if code_head is None else torch.optim.Adam(
+            self.code_head.parameters(), lr=config.lr, betas=config.betas, fused=fused)
         # fp16 needs loss scaling; bf16 (and fp32) do not, so the scaler is usually a no-op
         fp16 = self.amp and not torch.cuda.is_bf16_supported()
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
-        self.fixed_noise = torch.randn(GRID_SIDE**2, config.nz, generator=torch.Generator().manual_seed(config.seed + 1))
+        self.fixed_noise = self.latent(GRID_SIDE**2, torch.Generator().manual_seed(config.seed + 1))
         # drawn where it is used: no host-to-device copy (and no wait) per step on a GPU
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 2 + 1000 * self.rank)
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank,
@@ -242,22 +272,54 @@ class DCGANTraining:
             g_train, d_train, d_frozen = torch.compile(g_train), torch.compile(d_train), torch.compile(d_frozen)
         return g_train, d_train, d_frozen
 
+    def _wrap_code_head(self) -> nn.Module | None:
+        if self.code_head is None or self.world_size == 1:
+            return self.code_head
+        return DistributedDataParallel(self.code_head, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
     # -- one step ----------------------------------------------------------------------------------
 
     def sample_noise(self, n: int) -> torch.Tensor:
         """n noise vectors from this process's own stream, on the device: (n, nz)."""
         return torch.randn(n, self.config.nz, generator=self.noise_rng, device=self.device)
 
+    def sample_latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G's input for n images from this process's stream, and their codes: ((n, nz + codes), (n,) or None)."""
+        noise = self.sample_noise(n)
+        if not self.config.codes:
+            return noise, None
+        codes = torch.randint(self.config.codes, (n,), generator=self.noise_rng, device=self.device)
+        return latent_with_codes(noise, codes, self.config.codes), codes
+
+    def latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """G's input for n images from a CPU generator (the fixed noise, a scored sample): (n, nz + codes)."""
+        noise = torch.randn(n, self.config.nz, generator=generator)
+        if not self.config.codes:
+            return noise
+        return latent_with_codes(noise, torch.randint(self.config.codes, (n,), generator=generator), self.config.codes)
+
+    def _set_learning_rates(self) -> None:
+        """With ``lr_decay``, step s of S runs at lr * (1 - s / S): a function of the step, so a resumed run agrees."""
+        if not self.config.lr_decay:
+            return
+        rate = self.config.lr * max(0.0, 1.0 - self.step / self.config.steps)
+        for optimizer in (self.g_optimizer, self.d_optimizer, self.q_optimizer):
+            for group in [] if optimizer is None else optimizer.param_groups:
+                group["lr"] = rate
+
     def train_step(self, real: torch.Tensor) -> torch.Tensor:
         """One DCGAN step on a real batch (N, C, S, S); returns [d_loss, g_loss, D(x), D(G(z))] (no sync).
 
         D: BCE(D(x), 1) + BCE(D(G(z).detach()), 0), one update. G: BCE(D(G(z)), 1) through the updated
-        D (the non-saturating loss), one update. D(x) and D(G(z)) are batch means before D's update.
+        D (the non-saturating loss), one update; with codes, G and the code head also minimise
+        ``code_weight`` x the cross-entropy of the head's guess of each fake's code. D(x) and D(G(z)) are batch
+        means before D's update.
         """
         real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        noise = self.sample_noise(len(real))
+        latent, codes = self.sample_latent(len(real))
+        self._set_learning_rates()
         with self._autocast():
-            fake = self._g_train(noise)  # (N, C, S, S)
+            fake = self._g_train(latent)  # (N, C, S, S)
             real_logits = self._d_train(real)  # (N,)
             fake_logits = self._d_train(fake.detach())  # (N,): D's update leaves G alone
         d_loss = discriminator_loss(real_logits, fake_logits)
@@ -266,11 +328,22 @@ class DCGANTraining:
         self.scaler.step(self.d_optimizer)
 
         with _frozen(self.discriminator), self._autocast():
-            g_logits = self._d_frozen(fake)  # (N,)
+            if codes is None:
+                g_logits = self._d_frozen(fake)  # (N,)
+            else:
+                features = self.discriminator.features(fake)  # (N, width, 4, 4)
+                g_logits = self.discriminator.logits(features)  # (N,)
+                code_logits = self._q_train(features)  # (N, codes)
         g_loss = generator_loss(g_logits, "non-saturating")
+        objective = g_loss
+        if codes is not None:
+            objective = g_loss + self.config.code_weight * F.cross_entropy(code_logits.float(), codes)
+            self.q_optimizer.zero_grad(set_to_none=True)
         self.g_optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(g_loss).backward()
+        self.scaler.scale(objective).backward()
         self.scaler.step(self.g_optimizer)
+        if codes is not None:
+            self.scaler.step(self.q_optimizer)
         self.scaler.update()
         d_real = torch.sigmoid(real_logits.detach().float()).mean()
         d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
@@ -385,6 +458,11 @@ class DCGANTraining:
             self.generator.train(was_training)
         return images.float().cpu()
 
+    def viewable(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as a reader (and course.digit_quality) sees the data: 8x8 digits scaled up to 32x32 as the
+        32x32 digits are made, other sizes as they are."""
+        return upscale_tanh_digits(images) if self.config.image_size == NATIVE_DIGITS_SIZE else images
+
     def samples_path(self, step: int | None = None) -> Path:
         return self.out_dir / f"samples_{self.step if step is None else step:06d}.png"
 
@@ -396,7 +474,7 @@ class DCGANTraining:
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.samples_path()
-        save_image(self.generate(), path, nrow=GRID_SIDE, normalize=True, value_range=(-1, 1))
+        save_image(self.viewable(self.generate()), path, nrow=GRID_SIDE, normalize=True, value_range=(-1, 1))
         return path
 
     # -- checkpoints -------------------------------------------------------------------------------
@@ -419,6 +497,8 @@ class DCGANTraining:
             "discriminator": self.discriminator.state_dict(),
             "g_optimizer": self.g_optimizer.state_dict(),
             "d_optimizer": self.d_optimizer.state_dict(),
+            **({} if self.code_head is None else {"code_head": self.code_head.state_dict(),
+                                                   "q_optimizer": self.q_optimizer.state_dict()}),
             "scaler": self.scaler.state_dict(),
             "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, len(LOG_COLUMNS)),
             "fixed_noise": self.fixed_noise,
@@ -460,6 +540,9 @@ class DCGANTraining:
         self.discriminator.load_state_dict(state["discriminator"])
         self.g_optimizer.load_state_dict(state["g_optimizer"])
         self.d_optimizer.load_state_dict(state["d_optimizer"])
+        if self.code_head is not None:
+            self.code_head.load_state_dict(state["code_head"])
+            self.q_optimizer.load_state_dict(state["q_optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
         self.history = state["history"].tolist()
@@ -497,9 +580,9 @@ class DCGANTraining:
 
 
 @contextlib.contextmanager
-def cpu_threads(device: torch.device, threads: int):
-    """Train on ``threads`` CPU threads inside the block when ``device`` is the CPU; GPUs are left alone."""
-    if torch.device(device).type != "cpu":
+def cpu_threads(device: torch.device, threads: int | None):
+    """Train on ``threads`` CPU threads inside the block when ``device`` is the CPU (None: as many as now)."""
+    if torch.device(device).type != "cpu" or threads is None:
         yield
         return
     before = torch.get_num_threads()
@@ -540,15 +623,18 @@ def read_log(out_dir: str | os.PathLike) -> dict[str, list[float]]:
 def quality_report(training: DCGANTraining, samples: int = 1000, seed: int = 12345) -> str:
     """course.digit_quality's score of ``samples`` fresh images (digits only), as text."""
     config = training.config
-    if (config.dataset, config.image_size) != ("digits", 32):
-        return f"quality: the digits scorer reads 32x32 digits, not {config.dataset} at {config.image_size}"
+    if config.dataset != "digits" or config.image_size not in (NATIVE_DIGITS_SIZE, 32):
+        return f"quality: the digits scorer reads digits at 8x8 or 32x32, not {config.dataset} at {config.image_size}"
     try:
         from course import digit_quality
     except ImportError:
         return "quality: course.digit_quality is not available in this checkout"
-    noise = torch.randn(samples, training.config.nz, generator=torch.Generator().manual_seed(seed))
-    report = digit_quality.score_generated(training.generate(noise))
-    return f"quality of {samples} samples: {report}"
+    noise = training.latent(samples, torch.Generator().manual_seed(seed))
+    report = digit_quality.score_generated(training.viewable(training.generate(noise)))
+    baseline = digit_quality.real_baseline(samples)
+    return (f"quality of {samples} samples: {report}\n"
+            f"real training digits, {samples} scored alike: {baseline.confident_share:.1%} confident, "
+            f"{baseline.classes_covered}/10 classes, Fréchet distance {baseline.frechet_distance:.2f}")
 
 
 # -- command line --------------------------------------------------------------------------------------
@@ -564,14 +650,22 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
     add("--full", action="store_true", help="the paper's sizes (64x64, nz 100, widths 64, batch 128) as defaults")
+    add("--paper-rules", action="store_true",
+        help="the paper's recipe on the 32x32 digits as defaults: no code, constant rates, 3,000 steps")
     add("--dataset", choices=DATASETS, default=base.dataset, help="digits needs no download")
-    add("--image-size", type=int, choices=(32, 64), default=base.image_size)
+    add("--image-size", type=int, choices=IMAGE_SIZES, default=None,
+        help=f"default {base.image_size} for the digits, 32 for other data; 8 is the digits' own size (each "
+             f"sample is scaled up to 32x32 as the 32x32 digits are made)")
     add("--nz", type=int, default=base.nz, help="noise dimension")
     add("--ngf", type=int, default=base.ngf, help="generator width")
     add("--ndf", type=int, default=base.ndf, help="discriminator width")
     add("--batch-size", type=int, default=base.batch_size, help="per process")
     add("--lr", type=float, default=base.lr)
     add("--betas", type=float, nargs=2, default=base.betas, metavar=("BETA1", "BETA2"))
+    add("--codes", type=int, default=base.codes, help="categories of G's code read back by InfoGAN's head; 0: none")
+    add("--code-weight", type=float, default=base.code_weight, help="weight of the code's cross-entropy in G's loss")
+    add("--lr-decay", action=argparse.BooleanOptionalAction, default=base.lr_decay,
+        help="both learning rates fall linearly to zero over the steps")
     add("--steps", type=int, default=base.steps, help="total steps (a resumed run continues up to it)")
     add("--seed", type=int, default=base.seed)
     add("--device", default=base.device, help="cpu, cuda or mps (default: course.repro.pick_device)")
@@ -586,7 +680,8 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
     add("--download", action="store_true", help="let torchvision download the data set")
     add("--data-root", default=base.data_root, help="where data sets live (default: $COURSE_DATA or ~/.cache/course-data)")
     add("--num-workers", type=int, default=base.num_workers, help="DataLoader workers")
-    add("--threads", type=int, default=base.threads, help="CPU threads per process when training on the CPU")
+    add("--threads", type=int, default=base.threads,
+        help="CPU threads per process when training on the CPU (default: torch's own number; 1 on a busy machine)")
     add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt")
     add("--score", action="store_true", help="digits: score 1,000 samples with course.digit_quality at the end")
     return parser
@@ -594,9 +689,14 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
 
 def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     """TrainConfig and the parsed arguments from the command line (``--full`` switches the defaults)."""
-    wants_full = "--full" in (sys.argv[1:] if argv is None else argv)
-    base = TrainConfig.full() if wants_full else TrainConfig.default()
+    given = sys.argv[1:] if argv is None else argv
+    wants_full = "--full" in given
+    if wants_full and "--paper-rules" in given:
+        raise SystemExit("--full and --paper-rules each choose the defaults: give one of them")
+    base = TrainConfig.full() if wants_full else TrainConfig.paper_rules() if "--paper-rules" in given else TrainConfig.default()
     args = build_parser(base).parse_args(argv)
+    if args.image_size is None:
+        args.image_size = base.image_size if args.dataset == "digits" or wants_full else 32
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{name: value for name, value in vars(args).items() if name in fields}), args
 
@@ -611,6 +711,7 @@ def main(argv: list[str] | None = None) -> DCGANTraining:
         if training.is_main:
             print(f"DCGAN on {config.dataset} {config.image_size}x{config.image_size}, device {training.device}"
                   f"{f' x {training.world_size} processes' if training.world_size > 1 else ''}, "
+                  f"code of {config.codes} categories, learning rates {'decaying' if config.lr_decay else 'constant'}, "
                   f"amp {training.amp}, channels_last {training.channels_last}, compile {config.compile}, "
                   f"from step {training.step} to {config.steps}", flush=True)
         training.train()

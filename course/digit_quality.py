@@ -283,3 +283,15 @@ def score_generated(images: torch.Tensor, real_images: torch.Tensor | None = Non
         frechet_distance=frechet_distance(*gaussian_fit(features), real_mean, real_cov),
         real_frechet_distance=real_fd,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def real_baseline(samples: int = COVERAGE_SAMPLES, seed: int = 0) -> QualityReport:
+    """``samples`` real training digits (a fixed draw) scored as generated ones are: what a perfect generator
+    of this data would score at the same sample size (the classifier was trained on these digits, so their
+    confident share is higher than held-out digits' own)."""
+    images = real_digits("train")[0]
+    if not 2 <= samples <= len(images):
+        raise ValueError(f"samples={samples}: the training digits hold {len(images)}; give 2 to {len(images)}")
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:samples]
+    return score_generated(images[chosen], seed=seed)

@@ -75,6 +75,12 @@ def upscale_digits(images: torch.Tensor, image_size: int = 32) -> torch.Tensor:
     return upscaled.clamp(0.0, 1.0)
 
 
+def upscale_tanh_digits(images: torch.Tensor, image_size: int = 32) -> torch.Tensor:
+    """(N, 1, 8, 8) digits in [-1, 1] (a generator's tanh range) to (N, 1, S, S) in [-1, 1], made exactly as
+    :func:`digits_images` makes its S x S digits from the 8x8 ones."""
+    return to_unit_range(upscale_digits((images + 1) / 2, image_size))
+
+
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f"split={split!r}; choose one of {SPLITS}")

@@ -48,6 +48,8 @@ RESULTS = {
     result.name: result for result in (
         ShippedResult("mode_collapse", "mode_collapse.json", "course.mode_collapse",
                       "lecture 04: plain GANs on the ring and the grid, 5 seeds x 10,000 steps per setting"),
+        ShippedResult("dcgan_digits", "dcgan_digits.pt", "course.dcgan_digits",
+                      "lecture 06: the digits DCGAN's generator after its default run"),
     )
 }
 
@@ -58,7 +60,7 @@ def provenance(result: ShippedResult, seconds: float, settings: dict) -> dict:
         "command": result.command,
         "date": datetime.date.today().isoformat(),
         "seconds": round(seconds, 1),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a plain string: weights_only loading refuses TorchVersion
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.system()}",
         "settings": settings,
     }

@@ -66,8 +66,23 @@ def test_players_have_the_paper_shapes(image_size, channels):
     assert layer_shapes(netD, images)[-1] == ("Conv2d", (3, 1, 1, 1))
 
 
-@pytest.mark.parametrize("model", [DCGANGenerator(image_size=64), DCGANDiscriminator(image_size=32, channels=1)],
-                         ids=["generator", "discriminator"])
+def test_at_the_digits_own_size_each_player_keeps_features_at_8x8():
+    netG = DCGANGenerator(nz=16, ngf=8, channels=1, image_size=8)
+    netD = DCGANDiscriminator(ndf=8, channels=1, image_size=8)
+    z = torch.randn(3, 16)
+    assert layer_shapes(netG, z) == [
+        ("ConvTranspose2d", (3, 32, 4, 4)), ("BatchNorm2d", (3, 32, 4, 4)), ("ReLU", (3, 32, 4, 4)),
+        ("ConvTranspose2d", (3, 16, 8, 8)), ("BatchNorm2d", (3, 16, 8, 8)), ("ReLU", (3, 16, 8, 8)),
+        ("Conv2d", (3, 1, 8, 8)), ("Tanh", (3, 1, 8, 8))]
+    assert layer_shapes(netD, netG(z)) == [
+        ("Conv2d", (3, 8, 8, 8)), ("LeakyReLU", (3, 8, 8, 8)),
+        ("Conv2d", (3, 16, 4, 4)), ("BatchNorm2d", (3, 16, 4, 4)), ("LeakyReLU", (3, 16, 4, 4)),
+        ("Conv2d", (3, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("model", [DCGANGenerator(image_size=64), DCGANDiscriminator(image_size=32, channels=1),
+                                   DCGANGenerator(image_size=8, channels=1), DCGANDiscriminator(image_size=8, channels=1)],
+                         ids=["generator", "discriminator", "generator-8x8", "discriminator-8x8"])
 def test_the_dcgan_rules_hold(model):
     layers = list(model.main)
     kinds = {type(layer) for layer in layers}

@@ -1,5 +1,6 @@
-"""course.dcgan_train: one step replayed with plain torch, seeded runs, exact resume, the files a run
-writes, the CLI, and two torchrun processes ending with the same generator."""
+"""course.dcgan_train: one step replayed with plain torch (the paper's step, and the default's step with a code),
+seeded runs, exact resume, the decaying rates, the files a run writes, the CLI, and two torchrun processes ending
+with the same generator."""
 
 import copy
 import csv
@@ -24,9 +25,11 @@ from course.dcgan_train import (
     quality_report,
     read_log,
 )
+from course.dcgan import latent_with_codes
 from course.image_data import digits_images
 
-TINY = dict(nz=8, ngf=4, ndf=4, batch_size=16, device="cpu", log_every=2)
+TINY = dict(nz=8, ngf=4, ndf=4, batch_size=16, device="cpu", log_every=2, image_size=32, codes=0, lr_decay=False)
+TINY_CODED = {**TINY, "image_size": 8, "codes": 4, "lr_decay": True}  # the default's recipe: 8x8, a code, decaying rates
 TINY_ARGS = ["--nz", "8", "--ngf", "4", "--ndf", "4", "--batch-size", "16", "--device", "cpu", "--log-every", "2"]
 
 
@@ -42,6 +45,11 @@ def one_thread():
 @pytest.fixture(scope="module")
 def digits32():
     return digits_images(32)
+
+
+@pytest.fixture(scope="module")
+def digits8():
+    return digits_images(8)
 
 
 def tiny(tmp_path, digits32, name="run", **overrides) -> DCGANTraining:
@@ -116,22 +124,28 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, digits32):
     assert not torch.equal(runs[0].generator.main[0].weight, runs[2].generator.main[0].weight)
 
 
-def test_resume_reaches_exactly_the_uninterrupted_state(tmp_path, digits32):
+@pytest.mark.parametrize("sizes", [TINY, {**TINY_CODED, "steps": 7}], ids=["paper-rules", "coded-decaying"])
+def test_resume_reaches_exactly_the_uninterrupted_state(tmp_path, digits32, digits8, sizes):
     # 7 steps straight vs 4 + resume + 3, across an epoch boundary (84 images per epoch: 5 batches of 16)
-    small = torch.utils.data.TensorDataset(*(t[:84] for t in digits32.tensors))
-    straight = DCGANTraining(TrainConfig(**TINY, out_dir=str(tmp_path / "straight")), dataset=small)
+    images = digits32 if sizes.get("image_size") == 32 else digits8
+    small = torch.utils.data.TensorDataset(*(t[:84] for t in images.tensors))
+    straight = DCGANTraining(TrainConfig(**sizes, out_dir=str(tmp_path / "straight")), dataset=small)
     straight.train(7)
-    first = DCGANTraining(TrainConfig(**TINY, out_dir=str(tmp_path / "resumed")), dataset=small)
+    first = DCGANTraining(TrainConfig(**sizes, out_dir=str(tmp_path / "resumed")), dataset=small)
     first.train(4)
     assert not torch.equal(first.generator.main[0].weight, straight.generator.main[0].weight)
-    second = DCGANTraining(TrainConfig(**TINY, out_dir=str(tmp_path / "resumed"), seed=99), dataset=small)
+    second = DCGANTraining(TrainConfig(**{**sizes, "seed": 99}, out_dir=str(tmp_path / "resumed")), dataset=small)
     second.resume()  # the seed given now does not matter: every random state comes from the checkpoint
     assert second.step == 4
     second.train(7)
     assert_bit_identical(parameters(second), parameters(straight))
-    for mine, theirs in ((second.g_optimizer, straight.g_optimizer), (second.d_optimizer, straight.d_optimizer)):
+    optimizers = ["g_optimizer", "d_optimizer"] + (["q_optimizer"] if sizes["codes"] else [])
+    for name in optimizers:
+        mine, theirs = getattr(second, name), getattr(straight, name)
         for a, b in zip(mine.state_dict()["state"].values(), theirs.state_dict()["state"].values()):
             assert all(torch.equal(a[key], b[key]) for key in a)
+    if sizes["codes"]:
+        assert_bit_identical(second.code_head.state_dict(), straight.code_head.state_dict())
     assert second.history == straight.history
     assert read_log(tmp_path / "resumed") == read_log(tmp_path / "straight")
 
@@ -175,10 +189,75 @@ def test_full_size_switch_gives_the_paper_sizes(monkeypatch):
     monkeypatch.setenv("COURSE_FULL", "1")
     full = TrainConfig.default()
     assert (full.image_size, full.nz, full.ngf, full.ndf, full.batch_size) == (64, 100, 64, 64, 128)
+    assert (full.codes, full.lr_decay) == (0, False)  # the paper's DCGAN
     monkeypatch.delenv("COURSE_FULL")
-    assert TrainConfig.default().image_size == 32
+    default = TrainConfig.default()
+    assert (default.image_size, default.codes, default.lr_decay) == (8, 10, True)
+    assert (TrainConfig.paper_rules().image_size, TrainConfig.paper_rules().codes) == (32, 0)
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="codes=1"):
+        TrainConfig(codes=1)
+    with pytest.raises(ValueError, match="digits' own size"):
+        TrainConfig(dataset="mnist", image_size=8)
+
+
+def test_the_coded_step_is_infogans_step_in_plain_torch(tmp_path, digits8):
+    """G's loss is the non-saturating loss plus the code's weighted cross-entropy through Q on D's features; D's
+    step is the paper's; the rate of step s of S is lr * (1 - s / S)."""
+    training = tiny(tmp_path, digits8, **TINY_CODED, steps=4)
+    training.step = 1  # the second of four steps: lr * 3/4
+    G, D, Q = (copy.deepcopy(model) for model in (training.generator, training.discriminator, training.code_head))
+    rate = 2e-4 * 3 / 4
+    g_opt, d_opt, q_opt = (torch.optim.Adam(model.parameters(), lr=rate, betas=(0.5, 0.999)) for model in (G, D, Q))
+    real = next(training.real_batches())
+    stream = copy.deepcopy(training.noise_rng)
+    noise = torch.randn(16, 8, generator=stream)
+    codes = torch.randint(4, (16,), generator=stream)
+
+    stats = training.train_step(real)
+
+    fake = G(torch.cat([noise, F.one_hot(codes, 4).float()], dim=1))
+    real_logits, fake_logits = D(real), D(fake.detach())
+    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(16))
+              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(16)))
+    d_opt.zero_grad()
+    d_loss.backward()
+    d_opt.step()
+    D.requires_grad_(False)
+    features = D.main[:-1](fake)
+    g_loss = F.binary_cross_entropy_with_logits(D.main[-1](features).reshape(-1), torch.ones(16))
+    code_loss = training.config.code_weight * F.cross_entropy(Q(features), codes)
+    g_opt.zero_grad()
+    q_opt.zero_grad()
+    (g_loss + code_loss).backward()
+    g_opt.step()
+    q_opt.step()
+
+    torch.testing.assert_close(stats[:2], torch.stack([d_loss, g_loss]).detach())
+    for mine, theirs in ((training.generator, G), (training.discriminator, D), (training.code_head, Q)):
+        for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values()):
+            torch.testing.assert_close(a, b, msg=f"{name} differs from the plain-torch step")
+    assert all(group["lr"] == pytest.approx(rate) for group in training.q_optimizer.param_groups)
+
+
+def test_the_rates_fall_linearly_to_zero_and_stay_constant_without_decay(tmp_path, digits8, digits32):
+    decaying = tiny(tmp_path, digits8, "decaying", **TINY_CODED, steps=8)
+    constant = tiny(tmp_path, digits32, "constant")
+    rates = []
+    for _ in range(8):
+        decaying.train(decaying.step + 1)
+        constant.train(constant.step + 1)
+        rates.append(decaying.g_optimizer.param_groups[0]["lr"])
+        assert constant.g_optimizer.param_groups[0]["lr"] == 2e-4
+    assert rates == pytest.approx([2e-4 * (1 - s / 8) for s in range(8)])
+
+
+def test_latent_with_codes_puts_the_one_hot_code_after_the_noise():
+    noise = torch.randn(3, 5)
+    latent = latent_with_codes(noise, torch.tensor([0, 2, 1]), 3)
+    assert torch.equal(latent[:, :5], noise)
+    assert torch.equal(latent[:, 5:], torch.eye(3)[[0, 2, 1]])
 
 
 def test_cli_help(capsys):
@@ -238,3 +317,13 @@ def test_quality_report_declines_what_the_digits_scorer_cannot_read(tmp_path, di
     training = DCGANTraining(TrainConfig(**{**TINY, "image_size": 64, "out_dir": str(tmp_path)}),
                              dataset=digits_images(64))
     assert "32x32" in quality_report(training)
+
+
+def test_8x8_samples_are_scaled_up_as_the_32x32_digits_are_made(tmp_path, digits8, digits32):
+    training = tiny(tmp_path, digits8, **TINY_CODED)
+    assert torch.allclose(training.viewable(digits8.tensors[0][:5]), digits32.tensors[0][:5], atol=1e-6)
+    training.train(2)
+    assert training.generate().shape == (64, 1, 8, 8)
+    with Image.open(training.save_samples()) as grid:
+        assert grid.size == (8 * 32 + 9 * 2, 8 * 32 + 9 * 2)  # each sample shown at 32x32
+    assert "of 1000 samples" in quality_report(training)

@@ -202,3 +202,14 @@ def test_frechet_distance_stays_finite_when_covariances_are_singular():
 def test_frechet_distance_refuses_mismatched_dimensions():
     with pytest.raises(ValueError):
         frechet_distance(torch.zeros(3), torch.eye(3), torch.zeros(4), torch.eye(4))
+
+
+def test_real_training_digits_give_the_baseline_at_the_same_sample_size():
+    from course.digit_quality import real_baseline
+
+    baseline = real_baseline(1000)
+    assert baseline.samples == 1000 and baseline.classes_covered == 10
+    assert baseline.confident_share > 0.95  # the classifier was trained on them
+    assert baseline.frechet_distance < baseline.real_frechet_distance  # 1,000 against 450, not 225 against 225
+    with pytest.raises(ValueError, match="samples=5000"):
+        real_baseline(5000)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from course.dcgan import DCGANGenerator
+from course.dcgan import DCGANGenerator, latent_with_codes
 from course.widgets.dcgan import STRIP, interpolate, latent_explorer, noise_vector
 from tests.widget_display import keyed_numbers
 
@@ -74,3 +74,23 @@ def test_same_settings_draw_the_same_picture_and_bad_paths_are_refused(generator
     with pytest.raises(ValueError, match="path"):
         latent_explorer(generator, NZ, path="zigzag")
     assert "application/vnd.jupyter.widget-view+json" in latent_explorer(generator, NZ)._repr_mimebundle_()
+
+
+def test_with_codes_each_end_has_its_code_and_the_path_blends_them():
+    torch.manual_seed(0)
+    coded = DCGANGenerator(nz=NZ + 4, ngf=8, channels=1, image_size=8)
+    coded(torch.randn(32, NZ + 4))
+    coded.eval()
+    explorer = latent_explorer(coded, NZ, seed_a=3, seed_b=4, t=0.5, codes=4, code_a=1, code_b=3)
+    ends = latent_with_codes(torch.stack([noise_vector(3, NZ), noise_vector(4, NZ)]), torch.tensor([1, 3]), 4)
+    points = explorer.path_points()
+    assert points.shape == (STRIP, NZ + 4)
+    assert torch.allclose(points[0], ends[0]) and torch.allclose(points[-1], ends[1])
+    assert torch.allclose(explorer.points(0.5)[0, NZ:], torch.tensor([0.0, 0.5, 0.0, 0.5]))
+    with torch.no_grad():
+        assert torch.allclose(explorer.images_along_path()[-1], coded(ends[1:])[0], atol=1e-6)
+    before = explorer.figure.value
+    explorer.code_b.value = 0
+    assert explorer.figure.value != before
+    with pytest.raises(ValueError, match="code_b=4"):
+        latent_explorer(coded, NZ, codes=4, code_b=4)

@@ -1,4 +1,4 @@
-"""The latent-space explorer: two noise vectors, a slider between them, the generator's images on the way."""
+"""The latent-space explorer: two noise vectors (and codes), a slider between them, the generator's images on the way."""
 
 from __future__ import annotations
 
@@ -69,31 +69,45 @@ class LatentExplorer(ShowsItsWidget):
     """Pick two noise vectors by their seeds, slide ``t`` from one to the other, and watch G's images.
 
     ``generator`` maps (N, nz) noise to (N, C, H, W) images in [-1, 1] (course.dcgan.DCGANGenerator); it is
-    run in eval mode (BatchNorm with its running statistics), so an image depends on its own z only.
+    run in eval mode (BatchNorm with its running statistics), so an image depends on its own z only. With
+    ``codes`` > 0 it takes (N, nz + codes): the noise, then a one-hot code (course.dcgan.latent_with_codes);
+    each end then has a code too, and the path moves from one code to the other in a straight line.
     ``images_along_path()`` and ``current_image()`` are what the figure shows.
     """
 
     def __init__(self, generator: nn.Module, nz: int, seed_a: int = 0, seed_b: int = 1, t: float = 0.5,
-                 path: str = "spherical"):
+                 path: str = "spherical", codes: int = 0, code_a: int = 0, code_b: int = 0):
         if path not in PATHS:
             raise ValueError(f"path={path!r}; choose one of {PATHS}")
-        self.generator, self.nz = generator, nz
-        self._build_controls(seed_a, seed_b, t, path)
+        if codes and not (0 <= code_a < codes and 0 <= code_b < codes):
+            raise ValueError(f"code_a={code_a}, code_b={code_b}: each must be one of 0..{codes - 1}")
+        self.generator, self.nz, self.codes = generator, nz, codes
+        self._build_controls(seed_a, seed_b, t, path, code_a, code_b)
         self.refresh()
 
     @property
     def endpoints(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The noise vectors at t = 0 and t = 1, each of size nz."""
         return noise_vector(self.seed_a.value, self.nz), noise_vector(self.seed_b.value, self.nz)
 
+    def points(self, t: torch.Tensor | float) -> torch.Tensor:
+        """G's inputs at ``t`` (shape (T,), or a number): (T, nz), or (T, nz + codes) with the codes' path."""
+        noise = interpolate(*self.endpoints, t, self.path.value)
+        if not self.codes:
+            return noise
+        t = torch.as_tensor(t, dtype=noise.dtype).reshape(-1, 1)
+        code_a, code_b = torch.eye(self.codes)[[self.code_a.value, self.code_b.value]]
+        return torch.cat([noise, (1 - t) * code_a + t * code_b], dim=1)
+
     def path_points(self) -> torch.Tensor:
-        """The ``STRIP`` noise vectors from t = 0 to t = 1, shape (STRIP, nz)."""
-        return interpolate(*self.endpoints, torch.linspace(0, 1, STRIP), self.path.value)
+        """G's ``STRIP`` inputs from t = 0 to t = 1."""
+        return self.points(torch.linspace(0, 1, STRIP))
 
     def images_along_path(self) -> torch.Tensor:
         return generate_images(self.generator, self.path_points())
 
     def current_image(self) -> torch.Tensor:
-        return generate_images(self.generator, interpolate(*self.endpoints, self.t.value, self.path.value))[0]
+        return generate_images(self.generator, self.points(self.t.value))[0]
 
     def refresh(self, _change=None) -> None:
         self.figure.value = render_strip_png(self.images_along_path(), torch.linspace(0, 1, STRIP),
@@ -102,18 +116,23 @@ class LatentExplorer(ShowsItsWidget):
         self.status.value = (f'|z| at t: <span data-key="norm">{z.norm().item():.2f}</span> '
                              f"(typical |z| for N(0, I): sqrt({self.nz}) = {self.nz ** 0.5:.2f})")
 
-    def _build_controls(self, seed_a: int, seed_b: int, t: float, path: str) -> None:
+    def _build_controls(self, seed_a: int, seed_b: int, t: float, path: str, code_a: int, code_b: int) -> None:
         self.seed_a = widgets.BoundedIntText(value=seed_a, min=0, max=2**31 - 1, description="seed of z_a")
         self.seed_b = widgets.BoundedIntText(value=seed_b, min=0, max=2**31 - 1, description="seed of z_b")
+        options = list(range(max(self.codes, 1)))
+        self.code_a = widgets.Dropdown(options=options, value=code_a, description="code of z_a",
+                                       layout={"display": "" if self.codes else "none"})
+        self.code_b = widgets.Dropdown(options=options, value=code_b, description="code of z_b",
+                                       layout={"display": "" if self.codes else "none"})
         self.t = widgets.FloatSlider(value=t, min=0.0, max=1.0, step=0.05, description="t",
                                      continuous_update=False, layout={"width": "28em"})
         self.path = widgets.ToggleButtons(options=PATHS, value=path, description="path")
-        for control in (self.seed_a, self.seed_b, self.t, self.path):
+        for control in (self.seed_a, self.seed_b, self.code_a, self.code_b, self.t, self.path):
             control.observe(self.refresh, names="value")
         self.figure = widgets.Image(format="png")
         self.status = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox([self.seed_a, self.seed_b]), self.path, self.t,
-                                    self.figure, self.status])
+        self.widget = widgets.VBox([widgets.HBox([self.seed_a, self.seed_b]), widgets.HBox([self.code_a, self.code_b]),
+                                    self.path, self.t, self.figure, self.status])
 
 
 def latent_explorer(generator: nn.Module, nz: int, **kwargs) -> LatentExplorer:
