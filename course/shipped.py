@@ -1,8 +1,8 @@
 """Results of long runs, shipped with the kit, so that a lecture shows them at its default size.
 
 A lecture whose point needs minutes of training (a benchmark over seeds, a DCGAN that draws digits) loads
-a file from ``course/shipped/`` at its default size and says so; ``COURSE_FULL=1`` runs the computation
-instead. Each file is written by the code that computes it, never by hand, and records how it was made:
+a file from ``course/shipped/`` at its default size and says so (lecture 04 runs the computation itself at
+``COURSE_FULL=1``). Each file is written by the code that computes it, never by hand, and records how it was made:
 the command that reproduces it, the date, the seconds it took, torch's version and the machine.
 
     python -m course.shipped                  # list the shipped results and how each was made
@@ -69,8 +69,8 @@ def provenance(result: ShippedResult, seconds: float, settings: dict) -> dict:
 def describe(made: dict) -> str:
     """One line on where a shipped result came from, for a lecture to print beside it."""
     minutes = made["seconds"] / 60
-    return (f"shipped result, measured on {made['date']} with torch {made['torch']} in {minutes:.1f} min "
-            f"({made['machine']}); `{made['command']}` or COURSE_FULL=1 recomputes it")
+    return (f"shipped result, made on {made['date']} with torch {made['torch']} in {minutes:.1f} min; "
+            f"`{made['command']}` makes it again")
 
 
 def refresh(name: str) -> Path:
