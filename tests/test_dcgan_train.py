@@ -69,6 +69,17 @@ def assert_bit_identical(a: dict, b: dict):
         assert torch.equal(a[name], b[name]), f"{name} differs"
 
 
+def plain_discriminator_step(D, d_opt, real, fake):
+    """The paper's D update in plain torch: BCE(D(x), 1) + BCE(D(G(z).detach()), 0); (loss, real and fake logits)."""
+    real_logits, fake_logits = D(real), D(fake.detach())
+    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(len(fake))))
+    d_opt.zero_grad()
+    d_loss.backward()
+    d_opt.step()
+    return d_loss, real_logits, fake_logits
+
+
 def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32):
     training = tiny(tmp_path, digits32)
     G, D = copy.deepcopy(training.generator), copy.deepcopy(training.discriminator)
@@ -80,12 +91,7 @@ def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32):
     stats = training.train_step(real)
 
     fake = G(noise)
-    real_logits, fake_logits = D(real), D(fake.detach())
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(16))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(16)))
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
+    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake)
     g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(16))  # the updated D, the same fakes
     g_opt.zero_grad()
     g_loss.backward()
@@ -218,12 +224,7 @@ def test_the_coded_step_is_infogans_step_in_plain_torch(tmp_path, digits8):
     stats = training.train_step(real)
 
     fake = G(torch.cat([noise, F.one_hot(codes, 4).float()], dim=1))
-    real_logits, fake_logits = D(real), D(fake.detach())
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(16))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(16)))
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
+    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake)
     D.requires_grad_(False)
     features = D.main[:-1](fake)
     g_loss = F.binary_cross_entropy_with_logits(D.main[-1](features).reshape(-1), torch.ones(16))
