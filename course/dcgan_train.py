@@ -11,7 +11,7 @@ a discriminator update on the real batch and on the detached fakes (course.gan's
 then a generator update through the freshly updated D with the non-saturating loss — course.gan's
 ``discriminator_step`` and ``generator_step``, with the fakes reused as pytorch/examples' dcgan does.
 
-The default run differs from the paper's DCGAN in three measured ways (lecture 06, section 9): it draws the
+The default run differs from the paper's DCGAN in three measured ways (lecture 06, section 7): it draws the
 digits at their own size, 8x8, and scales each sample up as the 32x32 digits are made; G gets a 10-way
 categorical code beside the noise and InfoGAN's code head on D's features must read it back (``codes``,
 ``code_weight``); both learning rates fall linearly to zero over the run (``lr_decay``).
@@ -275,7 +275,8 @@ class DCGANTraining:
     def _wrap_code_head(self) -> nn.Module | None:
         if self.code_head is None or self.world_size == 1:
             return self.code_head
-        return DistributedDataParallel(self.code_head, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(self.code_head, device_ids=ids)
 
     # -- one step ----------------------------------------------------------------------------------
 
@@ -681,7 +682,7 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
     add("--data-root", default=base.data_root, help="where data sets live (default: $COURSE_DATA or ~/.cache/course-data)")
     add("--num-workers", type=int, default=base.num_workers, help="DataLoader workers")
     add("--threads", type=int, default=base.threads,
-        help="CPU threads per process when training on the CPU (default: torch's own number; 1 on a busy machine)")
+        help="CPU threads per process when training on the CPU (the layers are small: more rarely help)")
     add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt")
     add("--score", action="store_true", help="digits: score 1,000 samples with course.digit_quality at the end")
     return parser
