@@ -5,7 +5,7 @@ a file from ``course/shipped/`` at its default size and says so (lecture 04 runs
 ``COURSE_FULL=1``). Each file is written by the code that computes it, never by hand, and records how it was made:
 the command that reproduces it, the date, the seconds it took, torch's version and the machine.
 
-    python -m course.shipped                  # list the shipped results and how each was made
+    python -m course.shipped                  # list the shipped results and whether each is present
     python -m course.shipped mode_collapse    # recompute lecture 04's benchmark and rewrite its file
     python -m course.shipped dcgan_digits     # retrain lecture 06's DCGAN and rewrite its checkpoint
 """
