@@ -156,7 +156,7 @@ class CodeHead(nn.Module):
     """InfoGAN's Q head on D's last feature map: (N, width, 4, 4) -> one logit per code category, (N, codes).
 
     Trained with G to recover the categorical code G was given, it makes G draw images whose code can be read
-    back: with 10 categories on the digits, G learns to give each code its own kind of digit, and draws fewer
+    back: with 10 categories on the digits, G ties each code to one kind of digit or a few, and draws fewer
     images that sit between two digits (topic 07 has InfoGAN itself).
     """
 
@@ -171,6 +171,18 @@ class CodeHead(nn.Module):
 def latent_with_codes(noise: torch.Tensor, codes: torch.Tensor, categories: int) -> torch.Tensor:
     """G's input with a categorical code: the noise (N, nz) and the one-hot codes (N, categories) side by side."""
     return torch.cat([noise, F.one_hot(codes, categories).to(noise.dtype)], dim=1)  # (N, nz + categories)
+
+
+def random_latent(n: int, nz: int, categories: int, generator: torch.Generator,
+                  codes: torch.Tensor | None = None) -> torch.Tensor:
+    """G's input for n images from a CPU ``generator``: N(0, I) noise, then (with ``categories``) one-hot codes,
+    drawn at random unless ``codes`` (n,) are given: (n, nz + categories)."""
+    noise = torch.randn(n, nz, generator=generator)
+    if not categories:
+        return noise
+    if codes is None:
+        codes = torch.randint(categories, (n,), generator=generator)
+    return latent_with_codes(noise, codes, categories)
 
 
 def dcgan_weights_init(module: nn.Module) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from course.dcgan import DCGANGenerator, latent_with_codes
+from course.dcgan import DCGANGenerator, random_latent
 from course.dcgan_train import LOG_COLUMNS, DCGANTraining, TrainConfig, quality_report
 from course.image_data import upscale_tanh_digits
 from course.shipped import RESULTS
@@ -43,11 +43,7 @@ class ShippedDCGAN:
 
     def latent(self, n: int, seed: int, codes: torch.Tensor | None = None) -> torch.Tensor:
         """G's input for n images from ``seed``: noise, then a one-hot code (random, or ``codes`` (n,))."""
-        generator = torch.Generator().manual_seed(seed)
-        noise = torch.randn(n, self.nz, generator=generator)
-        if codes is None:
-            codes = torch.randint(self.codes, (n,), generator=generator)
-        return latent_with_codes(noise, codes, self.codes)
+        return random_latent(n, self.nz, self.codes, torch.Generator().manual_seed(seed), codes)
 
     @torch.no_grad()
     def draw(self, latent: torch.Tensor) -> torch.Tensor:

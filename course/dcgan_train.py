@@ -47,7 +47,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
 from course.dcgan import (IMAGE_SIZES, NATIVE_DIGITS_SIZE, CodeHead, DCGANDiscriminator, DCGANGenerator,
-                          dcgan_weights_init, latent_with_codes)
+                          dcgan_weights_init, latent_with_codes, random_latent)
 from course.gan import discriminator_loss, generator_loss
 from course.image_data import DATASETS, load_images, upscale_tanh_digits
 from course.repro import autocast, full_size, pick_device
@@ -294,10 +294,7 @@ class DCGANTraining:
 
     def latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """G's input for n images from a CPU generator (the fixed noise, a scored sample): (n, nz + codes)."""
-        noise = torch.randn(n, self.config.nz, generator=generator)
-        if not self.config.codes:
-            return noise
-        return latent_with_codes(noise, torch.randint(self.config.codes, (n,), generator=generator), self.config.codes)
+        return random_latent(n, self.config.nz, self.config.codes, generator)
 
     def _set_learning_rates(self) -> None:
         """With ``lr_decay``, step s of S runs at lr * (1 - s / S): a function of the step, so a resumed run agrees."""
