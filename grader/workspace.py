@@ -41,10 +41,14 @@ def run_nbgrader(course_root: Path, *arguments: str, threads: int | None = None)
 
     ``threads`` caps the threads of the kernels it starts (torch's and BLAS's), for several runs side by side.
     """
-    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course_root}"]
     environment = None if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads),
                                                 "MKL_NUM_THREADS": str(threads)}
-    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
+    # The kernels talk over Unix sockets in a folder of this run's own: TCP ports, picked free and bound a moment
+    # later by the kernel, can be taken in between by a kernel of a run side by side (grader.mutants' shards).
+    with tempfile.TemporaryDirectory(prefix="nbgrader-") as sockets:
+        command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course_root}",
+                   "--KernelManager.transport=ipc", f"--KernelManager.ip={Path(sockets) / 'kernel'}"]
+        completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         log = (completed.stdout + completed.stderr).strip().splitlines()
         raise GradingError(f"nbgrader {' '.join(arguments[:2])} failed:\n" + "\n".join(failure_excerpt(log)))
