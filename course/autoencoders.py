@@ -46,7 +46,7 @@ def as_quality_images(pixels: torch.Tensor, image_size: int = 32) -> torch.Tenso
 
 def classifier_verdicts(pixels: torch.Tensor) -> list[tuple[int, float]]:
     """(digit, probability) that the kit's digits classifier gives each row of (N, 64) pixels in [0, 1]."""
-    classifier = digits_classifier()  # trained on first use: outside no_grad
+    classifier = digits_classifier()  # loaded or trained on first use: outside no_grad
     with torch.no_grad():
         probabilities = torch.softmax(classifier(as_quality_images(pixels)).double(), dim=1)
     confidence, digit = probabilities.max(dim=1)

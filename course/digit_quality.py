@@ -16,7 +16,9 @@ Inception score and the FID judge ImageNet-like samples with an Inception networ
 
 The classifier (``DigitsQualityNet``) sees 32x32 images in [-1, 1] with one channel, the DCGAN's
 offline default data: scikit-learn's digits upscaled by ``course.image_data.digits_images``. It is
-trained once per process and seed (cached), on one CPU thread, in a few seconds.
+trained once per process and seed (cached), on one CPU thread, in about 6 seconds; seed 0's, which every score
+uses by default, ships with the kit (``course/shipped/digits_classifier.pt``, written by
+``python -m course.shipped digits_classifier``) and is loaded instead while its settings are the code's.
 
 A classifier trained on digits alone is sure of itself on anything: it calls a blank image a
 confident "1". So that a generator cannot score with junk, the training set also holds *outliers*
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +50,7 @@ FEATURES = 64  # width of the penultimate layer, the space the Fréchet distance
 TRAINING = {"epochs": 12, "batch_size": 64, "learning_rate": 2e-3}
 OUTLIERS_PER_KIND = 300  # of each of the three kinds of junk
 BLENDS = 600  # pairs drawn; those of equal classes are dropped
+SHIPPED_SEED = 0  # the classifier every score uses by default, shipped trained (course.shipped)
 
 
 class DigitsQualityNet(nn.Module):
@@ -126,17 +130,17 @@ def quality_training_set(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 def digits_classifier(seed: int = 0) -> DigitsQualityNet:
     """The quality classifier, trained on the train split of the 32x32 digits; cached per process and seed.
 
-    Trained on :func:`quality_training_set` with Adam and cross-entropy against target distributions,
-    seeded (weights, outliers, blends, batch order), on one CPU thread when on the CPU. The cached
+    Trained by :func:`train_classifier`, or, for the shipped seed, loaded from the file it wrote. The cached
     model is shared by every caller: it is returned in eval mode with its parameters frozen
     (requires_grad False); do not train it further.
     """
-    return _trained_classifier(int(seed))  # one cache key per seed, however the caller spells it
+    return _classifier(int(seed))  # one cache key per seed, however the caller spells it
 
 
-@functools.lru_cache(maxsize=4)
-def _trained_classifier(seed: int) -> DigitsQualityNet:
-    device = pick_device()
+def train_classifier(seed: int = 0, device: torch.device | str | None = None) -> DigitsQualityNet:
+    """A fresh quality classifier: :func:`quality_training_set` with Adam and cross-entropy against target
+    distributions, seeded (weights, outliers, blends, batch order), on one CPU thread when on the CPU."""
+    device = pick_device() if device is None else torch.device(device)
     images, targets = quality_training_set(seed)
     with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's generator left as it was
         torch.manual_seed(seed)
@@ -145,6 +149,45 @@ def _trained_classifier(seed: int) -> DigitsQualityNet:
     with single_cpu_thread(device):
         train_epochs(model, images, targets, F.cross_entropy, optimizer, TRAINING["epochs"],
                      TRAINING["batch_size"], device=device, seed=seed)
+    return model
+
+
+def classifier_settings(seed: int = SHIPPED_SEED) -> dict:
+    """What a trained classifier depends on besides the code's architecture: a shipped one is used only while
+    these are the code's."""
+    return {"seed": seed, "training": TRAINING, "outliers_per_kind": OUTLIERS_PER_KIND, "blends": BLENDS,
+            "features": FEATURES}
+
+
+def compute() -> tuple[dict, dict]:
+    """The shipped classifier (course.shipped): seed 0's weights, trained on the CPU, and their settings."""
+    return train_classifier(SHIPPED_SEED, device="cpu").state_dict(), classifier_settings()
+
+
+def save(path: Path, state: dict, made: dict) -> None:
+    torch.save({"provenance": made, "state": state}, path)
+
+
+def shipped_state(path: Path | None = None) -> dict | None:
+    """The shipped classifier's weights, or None when the file is missing or its settings are not the code's."""
+    from course.shipped import RESULTS  # course.shipped lists this module: imported when needed
+
+    path = path or RESULTS["digits_classifier"].path
+    if not path.is_file():
+        return None
+    stored = torch.load(path, map_location="cpu", weights_only=True)
+    return stored["state"] if stored["provenance"]["settings"] == classifier_settings() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _classifier(seed: int) -> DigitsQualityNet:
+    state = shipped_state() if seed == SHIPPED_SEED else None
+    if state is None:
+        model = train_classifier(seed)
+    else:
+        model = DigitsQualityNet()
+        model.load_state_dict(state)
+        model.to(pick_device())
     model.eval()
     model.requires_grad_(False)
     return model

@@ -8,6 +8,7 @@ the command that reproduces it, the date, the seconds it took, torch's version a
     python -m course.shipped                  # list the shipped results and whether each is present
     python -m course.shipped mode_collapse    # recompute lecture 04's benchmark and rewrite its file
     python -m course.shipped dcgan_digits     # retrain lecture 06's DCGAN and rewrite its checkpoint
+    python -m course.shipped digits_classifier   # retrain the classifier that scores generated digits
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ RESULTS = {
                       "lecture 04: plain GANs on the ring and the grid, 5 seeds x 10,000 steps per setting"),
         ShippedResult("dcgan_digits", "dcgan_digits.pt", "course.dcgan_digits",
                       "lecture 06: the digits DCGAN's generator after its default run"),
+        ShippedResult("digits_classifier", "digits_classifier.pt", "course.digit_quality",
+                      "the digits classifier that scores generated digits (seed 0), trained"),
     )
 }
 
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.names:
         for result in RESULTS.values():
             made = "missing" if not result.path.is_file() else "present"
-            print(f"{result.name:<15} {result.filename:<22} {made:<8} {result.description}")
+            print(f"{result.name:<18} {result.filename:<24} {made:<8} {result.description}")
         return
     for name in args.names:
         print(f"{name}: written to {refresh(name)}", flush=True)

@@ -14,6 +14,7 @@ from course.digit_quality import (
     QualityReport,
     classifier_accuracy,
     classifier_features,
+    classifier_settings,
     digits_classifier,
     frechet_distance,
     frechet_distance_of_features,
@@ -21,7 +22,10 @@ from course.digit_quality import (
     quality_training_set,
     real_digits,
     score_generated,
+    shipped_state,
+    train_classifier,
 )
+from course.shipped import RESULTS
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +49,32 @@ def test_classifier_is_trained_once_and_frozen():
     model = digits_classifier(0)
     assert digits_classifier(0) is model and digits_classifier() is model and digits_classifier(seed=0) is model
     assert not model.training and not any(p.requires_grad for p in model.parameters())
+
+
+def test_the_shipped_classifier_is_the_one_its_training_makes():
+    """Seed 0's classifier is loaded from the kit's file, which must be in step with the code, and a fresh
+    training makes the same classifier: the same predictions on all but a few held-out digits (the exact
+    weights depend on the CPU and torch's version)."""
+    state = shipped_state()
+    assert state is not None, ("course/shipped/digits_classifier.pt is missing or was trained with other settings: "
+                               f"run `{RESULTS['digits_classifier'].command}`")
+    loaded = digits_classifier(0)
+    assert all(torch.equal(value, state[name]) for name, value in loaded.state_dict().items())
+    images, _ = real_digits("test")
+    fresh = train_classifier(0, device="cpu").eval()
+    with torch.no_grad():
+        device = next(loaded.parameters()).device
+        agreement = (fresh(images).argmax(dim=1) == loaded(images.to(device)).argmax(dim=1).cpu()).float().mean()
+    assert agreement >= 0.98
+
+
+def test_a_classifier_file_of_other_settings_is_not_used(tmp_path):
+    path = tmp_path / "digits_classifier.pt"
+    assert shipped_state(path) is None  # missing
+    state = digits_classifier(0).state_dict()
+    for settings, used in ((classifier_settings(), True), ({**classifier_settings(), "blends": 1}, False)):
+        torch.save({"provenance": {"settings": settings}, "state": state}, path)
+        assert (shipped_state(path) is not None) is used
 
 
 def test_training_set_targets_are_distributions_with_uniform_outliers_and_half_half_blends():
