@@ -92,3 +92,38 @@ def test_the_shipped_dcgan_is_the_default_run_and_draws_digits():
     assert drawn.shape == (1000, 1, 32, 32) and drawn.abs().max() <= 1
     report = score_generated(drawn)  # on the weights as shipped: digits of every class (a 32x32 run: 52 %, FD 33)
     assert report.confident_share > 0.8 and report.classes_covered == 10 and report.frechet_distance < 16
+
+
+def test_the_vae_gan_file_holds_both_models_for_every_seed_at_full_size():
+    from course import bench_vae_gan
+
+    by_seed, made = bench_vae_gan.shipped_comparison()
+    assert made["settings"] == {**bench_vae_gan.FULL, "seeds": list(bench_vae_gan.SHIPPED_SEEDS),
+                                "samples": bench_vae_gan.SAMPLES}, (
+        "course.bench_vae_gan changed since the shipped result was made: run `python -m course.shipped vae_vs_gan`")
+    assert list(by_seed) == list(bench_vae_gan.SHIPPED_SEEDS)
+    for scores in by_seed.values():
+        assert [score.model for score in scores] == [f"VAE, {bench_vae_gan.FULL['epochs']} epochs",
+                                                     f"GAN, {bench_vae_gan.FULL['steps']} steps"]
+        for score in scores:
+            assert 0 < score.sharpness < 1 and 0 <= score.confident_share <= 1 and score.frechet_distance > 0
+            assert 0 <= score.smallest_class <= 1000 and 0 <= score.classes_covered <= 10
+
+
+def test_a_computed_comparison_survives_its_file_and_prints_a_row_per_seed_and_model(tmp_path):
+    from dataclasses import asdict
+
+    from course import bench_vae_gan
+
+    sizes = {"epochs": 2, "steps": 5}
+    computed = {seed: bench_vae_gan.seed_scores(sizes, seed, "cpu") for seed in (0, 1)}
+    path = tmp_path / "vae_vs_gan.json"
+    made = shipped.provenance(shipped.RESULTS["vae_vs_gan"], 1.0, sizes)
+    bench_vae_gan.save(path, [{"seed": seed, **asdict(score)} for seed, scores in computed.items()
+                              for score in scores], made)
+    loaded, loaded_made = bench_vae_gan.shipped_comparison(path)
+    assert loaded == computed and loaded_made == made
+    table = bench_vae_gan.seeded_table(loaded, real_sharpness=0.24).splitlines()
+    assert table[0].startswith("seed  model") and "0.240" in table[1]
+    assert [line.split()[:3] for line in table[3:]] == [[str(seed), model, str(size)] for seed in (0, 1)
+                                                        for model, size in (("VAE,", 2), ("GAN,", 5))]
