@@ -40,6 +40,7 @@ from torch import nn
 
 from course.image_data import digits_images
 from course.repro import pick_device, single_cpu_thread
+from course.shipped import RESULTS
 from course.training import predict_classes, train_epochs
 
 IMAGE_SHAPE = (1, 32, 32)
@@ -170,8 +171,6 @@ def save(path: Path, state: dict, made: dict) -> None:
 
 def shipped_state(path: Path | None = None) -> dict | None:
     """The shipped classifier's weights, or None when the file is missing or its settings are not the code's."""
-    from course.shipped import RESULTS  # course.shipped lists this module: imported when needed
-
     path = path or RESULTS["digits_classifier"].path
     if not path.is_file():
         return None
