@@ -19,7 +19,7 @@ from torch import nn
 from course.dcgan import DCGANGenerator, random_latent
 from course.dcgan_train import LOG_COLUMNS, DCGANTraining, TrainConfig, quality_report
 from course.image_data import upscale_tanh_digits
-from course.shipped import RESULTS
+from course.shipped import RESULTS, read_torch, write_torch
 
 HISTORY_EVERY = 10  # the traces keep every 10th step's row of LOG_COLUMNS
 
@@ -69,23 +69,18 @@ def compute() -> tuple[dict, dict]:
 
 
 def save(path: Path, payload: dict, made: dict) -> None:
-    partial = path.with_suffix(".tmp")
-    torch.save({"provenance": made, **payload}, partial)
-    partial.replace(path)
+    write_torch(path, payload, made)
 
 
 def shipped_dcgan(path: Path | None = None) -> ShippedDCGAN:
     """Load the shipped generator (in eval mode, float32) with its run's configuration and traces."""
     path = path or RESULTS["dcgan_digits"].path
-    if not path.is_file():
-        raise FileNotFoundError(f"the shipped DCGAN {path.name} is missing from {path.parent}; "
-                                f"`python -m course.shipped dcgan_digits` trains and writes it")
-    stored = torch.load(path, map_location="cpu", weights_only=True)
-    config = stored["provenance"]["settings"]
+    stored, made = read_torch(path)
+    config = made["settings"]
     generator = DCGANGenerator(config["nz"] + config["codes"], config["ngf"], 1, config["image_size"])
     generator.load_state_dict({name: value.float() if value.is_floating_point() else value
                                for name, value in stored["generator"].items()})
-    return ShippedDCGAN(generator.eval(), config, stored["history"], stored["provenance"])
+    return ShippedDCGAN(generator.eval(), config, stored["history"], made)
 
 
 class ScaledUpGenerator(nn.Module):

@@ -40,7 +40,7 @@ from torch import nn
 
 from course.image_data import digits_images
 from course.repro import pick_device, single_cpu_thread
-from course.shipped import RESULTS
+from course.shipped import RESULTS, read_torch, write_torch
 from course.training import predict_classes, train_epochs
 
 IMAGE_SHAPE = (1, 32, 32)
@@ -166,7 +166,7 @@ def compute() -> tuple[dict, dict]:
 
 
 def save(path: Path, state: dict, made: dict) -> None:
-    torch.save({"provenance": made, "state": state}, path)
+    write_torch(path, {"state": state}, made)
 
 
 def shipped_state(path: Path | None = None) -> dict | None:
@@ -174,8 +174,8 @@ def shipped_state(path: Path | None = None) -> dict | None:
     path = path or RESULTS["digits_classifier"].path
     if not path.is_file():
         return None
-    stored = torch.load(path, map_location="cpu", weights_only=True)
-    return stored["state"] if stored["provenance"]["settings"] == classifier_settings() else None
+    stored, made = read_torch(path)
+    return stored["state"] if made["settings"] == classifier_settings() else None
 
 
 @functools.lru_cache(maxsize=4)

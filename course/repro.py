@@ -89,6 +89,11 @@ def single_cpu_thread(device: torch.device):
         torch.set_num_threads(threads)
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def full_size() -> bool:
     """The one switch between the tests' small sizes and the full course sizes.
 

@@ -102,11 +102,30 @@ def write_json(path: Path, payload, made: dict) -> None:
 
 def read_json(path: Path) -> tuple[object, dict]:
     """(payload, provenance) of a file written by :func:`write_json`."""
+    _check_present(path)
+    stored = json.loads(path.read_text())
+    return stored["payload"], stored["provenance"]
+
+
+def write_torch(path: Path, payload: dict, made: dict) -> None:
+    """The form of results that hold tensors: ``torch.save`` of ``{"provenance": ..., **payload}``, atomically."""
+    partial = path.with_suffix(".tmp")
+    torch.save({"provenance": made, **payload}, partial)
+    partial.replace(path)
+
+
+def read_torch(path: Path) -> tuple[dict, dict]:
+    """(payload, provenance) of a file written by :func:`write_torch`, loaded on the CPU as plain data only."""
+    _check_present(path)
+    stored = torch.load(path, map_location="cpu", weights_only=True)
+    made = stored.pop("provenance")
+    return stored, made
+
+
+def _check_present(path: Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"the shipped result {path.name} is missing from {path.parent}; "
                                 f"`python -m course.shipped {path.stem}` recomputes it")
-    stored = json.loads(path.read_text())
-    return stored["payload"], stored["provenance"]
 
 
 def _result(name: str) -> ShippedResult:

@@ -17,7 +17,6 @@ and gives the same runs as one process would.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,8 +26,8 @@ from tqdm.auto import tqdm
 
 from course.gan import CoverageRun, grid_2d, measure_mode_coverage, ring_2d
 from course.gan_variants import VARIANTS, VariantTrainer
-from course.repro import pick_device
-from course.shipped import RESULTS
+from course.repro import available_cores, pick_device
+from course.shipped import RESULTS, read_torch, write_torch
 
 COMMON = dict(noise_dim=2, hidden=64, batch_size=256, lr_d=1e-3, lr_g=1e-3)
 SETTLED_HIDDEN = 128
@@ -81,7 +80,7 @@ def variant_tables(steps: int = FULL_STEPS, seeds=range(FULL_SEEDS), device: tor
     seeds = list(seeds)
     jobs = [(setting, seed) for setting in settings() for seed in seeds]
     device = pick_device() if device is None else torch.device(device)
-    workers = _cores() if workers is None else workers
+    workers = available_cores() if workers is None else workers
     progress = dict(total=len(jobs), desc="GANs trained", unit="seed")
     if device.type == "cpu" and workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -95,10 +94,6 @@ def variant_tables(steps: int = FULL_STEPS, seeds=range(FULL_SEEDS), device: tor
     for index, setting in enumerate(settings()):
         tables.setdefault(setting.table, []).append(merge_seeds(done[index * len(seeds):(index + 1) * len(seeds)]))
     return tables
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def merge_seeds(runs: list[CoverageRun]) -> CoverageRun:
@@ -129,22 +124,16 @@ def expected_settings() -> dict:
 
 
 def save(path: Path, tables: dict, made: dict) -> None:
-    partial = path.with_suffix(".tmp")
-    torch.save({"provenance": made, "tables": tables}, partial)
-    partial.replace(path)
+    write_torch(path, {"tables": tables}, made)
 
 
 def shipped_tables(path: Path | None = None) -> tuple[dict[str, list[CoverageRun]], dict]:
     """The shipped tables (the grid's benchmark runs with their first seed's samples) and how they were made."""
-    path = path or RESULTS["variant_benchmark"].path
-    if not path.is_file():
-        raise FileNotFoundError(f"the shipped result {path.name} is missing from {path.parent}; "
-                                "`python -m course.shipped variant_benchmark` recomputes it")
-    stored = torch.load(path, map_location="cpu", weights_only=True)
+    stored, made = read_torch(path or RESULTS["variant_benchmark"].path)
     tables = {name: [CoverageRun(row["label"], row["target"], row["modes"], tuple(row["modes_covered"]),
                                  tuple(row["high_quality_share"]), row["example"]) for row in rows]
               for name, rows in stored["tables"].items()}
-    return tables, stored["provenance"]
+    return tables, made
 
 
 def _as_row(run: CoverageRun, keep_example: bool) -> dict:

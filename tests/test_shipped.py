@@ -70,9 +70,7 @@ def _provenance(name):
     result = shipped.RESULTS[name]
     if result.filename.endswith(".json"):
         return shipped.read_json(result.path)[1]
-    import torch
-
-    return torch.load(result.path, map_location="cpu", weights_only=True)["provenance"]
+    return shipped.read_torch(result.path)[1]
 
 
 def test_the_shipped_dcgan_is_the_default_run_and_draws_digits():
