@@ -52,6 +52,7 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"
 # without them would land in the student's output); no passwd (the sandbox user of a root grader has no
 # entry anyway), no resolver files (there is no network)
 ETC_PATHS = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
+HOSTNAME = "grader"
 
 
 class SandboxUnavailable(Exception):
@@ -110,14 +111,14 @@ def _under(path: Path, folders: list[Path]) -> bool:
     return any(path == folder or folder in path.parents for folder in folders)
 
 
-def _parents(path: Path, made: set[Path]) -> list[str]:
+def _parents(path: Path, made: set[Path]) -> list["Step"]:
     """Create the folders above a mount point as traversable (bubblewrap would make them 0700, root's)."""
-    arguments = []
+    steps = []
     for parent in reversed(path.parents[:-1]):  # outermost first, without /
         if parent not in made:
             made.add(parent)
-            arguments += ["--perms", "0755", "--dir", str(parent)]
-    return arguments
+            steps.append(Step("dir", str(parent)))
+    return steps
 
 
 def _system_folders() -> list[Path]:
@@ -134,16 +135,32 @@ def bound_folders() -> list[Path]:
     return folders
 
 
+@dataclass(frozen=True)
+class Step:
+    """One part of the sandbox's file system, built in order on an empty root.
+
+    ``kind`` is one of: ``dir`` (a folder, ``perms``), ``symlink`` (``target`` -> ``source``), ``ro-bind`` and
+    ``bind`` (a host path, read-only or writable), ``tmpfs`` (``size`` bytes, ``perms``), ``proc``, ``dev``
+    (bubblewrap's minimal /dev) and ``remount-ro``. bubblewrap builds it (:meth:`Sandbox.command`), and so
+    does :mod:`grader.sandbox_entry` in a kernel forked from a template.
+    """
+
+    kind: str
+    target: str
+    source: str = ""
+    size: int = 0
+    perms: int = 0o755
+
+
 @dataclass
 class Sandbox:
-    """Builds the command that starts a kernel inside the box."""
+    """What the box holds, and the command that starts a kernel inside it."""
 
-    course_root: Path  # none of it is bound, but for the course package (checked in ``command``)
+    course_root: Path  # none of it is bound, but for the course package (checked in ``layout``)
     limits: Limits = field(default_factory=Limits)
 
-    def command(self, kernel_argv: list[str], workdir: Path, sockets: Path, uid: int | None) -> list[str]:
-        """``kernel_argv`` wrapped in bubblewrap, resource limits and (as root) a drop to ``uid``."""
-        # the paths as the grader gave them (not resolved): its cwd and the connection file name them so
+    def layout(self, workdir: Path, sockets: Path) -> list[Step]:
+        """The file system of one kernel's box, in the order it is built."""
         workdir, sockets = Path(os.path.abspath(workdir)), Path(os.path.abspath(sockets))
         folders = bound_folders()
         exposed = [folder for folder in _system_folders() + folders
@@ -152,36 +169,50 @@ class Sandbox:
             raise SandboxUnavailable(f"binding {exposed[0]} into the sandbox would show the course at "
                                      f"{self.course_root}; install Python and the kit outside the course")
         limits = self.limits
-        environment = [f"{name}={value}" for name, value in self.launch_environment().items()]
-        wrapped = [shutil.which("env") or "/usr/bin/env", "-i", *environment, bwrap_path()]
+        steps = []
         for folder in SYSTEM_FOLDERS:
             if os.path.islink(folder):  # merged /usr: /bin -> usr/bin, kept a link as on the host
-                wrapped += ["--symlink", os.readlink(folder), folder]
+                steps.append(Step("symlink", folder, source=os.readlink(folder)))
             elif os.path.isdir(folder):
-                wrapped += ["--ro-bind", folder, folder]
-        wrapped += [
-            "--proc", "/proc", "--dev", "/dev",
-            "--perms", "01777", "--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm",
-            "--remount-ro", "/dev",  # as an ordinary user the /dev tmpfs would be the kernel's to fill
+                steps.append(Step("ro-bind", folder, source=folder))
+        steps += [
+            Step("proc", "/proc"), Step("dev", "/dev"),
+            Step("tmpfs", "/dev/shm", size=limits.shm_bytes, perms=0o1777),
+            Step("remount-ro", "/dev"),  # as an ordinary user the /dev tmpfs would be the kernel's to fill
             # before the binds, so that it covers none (a Python installation or the sockets may lie in /tmp)
-            "--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+            Step("tmpfs", "/tmp", size=limits.tmp_bytes, perms=0o1777),
         ]
         made = {Path("/tmp")}
         for name in ETC_PATHS:
             if os.path.exists(name):
-                wrapped += _parents(Path(name), made) + ["--ro-bind", name, name]
+                steps += _parents(Path(name), made) + [Step("ro-bind", name, source=name)]
         for folder in folders:
-            wrapped += _parents(folder, made) + ["--ro-bind", str(folder), str(folder)]
-        # 01777 because, as root, bubblewrap mounts it as root's; the sockets stay the host's folder, since
-        # the grader connects to them (see the top)
-        wrapped += _parents(workdir, made) + [
-            "--perms", "01777", "--size", str(limits.scratch_bytes), "--tmpfs", str(workdir)]
-        wrapped += _parents(sockets, made) + ["--bind", str(sockets), str(sockets)]
+            steps += _parents(folder, made) + [Step("ro-bind", str(folder), source=str(folder))]
+        # 01777 because, as root, the tmpfs is root's; the sockets stay the host's folder, since the grader
+        # connects to them (see the top)
+        steps += _parents(workdir, made) + [
+            Step("tmpfs", str(workdir), size=limits.scratch_bytes, perms=0o1777)]
+        steps += _parents(sockets, made) + [Step("bind", str(sockets), source=str(sockets))]
+        # last: the empty root is a tmpfs, writable by an ordinary user's kernel
+        return steps + [Step("remount-ro", "/")]
+
+    def command(self, kernel_argv: list[str], workdir: Path, sockets: Path, uid: int | None) -> list[str]:
+        """``kernel_argv`` wrapped in bubblewrap, resource limits and (as root) a drop to ``uid``."""
+        # the paths as the grader gave them (not resolved): its cwd and the connection file name them so
+        workdir = Path(os.path.abspath(workdir))
+        limits = self.limits
+        environment = [f"{name}={value}" for name, value in self.launch_environment().items()]
+        wrapped = [shutil.which("env") or "/usr/bin/env", "-i", *environment, bwrap_path()]
+        for step in self.layout(workdir, sockets):
+            wrapped += _bwrap_arguments(step)
         wrapped += [
-            "--remount-ro", "/",  # last: the empty root is a tmpfs, writable by an ordinary user's kernel
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--hostname", "grader", "--chdir", str(workdir),
-            "--clearenv", *self._environment(workdir),
+            "--die-with-parent", "--new-session", "--hostname", HOSTNAME, "--chdir", str(workdir),
+            "--clearenv",
+        ]
+        for name, value in self.kernel_environment(workdir).items():
+            wrapped += ["--setenv", name, value]
+        wrapped += [
             "--",
             shutil.which("prlimit") or "prlimit",
             f"--data={limits.memory_bytes}", f"--as={limits.address_space_bytes}",
@@ -199,9 +230,10 @@ class Sandbox:
         """All the environment bubblewrap is started with: nothing of the grader's (see the top)."""
         return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
-    def _environment(self, workdir: Path) -> list[str]:
+    def kernel_environment(self, workdir: Path) -> dict[str, str]:
+        """All the environment the kernel gets."""
         threads = str(self.limits.threads_per_kernel)
-        variables = {
+        return {
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(workdir),
             "TMPDIR": "/tmp",
@@ -217,10 +249,16 @@ class Sandbox:
             "COURSE_DEVICE": "cpu",
             "NBGRADER_EXECUTION": "autograde",
         }
-        pairs = []
-        for name, value in variables.items():
-            pairs += ["--setenv", name, value]
-        return pairs
+
+
+def _bwrap_arguments(step: Step) -> list[str]:
+    if step.kind == "tmpfs":
+        return ["--perms", f"0{step.perms:o}", "--size", str(step.size), "--tmpfs", step.target]
+    if step.kind == "dir":
+        return ["--perms", f"0{step.perms:o}", "--dir", step.target]
+    if step.kind in ("symlink", "ro-bind", "bind"):
+        return [f"--{step.kind}", step.source, step.target]
+    return [f"--{step.kind}", step.target]  # proc, dev, remount-ro
 
 
 def runs_as_root() -> bool:

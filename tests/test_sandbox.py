@@ -1,6 +1,12 @@
 """The sandbox of ``grader autograde`` attacked from inside, with plain ``python -c`` (no Jupyter kernel, to stay fast).
 
-Every program runs in a fresh sandbox built by ``Sandbox.command``, in both of the grader's cases:
+Every program runs in a fresh sandbox, started both ways the grader starts kernels:
+
+- ``bubblewrap``: a new interpreter in the box ``Sandbox.command`` builds (a cold kernel);
+- ``forked``: forked from a :class:`grader.kernel_template.KernelTemplate`, which has imported torch and the kit,
+  and builds the same box itself (a warm kernel);
+
+and in both of the grader's cases:
 
 - ``root``: the grader runs as root and the program is dropped to a sandbox user of its own;
 - ``ordinary user``: the grader runs as uid 65534. When the tests run as root, they become that user with
@@ -20,11 +26,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 import course
+from unittest import mock
+
+from grader.kernel_template import KernelTemplate
 from grader.sandbox import ETC_PATHS, MiB, Limits, Sandbox, bound_folders, draw_uid_base, prepare_folder
 from sandbox_required import requires_sandbox
 
@@ -40,8 +50,8 @@ OTHER_SOLUTION = "other-kit/solutions/01_lab/01_lab.ipynb"
 class Box:
     """One sandbox case: where its host folders are and how a program is started in it."""
 
-    def __init__(self, case: str, base: Path):
-        self.case, self.base = case, base
+    def __init__(self, case: str, start: str, base: Path, templates):
+        self.case, self.start, self.base, self.templates = case, start, base, templates
         self.workdir, self.sockets = base / "run" / "w0", base / "run" / "s0"
         self.secret = secrets.token_hex(16)
         as_root = os.geteuid() == 0
@@ -53,12 +63,22 @@ class Box:
 
     def run(self, program: str, parameters: dict | None = None, limits: Limits = LIMITS) -> dict:
         """Run ``program`` in the sandbox; its last line of output, as JSON."""
-        argv = [sys.executable, "-c", program, json.dumps(parameters or {})]
-        command = self.prefix + Sandbox(CHECKOUT, limits).command(argv, self.workdir, self.sockets, self.uid)
-        environment = {**os.environ, "GRADER_SECRET": self.secret}
-        done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
-        assert done.returncode == 0, f"the program failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-        return json.loads(done.stdout.splitlines()[-1])
+        argv = [json.dumps(parameters or {})]
+        if self.start == "forked":
+            template, self.secret = self.templates(self.case, self.prefix, limits)
+            with tempfile.TemporaryFile("w+") as output:
+                code = template.fork_box(self.workdir, self.sockets, self.uid, output,
+                                         {"program": program, "argv": argv}).wait(120)
+                output.seek(0)
+                stdout = output.read()
+        else:
+            command = self.prefix + Sandbox(CHECKOUT, limits).command([sys.executable, "-c", program, *argv],
+                                                                      self.workdir, self.sockets, self.uid)
+            environment = {**os.environ, "GRADER_SECRET": self.secret}
+            done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+            code, stdout = done.returncode, done.stdout + done.stderr
+        assert code == 0, f"the program failed ({code}):\n{stdout}"
+        return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
 
 
 def _become_ordinary_user() -> list[str]:
@@ -79,9 +99,28 @@ def _become_ordinary_user() -> list[str]:
                     "--clear-groups", "--"]
 
 
-@pytest.fixture(params=["root", "ordinary user"])
-def box(request):
-    if request.param == "root" and os.geteuid() != 0:
+@pytest.fixture(scope="module")
+def templates():
+    """case, prefix, limits -> (a template started while the grader's environment held a secret, the secret)."""
+    started = {}
+
+    def template(case: str, prefix: list, limits: Limits):
+        if (case, limits) not in started:
+            secret = secrets.token_hex(16)
+            with mock.patch.dict(os.environ, GRADER_SECRET=secret):
+                started[case, limits] = KernelTemplate(Sandbox(CHECKOUT, limits), prefix=tuple(prefix)), secret
+        return started[case, limits]
+
+    yield template
+    for template_process, _ in started.values():
+        template_process.close()
+
+
+@pytest.fixture(params=[("root", "bubblewrap"), ("ordinary user", "bubblewrap"), ("root", "forked"),
+                        ("ordinary user", "forked")], ids=lambda param: "-".join(param))
+def box(request, templates):
+    case, start = request.param
+    if case == "root" and os.geteuid() != 0:
         pytest.skip("the drop to a sandbox user of its own happens only when the grader runs as root")
     base = Path(tempfile.mkdtemp(prefix="sandbox-test-"))
     base.chmod(0o755)
@@ -91,7 +130,7 @@ def box(request):
     for folder in solution.relative_to(base).parents:  # readable by anyone on the host
         (base / folder).chmod(0o755)
     solution.chmod(0o644)
-    yield Box(request.param, base)
+    yield Box(case, start, base, templates)
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -165,9 +204,13 @@ def test_the_graders_environment_is_not_readable(box):
     assert "GRADER_SECRET" not in seen["environment"]
     leaks = [path for path, content in seen["proc"].items() if box.secret in content or "GRADER_SECRET" in content]
     assert leaks == []
-    assert "/proc/1/cmdline" in seen["proc"]  # the snoop did see PID 1, bubblewrap
+    assert "/proc/1/cmdline" in seen["proc"]  # the snoop did see PID 1, bubblewrap or the box's first process
     pid_1 = seen["proc"]["/proc/1/environ"]
-    if box.case == "root":  # bubblewrap runs as root, the program as its own user
+    if box.start == "forked":  # the box's first process is the program's user: it holds what the template began with
+        names = {pair.split("=", 1)[0] for pair in pid_1.split("\0") if pair}
+        wrapper = {"PWD"} if box.prefix else set()  # set by the outer bubblewrap that makes the test's ordinary user
+        assert names - wrapper == set(Sandbox(CHECKOUT).kernel_environment(box.workdir))
+    elif box.case == "root":  # bubblewrap runs as root, the program as its own user
         assert pid_1 == os.strerror(errno.EACCES)
     else:  # bubblewrap runs as the same user, so its environment is readable, and must be bare
         names = {pair.split("=", 1)[0] for pair in pid_1.split("\0") if pair}
@@ -263,3 +306,125 @@ def test_an_honest_program_imports_torch_and_the_course_and_trains(box):
     assert result["threads"] == LIMITS.threads_per_kernel
     assert result["course"] == str(Path(course.__file__).resolve().parent)  # the grader's own, wherever pip put one
     assert list(box.workdir.iterdir()) == []  # gone with the sandbox
+
+
+PRIVILEGES = """
+import ctypes, errno, json, os
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+libc = ctypes.CDLL(None, use_errno=True)
+tries = {}
+for name, call in [("setuid 0", lambda: os.setuid(0)), ("mount", lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)),
+                   ("unshare net", lambda: libc.unshare(0x40000000)), ("chroot", lambda: os.chroot("/tmp"))]:
+    try:
+        result = call()
+        tries[name] = "refused" if isinstance(result, int) and result < 0 else "allowed"
+    except OSError:
+        tries[name] = "refused"
+print(json.dumps({"status": {name: status[name].strip() for name in
+                             ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Uid")},
+                  "tries": tries}))
+"""
+
+
+def test_the_program_holds_no_privilege(box):
+    seen = box.run(PRIVILEGES)
+    status = seen["status"]
+    assert {name: int(status[name], 16) for name in ("CapInh", "CapPrm", "CapEff", "CapAmb")} == dict.fromkeys(
+        ("CapInh", "CapPrm", "CapEff", "CapAmb"), 0)
+    assert status["NoNewPrivs"] == "1"
+    if box.case == "root" or box.start == "forked":
+        assert int(status["CapBnd"], 16) == 0
+    if box.case == "root":
+        assert set(status["Uid"].split()) == {str(box.uid)}
+    assert seen["tries"] == {"setuid 0": "refused", "mount": "refused", "unshare net": "refused", "chroot": "refused"}
+
+
+NEIGHBOUR = """
+import json, os, socket, sys, time
+parameters = json.loads(sys.argv[1])
+for folder in ("/tmp", "/dev/shm", "."):
+    open(os.path.join(folder, "left-by-the-first"), "w").write("mine")
+os.environ["LEFT_BY_THE_FIRST"] = "1"
+listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listening.bind("\\0course-sandbox-test")  # abstract: no file, scoped by the network namespace
+listening.listen()
+open(os.path.join(parameters["sockets"], "ready"), "w").close()
+deadline = time.monotonic() + 60
+while not os.path.exists(os.path.join(parameters["sockets"], "done")) and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({"pid": os.getpid()}))
+"""
+
+LOOK_AROUND = """
+import json, os, socket, sys
+parameters = json.loads(sys.argv[1])
+seen = {folder: sorted(os.listdir(folder)) for folder in ("/tmp", "/dev/shm", ".")}
+seen["first's folder"] = os.path.exists(parameters["other"])
+seen["environment"] = "LEFT_BY_THE_FIRST" in os.environ
+seen["processes"] = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect("\\0course-sandbox-test")
+    seen["abstract socket"] = "connected"
+except OSError as error:
+    seen["abstract socket"] = os.strerror(error.errno)
+print(json.dumps(seen))
+"""
+
+
+def _forked_box(box, workdir: Path, sockets: Path, program: str, parameters: dict, output):
+    template, _ = box.templates(box.case, box.prefix, LIMITS)
+    return template.fork_box(workdir, sockets, box.uid, output, {"program": program, "argv": [json.dumps(parameters)]})
+
+
+def test_boxes_forked_from_one_template_share_nothing(box):
+    if box.start != "forked":
+        pytest.skip("bubblewrap starts every box from nothing")
+    first_sockets = box.base / "first" / "s0"
+    prepare_folder(box.base / "first" / "w0", box.uid if box.case == "root" else (ORDINARY_UID if box.prefix else None))
+    prepare_folder(first_sockets, box.uid if box.case == "root" else (ORDINARY_UID if box.prefix else None))
+    with tempfile.TemporaryFile("w+") as output:
+        first = _forked_box(box, box.base / "first" / "w0", first_sockets, NEIGHBOUR,
+                            {"sockets": str(first_sockets)}, output)
+        try:
+            for _ in range(600):
+                if (first_sockets / "ready").exists() or first.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert (first_sockets / "ready").exists(), "the first box never got ready"
+            seen = box.run(LOOK_AROUND, {"other": str(box.base / "first" / "w0" / "left-by-the-first")})
+        finally:
+            (first_sockets / "done").touch()
+            first.wait(60)
+    assert seen["/dev/shm"] == seen["."] == [] and "left-by-the-first" not in seen["/tmp"]
+    assert not seen["first's folder"] and not seen["environment"]
+    assert seen["abstract socket"] == os.strerror(errno.ECONNREFUSED)
+    assert seen["processes"] == [1, 2]  # its own first process and itself: nothing of the first box
+
+
+HEARTBEAT = """
+import json, os, subprocess, sys, time
+parameters = json.loads(sys.argv[1])
+beat = os.path.join(parameters["sockets"], "heartbeat")
+subprocess.Popen([sys.executable, "-c", f"import time\\nwhile True:\\n    open({beat!r}, 'a').write('.')\\n    time.sleep(0.05)"],
+                 start_new_session=True)
+time.sleep(60)
+"""
+
+
+def test_killing_a_box_ends_every_process_in_it(box):
+    if box.start != "forked":
+        pytest.skip("bubblewrap's own --die-with-parent and PID namespace do this for a cold kernel")
+    beat = box.sockets / "heartbeat"
+    with tempfile.TemporaryFile("w+") as output:
+        running = _forked_box(box, box.workdir, box.sockets, HEARTBEAT, {"sockets": str(box.sockets)}, output)
+        for _ in range(600):
+            if beat.exists():
+                break
+            time.sleep(0.05)
+        assert beat.exists(), "the background process never started"
+        running.kill()
+        running.wait(30)
+    time.sleep(0.5)
+    size = beat.stat().st_size
+    time.sleep(1)
+    assert beat.stat().st_size == size  # the detached child died with the box
