@@ -88,6 +88,7 @@ class UnitJob:
     course_root: str
     scratch: str
     uid_base: int
+    warm_kernels: bool = True  # kernels forked from a template (grader.kernel_template), else started cold
 
 
 @dataclass
@@ -219,8 +220,10 @@ def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, unit_dir: Path, after=
         prepare_folder(workdir, uid)
         prepare_folder(sockets, uid)
         sandbox = Sandbox(Path(job.course_root), job.limits) if job.sandboxed else None
-        manager = SandboxedKernelManager(sandbox=sandbox, workdir=str(workdir), sockets=str(sockets), uid=uid,
-                                         kernel_name="python3")
+        # a second attempt starts cold, in case the template was at fault
+        template = _template(job, sandbox) if sandbox is not None and job.warm_kernels and attempt == 0 else None
+        manager = SandboxedKernelManager(sandbox=sandbox, template=template, workdir=str(workdir),
+                                         sockets=str(sockets), uid=uid, kernel_name="python3")
         executor = SafeExecute(timeout=job.cell_timeout, kernel_name="python3", startup_timeout=60,
                                timeout_func=_cell_timeout(job.cell_timeout, preamble=notebook.cells[0]),
                                hidden_leading_cells=1)
@@ -235,6 +238,13 @@ def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, unit_dir: Path, after=
         finally:
             stop_kernel(executor, manager)
     raise AssertionError("unreachable")
+
+
+def _template(job: UnitJob, sandbox: Sandbox):
+    from grader.kernel_template import imported_modules, template_for
+
+    modules = set().union(*(imported_modules(spec.release_json) for spec in job.notebooks))
+    return template_for(sandbox, modules)
 
 
 def _execution_notes(executor, cell_timeout: int) -> list[str]:
@@ -334,7 +344,7 @@ def _ledger_path(course: Course, student: str, assignment: str) -> Path:
 
 
 def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeout: int, limits: Limits,
-         sandboxed: bool, scratch: Path, roster_only: bool) -> Plan:
+         sandboxed: bool, scratch: Path, roster_only: bool, warm_kernels: bool = True) -> Plan:
     gradebook_file = course.root / "gradebook.db"
     if not gradebook_file.is_file():
         raise AutogradeError(f"no gradebook at {gradebook_file}: run `python -m grader release` first")
@@ -375,7 +385,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                 continue
             result.jobs.append(UnitJob(len(result.jobs), student, assignment, str(folder), specs[assignment],
                                        cell_timeout, limits, sandboxed, str(course.root), str(scratch),
-                                       uid_base))
+                                       uid_base, warm_kernels))
     result.jobs = longest_first(result.jobs, took)
     return result
 
@@ -508,8 +518,11 @@ def default_jobs() -> int:
 
 def autograde(course: Course, assignments: list[str] | None = None, jobs: int | None = None,
               cell_timeout: int = DEFAULT_CELL_TIMEOUT, force: bool = False, sandboxed: bool = True,
-              limits: Limits | None = None, roster_only: bool = False, progress: bool = True) -> AutogradeReport:
-    """Grade every collected submission of ``assignments`` (all released ones when None)."""
+              limits: Limits | None = None, roster_only: bool = False, progress: bool = True,
+              warm_kernels: bool = True) -> AutogradeReport:
+    """Grade every collected submission of ``assignments`` (all released ones when None); ``warm_kernels``:
+    fork each kernel from a template that imported torch and the kit once (:mod:`grader.kernel_template`),
+    rather than start a new interpreter for each."""
     started = time.monotonic()
     jobs = max(1, jobs or default_jobs())
     if sandboxed:
@@ -522,7 +535,7 @@ def autograde(course: Course, assignments: list[str] | None = None, jobs: int | 
     scratch = Path(tempfile.mkdtemp(prefix="grader-run-"))
     report = AutogradeReport()
     try:
-        work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, roster_only)
+        work = plan(course, assignments, force, cell_timeout, limits, sandboxed, scratch, roster_only, warm_kernels)
         report.skipped, report.up_to_date = work.skipped, work.up_to_date
         report.not_judged = [assignment for assignment in work.not_judged
                              if any(job.assignment == assignment for job in work.jobs)]

@@ -6,16 +6,18 @@
 
 What it measures: the wall-clock time to grade one whole class. Plain nbgrader grades the submissions one
 after the other, one ``nbgrader autograde <assignment>`` per lab, as an instructor runs it; the kit grades
-them all in one ``python -m grader autograde``, in a pool of sandboxed kernels. Both are started as
-subprocesses from this one process, one after the other, and timed with ``time.perf_counter`` around
-``subprocess.run`` (start-up, gradebook writes and everything else included).
+them all in one ``python -m grader autograde``, in a pool of sandboxed kernels, twice: with cold kernels
+(``--cold-kernels``: each a new interpreter started in bubblewrap) and with warm ones (the default: each
+forked from a template that imported torch and the kit once). All three are started as subprocesses from
+this one process, one after the other, and timed with ``time.perf_counter`` around ``subprocess.run``
+(start-up, gradebook writes and everything else included).
 
 Why the scores are compared too: a faster grader is worth nothing if it grades differently. The class is
 simulated once (student k solves the first ``k mod (exercises + 1)`` exercises of each lab, so the class holds
 blank, partial and, where the class is big enough, full solutions), released once, and the released course
 folder, ``gradebook.db`` and ``submitted/`` included, is copied twice, so both graders read the same bytes.
-Afterwards every grade cell's score of every submission is read back from each gradebook and the two must
-be identical; a difference is printed and the benchmark exits 1.
+Afterwards every grade cell's score of every submission is read back from each gradebook and the kit's two
+must each be identical to nbgrader's; a difference is printed and the benchmark exits 1.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.submission import submission_digest
 from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
 
+GRADERS = ("nbgrader", "kit-cold", "kit")
+DESCRIPTIONS = {"nbgrader": "plain nbgrader", "kit-cold": "python -m grader autograde --cold-kernels",
+                "kit": "python -m grader autograde"}
 DEFAULT_STUDENTS = 8  # 8 x 10 labs = 80 submissions; k mod (exercises + 1) gives every lab a full solution
 LOG_TAIL_LINES = 30
 
@@ -76,7 +81,7 @@ def simulate_class(course: Course, assignments: list[str], students: int) -> lis
 
 
 def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], students: int):
-    """One released course with the simulated class, copied twice; returns (nbgrader root, kit root, units)."""
+    """One released course with the simulated class, copied for each grader; returns ({grader: root}, units)."""
     base = workdir / "class"
     base.mkdir(parents=True)
     shutil.copytree(checkout.solutions, base / "solutions")
@@ -85,13 +90,13 @@ def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], stu
     if release.returncode != 0:
         raise SystemExit(f"`python -m grader release` failed:\n{release.tail()}")
     units = simulate_class(Course(base), assignments, students)
-    plain_root, kit_root = workdir / "nbgrader", workdir / "kit"
-    shutil.copytree(base, plain_root)
-    shutil.copytree(base, kit_root)
+    roots = {grader: workdir / grader for grader in GRADERS}
+    for root in roots.values():
+        shutil.copytree(base, root)
     shutil.rmtree(base)
-    if submission_digest(plain_root / "submitted") != submission_digest(kit_root / "submitted"):
-        raise SystemExit("the two copies of submitted/ differ")  # cannot happen; guards the comparison
-    return plain_root, kit_root, units
+    if len({submission_digest(root / "submitted") for root in roots.values()}) != 1:
+        raise SystemExit("the copies of submitted/ differ")  # cannot happen; guards the comparison
+    return roots, units
 
 
 # -- timing the two graders ------------------------------------------------------------------------------
@@ -138,9 +143,11 @@ def time_nbgrader(root: Path, assignments: list[str]) -> Timing:
     return Timing(time.perf_counter() - start, runs)
 
 
-def time_kit(root: Path, assignments: list[str], jobs: int | None) -> Timing:
+def time_kit(root: Path, assignments: list[str], jobs: int | None, cold: bool = False) -> Timing:
     """The kit: every submission of every lab in one ``python -m grader autograde``."""
     command = [sys.executable, "-m", "grader", "--root", str(root), "autograde", "--no-progress", *assignments]
+    if cold:
+        command.append("--cold-kernels")
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     start = time.perf_counter()
@@ -213,12 +220,15 @@ def report_failures(name: str, timing: Timing) -> None:
               file=sys.stderr)
 
 
-def print_table(submissions: int, plain: Timing, kit: Timing, identical: bool, jobs: int | None) -> None:
+def print_table(submissions: int, plain: Timing, cold: Timing, kit: Timing, identical: bool,
+                jobs: int | None) -> None:
     cores = len(os.sched_getaffinity(0))
     rows = [("submissions", f"{submissions}"),
             ("nbgrader autograde (s)", f"{plain.seconds:.1f}"),
+            (f"grader autograde --cold-kernels, jobs {jobs or 'default'} (s)", f"{cold.seconds:.1f}"),
             (f"grader autograde, jobs {jobs or 'default'} (s)", f"{kit.seconds:.1f}"),
-            ("speed-up (nbgrader / kit)", f"{plain.seconds / kit.seconds:.2f}x"),
+            ("speed-up, cold kernels (nbgrader / kit)", f"{plain.seconds / cold.seconds:.2f}x"),
+            ("speed-up, warm kernels (nbgrader / kit)", f"{plain.seconds / kit.seconds:.2f}x"),
             ("scores identical", "yes" if identical else "no"),
             ("cores (sched_getaffinity)", f"{cores}")]
     width = max(len(label) for label, _ in rows)
@@ -226,15 +236,18 @@ def print_table(submissions: int, plain: Timing, kit: Timing, identical: bool, j
         print(f"{label:<{width}}  {value}")
 
 
-def print_labs(assignments: list[str], plain: Timing, kit_seconds: dict) -> None:
-    """Per lab: plain nbgrader's time for the whole lab, and the kit's time per submission (the mean, and the
-    slowest, which is a fully solved one: it runs every check)."""
-    print(f"{'lab':<20}  {'nbgrader, whole lab (s)':>23}  {'kit, mean per submission (s)':>28}  {'kit, slowest (s)':>16}")
+def print_labs(assignments: list[str], plain: Timing, cold_seconds: dict, kit_seconds: dict) -> None:
+    """Per lab: plain nbgrader's time for the whole lab, and the kit's time per submission, cold and warm (the
+    mean, and the slowest, which is a fully solved one: it runs every check)."""
+    columns = ("nbgrader, whole lab (s)", "cold, mean (s)", "cold, slowest (s)", "warm, mean (s)",
+               "warm, slowest (s)")
+    print(f"{'lab':<20}" + "".join(f"  {column:>{len(column)}}" for column in columns))
     for assignment, run in zip(assignments, plain.runs):
-        times = [seconds for (_, lab), seconds in kit_seconds.items() if lab == assignment]
-        mean = f"{sum(times) / len(times):.1f}" if times else "-"
-        slowest = f"{max(times):.1f}" if times else "-"
-        print(f"{assignment:<20}  {run.seconds:>23.1f}  {mean:>28}  {slowest:>16}")
+        cells = [f"{run.seconds:.1f}"]
+        for seconds in (cold_seconds, kit_seconds):
+            times = [value for (_, lab), value in seconds.items() if lab == assignment]
+            cells += [f"{sum(times) / len(times):.1f}", f"{max(times):.1f}"] if times else ["-", "-"]
+        print(f"{assignment:<20}" + "".join(f"  {cell:>{len(column)}}" for cell, column in zip(cells, columns)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="passed to `grader autograde --jobs` (default: its own, the number of cores)")
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="build the courses in this folder (new or empty) and keep them, with each grader's "
-                             "output (nbgrader.log, kit.log), instead of a temporary folder removed at the end")
+                             "output (nbgrader.log, kit-cold.log, kit.log), instead of a temporary folder removed "
+                             "at the end")
     args = parser.parse_args(argv)
     if args.students < 1:
         parser.error("--students must be at least 1")
@@ -267,31 +281,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(workdir: Path, checkout: Course, assignments: list[str], students: int, jobs: int | None) -> int:
-    plain_root, kit_root, units = prepare_courses(workdir, checkout, assignments, students)
+    roots, units = prepare_courses(workdir, checkout, assignments, students)
     print(f"{len(units)} submissions: {students} students x {len(assignments)} labs ({', '.join(assignments)})",
           flush=True)
-    print(f"grading with plain nbgrader ... (load average {load()})", flush=True)
-    plain = time_nbgrader(plain_root, assignments)
-    report_failures("nbgrader autograde", plain)
-    save_log(workdir / "nbgrader.log", plain)
-    print(f"  {plain.seconds:.1f} s (load average {load()})", flush=True)
-    print("grading with python -m grader autograde ...", flush=True)
-    kit = time_kit(kit_root, assignments, jobs)
-    report_failures("grader autograde", kit)
-    save_log(workdir / "kit.log", kit)
-    print(f"  {kit.seconds:.1f} s (load average {load()})", flush=True)
-    differences = score_differences(read_scores(plain_root, units), read_scores(kit_root, units))
+    timings = {}
+    for grader in GRADERS:
+        print(f"grading with {DESCRIPTIONS[grader]} ... (load average {load()})", flush=True)
+        if grader == "nbgrader":
+            timings[grader] = time_nbgrader(roots[grader], assignments)
+        else:
+            timings[grader] = time_kit(roots[grader], assignments, jobs, cold=grader == "kit-cold")
+        report_failures(DESCRIPTIONS[grader], timings[grader])
+        save_log(workdir / f"{grader}.log", timings[grader])
+        print(f"  {timings[grader].seconds:.1f} s (load average {load()})", flush=True)
+    scores = {grader: read_scores(roots[grader], units) for grader in GRADERS}
+    differences = [f"{grader}: {line}" for grader in GRADERS[1:]
+                   for line in score_differences(scores["nbgrader"], scores[grader])]
     print(f"compared the per-grade-cell scores of {len(units)} submissions: "
           f"{len(differences) or 'no'} difference(s)")
     for line in differences:
         print(f"  {line}")
     print()
-    print_labs(assignments, plain, kit_unit_seconds(kit_root, units))
+    print_labs(assignments, timings["nbgrader"], kit_unit_seconds(roots["kit-cold"], units),
+               kit_unit_seconds(roots["kit"], units))
     print()
-    print_table(len(units), plain, kit, not differences, jobs)
+    print_table(len(units), timings["nbgrader"], timings["kit-cold"], timings["kit"], not differences, jobs)
     if differences:
         return 1
-    return 2 if plain.failed or kit.failed else 0
+    return 2 if any(timing.failed for timing in timings.values()) else 0
 
 
 if __name__ == "__main__":

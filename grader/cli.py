@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                        "they are graded and added, as nbgrader does")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without the sandbox (only for notebooks you trust)")
+    grade.add_argument("--cold-kernels", action="store_true",
+                       help="start each kernel as a new interpreter in bubblewrap, instead of forking it from a "
+                       "template that imported torch and the kit once (slower; the sandbox is the same)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     feedback = commands.add_parser(
@@ -153,7 +156,8 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
     with autograde_lock(course.root):  # one run per course: two would grade every submission twice
         report = autograde(course, assignments_argument(course, arguments.assignments), arguments.jobs,
                            arguments.timeout, arguments.force, not arguments.no_sandbox, limits,
-                           arguments.roster_only, progress=not arguments.no_progress)
+                           arguments.roster_only, progress=not arguments.no_progress,
+                           warm_kernels=not arguments.cold_kernels)
     print("\n".join(report.lines()))
     return 1 if report.grader_errors else 0
 

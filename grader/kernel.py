@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import uuid
 from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -43,11 +45,26 @@ def error_output(name: str, message: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
+class ForkedKernelProvisioner(LocalProvisioner):
+    """Starts the kernel by forking it from the manager's template (:mod:`grader.kernel_template`) instead of
+    running the command line; everything else (the connection file, signals, waiting) is the local one's."""
+
+    async def launch_kernel(self, cmd, **kwargs):
+        manager = self.parent
+        self.process = manager.template.fork_box(Path(manager.workdir), Path(manager.sockets), manager.uid,
+                                                 kwargs["stdout"], {"kernel": manager.connection_file})
+        self.pid, self.pgid, self.cwd = self.process.pid, None, manager.workdir
+        return self.connection_info
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel started inside the sandbox, connected over Unix sockets in ``sockets``."""
 
     client_factory = Type(ReadableMessagesClient, klass=AsyncKernelClient)
     sandbox = Any(None, allow_none=True)  # a grader.sandbox.Sandbox, or None to run unprotected
+    # a grader.kernel_template.KernelTemplate to fork the kernel from (a warm kernel, in the same sandbox), or
+    # None to start a new interpreter in bubblewrap
+    template = Any(None, allow_none=True)
     workdir = Any()
     sockets = Any()
     uid = Any(None, allow_none=True)
@@ -70,6 +87,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("stderr", log)
         if self.sandbox is not None:  # bubblewrap is the sandbox's PID 1: none of the grader's environment
             kwargs["env"] = self.sandbox.launch_environment()
+        if self.template is not None and self.provisioner is None:
+            self.kernel_id = self.kernel_id or str(uuid.uuid4())
+            self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
         return await super()._async_pre_start_kernel(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments=None):

@@ -24,17 +24,19 @@ import json
 import os
 import random
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import traceback
 from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
 from grader import sandbox_entry
-from grader.sandbox import HOSTNAME, Sandbox
+from grader.sandbox import HOSTNAME, Sandbox, draw_uid_base, prepare_folder, sandbox_uid
 
 MESSAGE_BYTES = 1 << 20
 REPLY_SECONDS = 30
@@ -178,6 +180,26 @@ class KernelTemplate:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def check(self, uid: int | None) -> None:
+        """Fork a trial box and see it run; raises TemplateUnavailable when this machine refuses what a box
+        needs (user namespaces, mounts), so that kernels start cold rather than fail one by one."""
+        folder = Path(tempfile.mkdtemp(prefix="template-check-"))
+        try:
+            workdir, sockets = folder / "w", folder / "s"
+            prepare_folder(workdir, uid)
+            prepare_folder(sockets, uid)
+            with tempfile.TemporaryFile("w+") as output:
+                code = self.fork_box(workdir, sockets, uid, output, {"program": "print('ready')", "argv": []}
+                                     ).wait(REPLY_SECONDS)
+                output.seek(0)
+                said = output.read()
+            if code != 0 or said.strip() != "ready":
+                raise TemplateUnavailable(f"a trial box failed (exit status {code}): {said.strip()[-2000:]}")
+        except subprocess.TimeoutExpired as error:
+            raise TemplateUnavailable("a trial box did not end") from error
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def _ask(self, request: dict, fds=(), timeout: float = REPLY_SECONDS):
         try:
             self._control.settimeout(timeout)
@@ -193,6 +215,43 @@ class KernelTemplate:
                 os.close(fd)
             raise TemplateUnavailable(reply["error"])
         return reply, received
+
+
+_started: dict[tuple, "KernelTemplate | TemplateUnavailable"] = {}  # this process's templates, by sandbox
+
+
+def template_for(sandbox: Sandbox, modules: set[str]) -> KernelTemplate | None:
+    """This process's template for kernels in ``sandbox``, started on first use and checked with a trial box,
+    with ``modules`` imported; None when it cannot be had (said once, on stderr): kernels then start cold."""
+    key = (str(sandbox.course_root), sandbox.limits)
+    template = _started.get(key)
+    if isinstance(template, KernelTemplate) and not template.alive:
+        template = None  # it ended (the machine's out-of-memory killer, say): start another
+    if template is None:
+        template = _start_checked(sandbox)
+        _started[key] = template
+        if isinstance(template, TemplateUnavailable):
+            print(f"grader: kernels start cold, without a template: {template}", file=sys.stderr)
+    if isinstance(template, TemplateUnavailable):
+        return None
+    try:
+        template.preload(modules)
+    except TemplateUnavailable:
+        _started.pop(key, None)
+        return None
+    return template
+
+
+def _start_checked(sandbox: Sandbox) -> "KernelTemplate | TemplateUnavailable":
+    template = None
+    try:
+        template = KernelTemplate(sandbox)
+        template.check(sandbox_uid(draw_uid_base(), 0))
+        return template
+    except (TemplateUnavailable, OSError) as error:
+        if template is not None:
+            template.close()
+        return error if isinstance(error, TemplateUnavailable) else TemplateUnavailable(str(error))
 
 
 # -- the template ------------------------------------------------------------------------------------------
@@ -345,6 +404,10 @@ def main() -> None:
     if os.getppid() == 1:  # the grader is already gone
         return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the boxes are reaped at once; the grader holds pidfds
+    # a home of its own for what the imports cache (matplotlib's fonts), gone with the template; each kernel
+    # gets the sandbox's
+    home = tempfile.mkdtemp(prefix="kernel-template-")
+    os.environ["HOME"] = os.environ["MPLCONFIGDIR"] = home
     try:
         _serve(control)
     except BaseException:
@@ -352,6 +415,8 @@ def main() -> None:
             _reply(control, {"error": traceback.format_exc(limit=4)})
         except OSError:
             pass
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
