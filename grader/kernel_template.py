@@ -61,9 +61,10 @@ def imported_modules(notebook_json: str) -> set[str]:
         if cell.get("cell_type") != "code":
             continue
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
         try:
-            tree = ast.parse(source)
-        except SyntaxError:  # IPython's magics
+            tree = ast.parse(python)
+        except SyntaxError:  # not Python: the kernel will say so; nothing to preload
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -395,6 +396,9 @@ def _run(run: dict) -> int:
             exec(compile(run["program"], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 (python -c)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:  # as python -c: the traceback, and status 1
+        traceback.print_exc()
+        return 1
     return 0
 
 

@@ -412,3 +412,11 @@ def test_no_sandbox_grades_the_same(small_class):
     assert result.returncode == 0, result.stderr[-2000:]
     assert scores(small_class) == {"solver": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 10),
                                    "blank": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 0)}
+
+
+def test_cold_kernels_grade_the_same(small_class):
+    result = run_grader(small_class, "autograde", "--cold-kernels", "--force", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "kernels start cold" not in result.stderr  # asked for, not a fallback
+    assert scores(small_class) == {"solver": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 10),
+                                   "blank": dict.fromkeys(("ex1_tests", "ex2_tests", "ex3_tests"), 0)}
