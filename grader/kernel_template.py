@@ -39,6 +39,7 @@ from grader import sandbox_entry
 from grader.sandbox import HOSTNAME, Sandbox, draw_uid_base, prepare_folder, sandbox_uid
 
 MESSAGE_BYTES = 1 << 20
+BODY_BYTES = 60_000  # a box's request, written whole into a pipe before the template is asked (Linux holds 64 KiB)
 REPLY_SECONDS = 30
 STARTUP_SECONDS = 180
 TEMPLATE_CWD = "/"
@@ -153,17 +154,25 @@ class KernelTemplate:
         in which ``run`` runs: ``{"kernel": connection_file}``, or ``{"program": source, "argv": [...]}`` (as
         ``python -c``). ``output`` (a file) receives the box's standard output and error."""
         workdir = Path(os.path.abspath(workdir))
-        request = {"op": "box", "steps": [asdict(step) for step in self.sandbox.layout(workdir, sockets)],
-                   "workdir": str(workdir), "uid": uid, "limits": asdict(self.sandbox.limits),
-                   "environment": self.sandbox.kernel_environment(workdir), "run": run}
+        body = json.dumps({"steps": [asdict(step) for step in self.sandbox.layout(workdir, sockets)],
+                           "workdir": str(workdir), "uid": uid, "limits": asdict(self.sandbox.limits),
+                           "environment": self.sandbox.kernel_environment(workdir), "run": run}).encode()
+        if len(body) > BODY_BYTES:
+            raise ValueError(f"a box's request of {len(body)} bytes is more than a pipe holds ({BODY_BYTES})")
+        # the request goes to the box through a pipe the template passes on unread, so that no box's request
+        # stays in the template's memory, which every later box is a copy of
+        body_end, body_start = os.pipe()
         status, status_end = os.pipe()
         try:
-            reply, fds = self._ask(request, fds=[output.fileno(), status_end], timeout=REPLY_SECONDS)
+            os.write(body_start, body)
+            os.close(body_start)
+            reply, fds = self._ask({"op": "box"}, fds=[output.fileno(), status_end, body_end], timeout=REPLY_SECONDS)
         except BaseException:
             os.close(status)
             raise
         finally:
             os.close(status_end)
+            os.close(body_end)
         if len(fds) != 1:
             os.close(status)
             raise TemplateUnavailable("the template sent no handle on the box")
@@ -205,7 +214,7 @@ class KernelTemplate:
         try:
             self._control.settimeout(timeout)
             socket.send_fds(self._control, [json.dumps(request).encode()], list(fds))
-            data, received, _, _ = socket.recv_fds(self._control, MESSAGE_BYTES, 2)
+            data, received, _, _ = socket.recv_fds(self._control, MESSAGE_BYTES, 3)
         except OSError as error:
             raise TemplateUnavailable(f"the kernel template does not answer ({error})") from error
         if not data:
@@ -266,11 +275,18 @@ def _preload(modules: list[str]) -> dict:
     import importlib
 
     missing = []
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional module the lab can live without; the kernel will say so itself
-            missing.append(name)
+    # a home for what the imports cache (matplotlib's fonts), removed at once: the template may be killed with
+    # its worker, and nothing may stay behind; each kernel gets the sandbox's own home
+    home = tempfile.mkdtemp(prefix="kernel-template-")
+    os.environ["HOME"] = os.environ["MPLCONFIGDIR"] = home
+    try:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # an optional module the lab can live without; the kernel will say so itself
+                missing.append(name)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1:  # a fork copies one thread: locks another one held would stay locked in every kernel
         return {"error": f"the template runs {threads} threads after importing {modules}; forking it is unsafe"}
@@ -280,7 +296,7 @@ def _preload(modules: list[str]) -> dict:
 def _serve(control: socket.socket) -> None:
     template = os.getpid()
     while True:
-        data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 2)
+        data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 3)
         if not data:
             return  # the grader closed its end
         request = json.loads(data)
@@ -291,7 +307,7 @@ def _serve(control: socket.socket) -> None:
         if pid == 0:
             control.close()
             try:
-                _box(request, *fds, template)
+                _box(*fds, template)
             finally:
                 os._exit(ERROR_EXIT)
         for fd in fds:
@@ -305,12 +321,14 @@ def _serve(control: socket.socket) -> None:
         os.close(pidfd)
 
 
-def _box(request: dict, output: int, status: int, template: int) -> None:
-    """The fork: leave the template's namespaces, then wait for the box's first process (the kernel)."""
+def _box(output: int, status: int, body: int, template: int) -> None:
+    """The fork: read its request, leave the template's namespaces, then wait for the box's first process."""
     sandbox_entry.die_with_parent()
     if os.getppid() != template:
         return
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    with os.fdopen(body, "rb") as pipe:
+        request = json.loads(pipe.read())
     steps = sandbox_entry.resolved_sources(request["steps"])
     sandbox_entry.unshare_namespaces(as_root=os.geteuid() == 0)
     alive, held = os.pipe()  # the kernel sees EOF on ``alive`` once this process is gone
@@ -350,6 +368,7 @@ def _kernel(request: dict, steps: list, output: int, alive: int) -> None:
         os.chdir(request["workdir"])
         child = os.fork()
         if child == 0:
+            sandbox_entry.make_dumpable()
             _reseed()
             code = _run(request["run"])
             sys.stdout.flush()
@@ -379,6 +398,8 @@ def _reseed() -> None:
     random.seed()
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
+    if "torch" in sys.modules:
+        sys.modules["torch"].seed()
 
 
 def _run(run: dict) -> int:
@@ -408,10 +429,6 @@ def main() -> None:
     if os.getppid() == 1:  # the grader is already gone
         return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the boxes are reaped at once; the grader holds pidfds
-    # a home of its own for what the imports cache (matplotlib's fonts), gone with the template; each kernel
-    # gets the sandbox's
-    home = tempfile.mkdtemp(prefix="kernel-template-")
-    os.environ["HOME"] = os.environ["MPLCONFIGDIR"] = home
     try:
         _serve(control)
     except BaseException:
@@ -419,8 +436,6 @@ def main() -> None:
             _reply(control, {"error": traceback.format_exc(limit=4)})
         except OSError:
             pass
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,10 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# system call numbers glibc has no wrapper for: pivot_root, keyctl
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+_KEYCTL = {"x86_64": 250, "aarch64": 219, "riscv64": 219, "ppc64le": 271, "s390x": 280}
+KEYCTL_JOIN_SESSION_KEYRING = 1
 # statvfs's flags, and the mount flag each one is kept as when a bind is made read-only (a user namespace may
 # not drop a flag the host set: the kernel refuses such a remount)
 _KEPT_FLAGS = {os.ST_RDONLY: MS_RDONLY, os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
@@ -159,11 +162,23 @@ def _proc(target: str) -> None:
             _bind(f"{target}/{name}", f"{target}/{name}", read_only=True)
 
 
-def _pivot_root(new_root: str, put_old: str) -> None:
-    number = _PIVOT_ROOT.get(platform.machine())
+def _syscall_number(table: dict, name: str) -> int:
+    number = table.get(platform.machine())
     if number is None:
-        raise EntryRefused(f"pivot_root's system call number on {platform.machine()} is not known here")
-    _checked(_libc.syscall(ctypes.c_long(number), new_root.encode(), put_old.encode()), "pivot_root")
+        raise EntryRefused(f"{name}'s system call number on {platform.machine()} is not known here")
+    return number
+
+
+def _pivot_root(new_root: str, put_old: str) -> None:
+    _checked(_libc.syscall(ctypes.c_long(_syscall_number(_PIVOT_ROOT, "pivot_root")), new_root.encode(),
+                           put_old.encode()), "pivot_root")
+
+
+def fresh_session_keyring() -> None:
+    """Leave the session keyring this process inherited (the grader's login may keep tokens there, and a key a box
+    added would reach every later box) for a new, empty one of its own."""
+    _checked(_libc.syscall(ctypes.c_long(_syscall_number(_KEYCTL, "keyctl")),
+                           ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), ctypes.c_void_p(None)), "keyctl")
 
 
 def resolved_sources(steps: list[dict]) -> list[dict]:
@@ -234,9 +249,14 @@ def _drop_bounding_set() -> None:
 
 def confine(limits, uid: int | None, hostname: str) -> None:
     """Limits, a session, no privileges: as ``setpriv --reuid --no-new-privs --inh-caps=-all --bounding-set=-all``
-    and ``prlimit`` do for a cold kernel. Raises when the process still holds any privilege afterwards."""
+    and ``prlimit`` do for a cold kernel. Raises when the process still holds any privilege afterwards.
+
+    The process stays undumpable: it is the box's PID 1, and the student's code, running as the same user, must
+    not ptrace it (it could clear its parent-death signal and outlive the box); the kernel it forks calls
+    :func:`make_dumpable`."""
     socket.sethostname(hostname)
     os.setsid()
+    fresh_session_keyring()
     for which, value in ((resource.RLIMIT_DATA, limits.memory_bytes), (resource.RLIMIT_AS, limits.address_space_bytes),
                          (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_FSIZE, limits.file_bytes),
                          (resource.RLIMIT_CORE, 0)):
@@ -249,10 +269,13 @@ def confine(limits, uid: int | None, hostname: str) -> None:
         os.setresuid(uid, uid, uid)
     _clear_capabilities()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    # the change of user made the process undumpable (its /proc files root's); a cold kernel's exec undoes
-    # that, and the kernel's own /proc/self must be its own here too
-    _prctl(PR_SET_DUMPABLE, 1)
+    _prctl(PR_SET_DUMPABLE, 0)  # as root the change of user did this already; an ordinary user's did not
     _check_unprivileged(uid)
+
+
+def make_dumpable() -> None:
+    """The kernel's own /proc/self is its own (a cold kernel's exec does this after the change of user)."""
+    _prctl(PR_SET_DUMPABLE, 1)
 
 
 def _check_unprivileged(uid: int | None) -> None:

@@ -4,6 +4,8 @@ preloads, what a box's exit looks like to the grader, and what happens when it c
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -122,3 +124,14 @@ def test_a_box_requested_of_an_ended_template_fails_clearly():
         started.fork_box(Path("/tmp/w"), Path("/tmp/s"), None, output, {"program": "pass", "argv": []})
     started.close()
     assert not os.path.exists("/tmp/w")
+
+
+@requires_sandbox
+def test_no_kernel_sees_the_graders_session_keyring():
+    probe = subprocess.run([sys.executable, str(Path(__file__).with_name("keyring_probe.py")), str(CHECKOUT)],
+                           capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir())
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    for kind in ("cold", "warm"):
+        assert seen[kind]["keys"] == [] and seen[kind]["payloads"] == [], kind
+        assert "grader-token" not in seen[kind]["proc_keys"] and "grader-login" not in seen[kind]["proc_keys"], kind

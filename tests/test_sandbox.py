@@ -206,10 +206,8 @@ def test_the_graders_environment_is_not_readable(box):
     assert leaks == []
     assert "/proc/1/cmdline" in seen["proc"]  # the snoop did see PID 1, bubblewrap or the box's first process
     pid_1 = seen["proc"]["/proc/1/environ"]
-    if box.start == "forked":  # the box's first process is the program's user: it holds what the template began with
-        names = {pair.split("=", 1)[0] for pair in pid_1.split("\0") if pair}
-        wrapper = {"PWD"} if box.prefix else set()  # set by the outer bubblewrap that makes the test's ordinary user
-        assert names - wrapper == set(Sandbox(CHECKOUT).kernel_environment(box.workdir))
+    if box.start == "forked":  # the box's first process runs as the program's user, but stays undumpable
+        assert pid_1 == os.strerror(errno.EACCES)
     elif box.case == "root":  # bubblewrap runs as root, the program as its own user
         assert pid_1 == os.strerror(errno.EACCES)
     else:  # bubblewrap runs as the same user, so its environment is readable, and must be bare
@@ -428,3 +426,28 @@ def test_killing_a_box_ends_every_process_in_it(box):
     size = beat.stat().st_size
     time.sleep(1)
     assert beat.stat().st_size == size  # the detached child died with the box
+
+
+PTRACE_FIRST_PROCESS = """
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+attached = libc.ptrace(16, 1, None, None)  # PTRACE_ATTACH to the box's PID 1
+result = "attached" if attached == 0 else errno.errorcode[ctypes.get_errno()]
+try:
+    open("/proc/1/mem", "rb").read(1)
+    memory = "readable"
+except OSError as error:
+    memory = errno.errorcode[error.errno]
+print(json.dumps({"ptrace": result, "memory": memory}))
+"""
+
+
+def test_the_boxs_first_process_cannot_be_taken_over(box, request):
+    """Traced, PID 1 could be made to drop its parent-death signal and keep the box running after the grader
+    killed it (found by an attack review of the forked boxes)."""
+    if box.case == "ordinary user" and box.start == "bubblewrap":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "known: an ordinary user's bubblewrap runs PID 1 as the grader's own user, and dumpable; grade as root, "
+            "or with warm kernels")))
+    seen = box.run(PTRACE_FIRST_PROCESS)
+    assert seen["ptrace"] == "EPERM" and seen["memory"] in ("EACCES", "EPERM")
