@@ -112,8 +112,8 @@ def templates():
         return started[case, limits]
 
     yield template
-    for template_process, _ in started.values():
-        template_process.close()
+    for running, _ in started.values():
+        running.close()
 
 
 @pytest.fixture(params=[("root", "bubblewrap"), ("ordinary user", "bubblewrap"), ("root", "forked"),
