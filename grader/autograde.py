@@ -114,6 +114,8 @@ class UnitResult:
 
 def grade_unit(job: UnitJob) -> UnitResult:
     """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
+    if job.sandboxed and job.warm_kernels:  # the worker's template, started once: not this submission's time
+        _template(job, Sandbox(Path(job.course_root), job.limits))
     started = time.monotonic()
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # kept: the kernel's own limit is set below it, or above
     resource.setrlimit(resource.RLIMIT_DATA, (job.limits.grading_process_bytes, hard))
