@@ -20,6 +20,7 @@ between ledger and gradebook; so it finishes the rest and changes no grade alrea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -115,7 +116,8 @@ class UnitResult:
 def grade_unit(job: UnitJob) -> UnitResult:
     """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
     if job.sandboxed and job.warm_kernels:  # the worker's template, started once: not this submission's time
-        _template(job, Sandbox(Path(job.course_root), job.limits))
+        with contextlib.suppress(Exception):  # a template that cannot be had means cold kernels, said by itself
+            _template(job, Sandbox(Path(job.course_root), job.limits))
     started = time.monotonic()
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # kept: the kernel's own limit is set below it, or above
     resource.setrlimit(resource.RLIMIT_DATA, (job.limits.grading_process_bytes, hard))
