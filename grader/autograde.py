@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 import resource
@@ -115,9 +116,7 @@ class UnitResult:
 
 def grade_unit(job: UnitJob) -> UnitResult:
     """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
-    if job.sandboxed and job.warm_kernels:  # the worker's template, started once: not this submission's time
-        with contextlib.suppress(Exception):  # a template that cannot be had means cold kernels, said by itself
-            _template(job, Sandbox(Path(job.course_root), job.limits))
+    _warm_up(job)
     started = time.monotonic()
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # kept: the kernel's own limit is set below it, or above
     resource.setrlimit(resource.RLIMIT_DATA, (job.limits.grading_process_bytes, hard))
@@ -133,6 +132,23 @@ def grade_unit(job: UnitJob) -> UnitResult:
         shutil.rmtree(unit_dir, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _warm_up(job: UnitJob) -> None:
+    """What a worker pays once, not per submission: its kernel template, and the judge's imports (the lab's own
+    cells, hidden tests included, run here)."""
+    if job.sandboxed and job.warm_kernels:
+        with contextlib.suppress(Exception):  # a template that cannot be had means cold kernels, said by itself
+            _template(job, Sandbox(Path(job.course_root), job.limits))
+    from grader.kernel_template import imported_modules
+
+    for spec in job.notebooks:
+        if spec.judged:
+            modules = imported_modules(spec.release_json) | imported_modules(json.dumps({"cells": [
+                {"cell_type": "code", "source": source} for source in spec.locked_sources.values()]}))
+            for name in sorted(modules):
+                with contextlib.suppress(Exception):  # the judge will report a missing module where it matters
+                    importlib.import_module(name)
 
 
 def _find_notebook(folder: Path, spec: NotebookSpec, released_names: set) -> tuple[Path | None, list]:
