@@ -19,6 +19,7 @@ folder bound into the sandbox, because the sandbox has no network, not even loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
@@ -34,7 +35,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Any, Integer, Type
 
 from grader.kernel_client import ReadableMessagesClient, read_message_part
-from grader.sandbox_entry import fresh_session_keyring
+from grader.sandbox_entry import EntryRefused, fresh_session_keyring
 
 
 OUTPUT_BYTES_PER_CELL = 64 * 1024
@@ -89,8 +90,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.sandbox is not None:  # bubblewrap is the sandbox's PID 1: none of the grader's environment
             kwargs["env"] = self.sandbox.launch_environment()
             # nor its session keyring: bubblewrap passes it on, so each cold kernel gets an empty one of its own
-            # (a forked one makes its own, grader.sandbox_entry.confine)
-            fresh_session_keyring()
+            # (a forked one makes its own, grader.sandbox_entry.confine); a machine whose keyctl is unknown here
+            # still grades
+            with contextlib.suppress(EntryRefused):
+                fresh_session_keyring()
         if self.template is not None and self.provisioner is None:
             self.kernel_id = self.kernel_id or str(uuid.uuid4())
             self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,

@@ -20,6 +20,7 @@ here may import a module lazily (an encoding's codec included).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import platform
 import re
@@ -176,9 +177,12 @@ def _pivot_root(new_root: str, put_old: str) -> None:
 
 def fresh_session_keyring() -> None:
     """Leave the session keyring this process inherited (the grader's login may keep tokens there, and a key a box
-    added would reach every later box) for a new, empty one of its own."""
-    _checked(_libc.syscall(ctypes.c_long(_syscall_number(_KEYCTL, "keyctl")),
-                           ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), ctypes.c_void_p(None)), "keyctl")
+    added would reach every later box) for a new, empty one of its own. A Linux built without keyrings has
+    nothing to leave."""
+    result = _libc.syscall(ctypes.c_long(_syscall_number(_KEYCTL, "keyctl")),
+                           ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), ctypes.c_void_p(None))
+    if result < 0 and ctypes.get_errno() != errno.ENOSYS:
+        _checked(result, "keyctl")
 
 
 def resolved_sources(steps: list[dict]) -> list[dict]:
