@@ -140,12 +140,11 @@ def _warm_up(job: UnitJob) -> None:
     if job.sandboxed and job.warm_kernels:
         with contextlib.suppress(Exception):  # a template that cannot be had means cold kernels, said by itself
             _template(job, Sandbox(Path(job.course_root), job.limits))
-    from grader.kernel_template import imported_modules
+    from grader.kernel_template import imported_modules, modules_imported_by
 
     for spec in job.notebooks:
         if spec.judged:
-            modules = imported_modules(spec.release_json) | imported_modules(json.dumps({"cells": [
-                {"cell_type": "code", "source": source} for source in spec.locked_sources.values()]}))
+            modules = imported_modules(spec.release_json) | modules_imported_by(spec.locked_sources.values())
             for name in sorted(modules):
                 with contextlib.suppress(Exception):  # the judge will report a missing module where it matters
                     importlib.import_module(name)

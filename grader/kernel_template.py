@@ -49,11 +49,15 @@ class TemplateUnavailable(RuntimeError):
 
 def imported_modules(notebook_json: str) -> set[str]:
     """The modules a released notebook's code cells import (its instructor's cells: never a submission)."""
+    cells = json.loads(notebook_json).get("cells", [])
+    return modules_imported_by(cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+                               for cell in cells if cell.get("cell_type") == "code")
+
+
+def modules_imported_by(sources) -> set[str]:
+    """The modules these pieces of code import (IPython's magic and shell lines left out)."""
     modules = set()
-    for cell in json.loads(notebook_json).get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    for source in sources:
         python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
         try:
             tree = ast.parse(python)
