@@ -10,12 +10,13 @@ from pathlib import Path
 from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde
 from grader.checks import build_labs, check_assignments
 from grader.mutants import CatalogueError, check_mutants
-from grader.collect import CollectError, collect, read_roster, register_assignment
+from grader.collect import CollectError, collect, read_roster
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
 from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
+from grader.release import release
 from grader.sandbox import GiB, Limits
 from grader.tidy import tidy_file
 from grader.workspace import GradingError
@@ -132,9 +133,9 @@ def _tidy(course: Course, paths: list[str], run_lectures: bool) -> int:
 
 
 def _release(course: Course, assignments: list[str]) -> int:
-    for folder in build_labs(course, assignments):
-        register_assignment(course, folder.name)
-        print(f"released {folder.relative_to(course.root)} (recorded {folder.name} in gradebook.db)")
+    for assignment in assignments:
+        folder = release(course, assignment)
+        print(f"released {folder.relative_to(course.root)} (recorded {assignment} in gradebook.db)")
     return 0
 
 

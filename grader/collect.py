@@ -1,8 +1,5 @@
-"""Release and collect: the first and second steps of grading a class with nbgrader.
-
-``release`` records an assignment in the course's gradebook (``gradebook.db`` at
-the course root) with nbgrader's own ``generate_assignment``, so that
-``nbgrader autograde`` finds its notebooks and hidden tests afterwards.
+"""``python -m grader collect``: the second step of grading a class with nbgrader (the first is
+:mod:`grader.release`).
 
 ``collect`` copies the students' notebooks from a folder or an LMS zip export
 into nbgrader's ``submitted/<student>/<assignment>/`` with a ``timestamp.txt``,
@@ -46,12 +43,12 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from grader.checks import differences
 from grader.course import Course
-from grader.workspace import RELEASE_IGNORE, GradingError, gradebook_url, run_nbgrader
+from grader.release import is_registered
+from grader.workspace import gradebook_url
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # nbgrader's own CourseDirectory.max_file_size
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's exchange format, always in UTC
@@ -70,39 +67,6 @@ class CollectError(Exception):
 
 
 # -- release ------------------------------------------------------------------------------
-
-
-def register_assignment(course: Course, assignment: str) -> None:
-    """Record ``assignment`` in the course gradebook with ``nbgrader generate_assignment``.
-
-    nbgrader keeps each test cell's full source (hidden tests included) in the
-    gradebook, and ``autograde`` restores the test cells from there; without this
-    step autograde stops with "No assignment ... exists in the database". The
-    student copy it writes goes to a scratch folder and must equal ``labs/``,
-    which ``build`` has just written, so the gradebook and the labs never disagree.
-    """
-    with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
-        run_nbgrader(course.root, "generate_assignment", assignment, "--force",
-                     f"--CourseDirectory.source_directory={course.solutions.name}",
-                     f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
-        problems = differences(Path(scratch) / assignment, course.labs / assignment)
-        if problems:
-            raise GradingError(
-                f"gradebook.db and labs/{assignment} disagree ({'; '.join(problems)}); "
-                f"did solutions/{assignment} change during the release? Run it again."
-            )
-
-
-def is_registered(course: Course, assignment: str) -> bool:
-    """Whether the course gradebook exists and knows ``assignment`` (never creates the gradebook)."""
-    if not (course.root / "gradebook.db").is_file():
-        return False
-    with Gradebook(gradebook_url(course.root)) as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            return False
-    return True
 
 
 # -- reading the source -------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""``python -m grader release``: the first step of grading a class with nbgrader.
+
+Releasing an assignment runs nbgrader's own ``generate_assignment`` once, in the course itself: nbgrader records the
+assignment in the course's gradebook (``gradebook.db`` at the course root, with each test cell's full source, hidden
+tests included, which ``autograde`` restores from there) and writes the student version, which replaces
+``labs/<assignment>``. The gradebook and the released lab therefore come from one run and cannot disagree.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.course import Course
+from grader.workspace import RELEASE_IGNORE, gradebook_url, run_nbgrader
+
+
+def release(course: Course, assignment: str) -> Path:
+    """Record ``assignment`` in the course gradebook and write its student version to ``labs/<assignment>``."""
+    with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
+        run_nbgrader(course.root, "generate_assignment", assignment, "--force",
+                     f"--CourseDirectory.source_directory={course.solutions.name}",
+                     f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
+        target = course.labs / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(Path(scratch) / assignment, target)
+    return target
+
+
+def is_registered(course: Course, assignment: str) -> bool:
+    """Whether the course gradebook exists and knows ``assignment`` (never creates the gradebook)."""
+    if not (course.root / "gradebook.db").is_file():
+        return False
+    with Gradebook(gradebook_url(course.root)) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return False
+    return True
