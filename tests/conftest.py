@@ -11,7 +11,9 @@ import pytest
 
 from browser_session import (CHROMIUM, CHROMIUM_ARGS, JUPYTERLAB_SETTINGS, LAB, ROOT, WIDGET_MANAGER, playwright_api,
                              stop_kernels, write_probes)
+from judged_lab import grade_classes, judged_classes
 from lab_server import jupyterlab
+from shared_folder import built_once
 
 # pytest-xdist runs test files side by side, one worker per core (pyproject: -n auto). Each notebook kernel,
 # grading kernel and training loop then gets one core's worth of threads: more only makes them wait on
@@ -73,6 +75,14 @@ def run_by_the_browser_tests(items) -> list:
     in_browser = {item.callspec.params["lecture"] for item in items
                   if item.path.name == "test_browser_lectures.py" and hasattr(item, "callspec")}
     return [item for item in items if item.path.parent == lectures and item.path.name in in_browser]
+
+
+@pytest.fixture(scope="session")
+def judged_course(request, tmp_path_factory):
+    """The course in which the classes of every judge test module in this run are graded, in one autograde run
+    shared by all workers (judged_lab.grade_classes)."""
+    classes = judged_classes(request.session.items)
+    return built_once(tmp_path_factory, "judged-course", lambda root: grade_classes(root, classes))
 
 
 # -- the browser tests' JupyterLab and Chromium (the modules using them call browser_session.require_browser) ----

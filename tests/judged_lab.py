@@ -1,5 +1,6 @@
-"""What every ``tests/test_judge_lab0*.py`` does: students' answers typed into a released lab, the class graded
-in one ``python -m grader autograde`` run, and each student's scores and failure messages read back."""
+"""What every ``tests/test_judge_lab0*.py`` does: students' answers typed into a released lab, and each student's
+scores and failure messages read back. The classes of all those files are graded together, in one course and one
+``python -m grader autograde`` run per test session (conftest.py's ``judged_course``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 from nbgrader.api import Gradebook
@@ -32,23 +34,42 @@ def blank_answer(released, answer_id: str) -> str:
     return next(cell.source for cell in released.cells if is_solution_cell(cell) and grade_id(cell) == answer_id)
 
 
-def grade_class(folder: Path, assignment: str, student_notebooks) -> tuple[dict, dict, Path]:
-    """Release ``assignment`` into a course at ``folder``, submit ``student_notebooks(released, source)`` (student ->
-    (notebook, anything)), autograde them; (those students, student -> {test id: (score, points)}, the root)."""
-    root = folder / "course"
-    shutil.copytree(REPO.solutions / assignment, root / "solutions" / assignment)
+def judged_classes(items) -> dict[str, Callable]:
+    """assignment -> ``student_notebooks`` of every judge test module (``tests/test_judge_lab*.py``: an
+    ``ASSIGNMENT`` and a ``student_notebooks(released, source)`` giving student -> (notebook, anything)) that has a
+    test among ``items``, the session's tests."""
+    modules = {item.module for item in items if item.path.name.startswith("test_judge_lab")}
+    return {module.ASSIGNMENT: module.student_notebooks for module in sorted(modules, key=lambda m: m.__name__)}
+
+
+def grade_classes(root: Path, classes: dict[str, Callable]) -> None:
+    """A course at ``root`` with every assignment of ``classes`` released, each one's class of students submitted,
+    and all of them graded in one ``python -m grader autograde`` run (one warm-up for the whole suite)."""
     run = [sys.executable, "-m", "grader", "--root", str(root)]
-    subprocess.run([*run, "release", assignment], check=True, capture_output=True, timeout=600)
+    for assignment in classes:
+        shutil.copytree(REPO.solutions / assignment, root / "solutions" / assignment)
+    subprocess.run([*run, "release", *classes], check=True, capture_output=True, timeout=900)
+    for assignment, student_notebooks in classes.items():
+        for student, (notebook, *_) in students_of(root, assignment, student_notebooks).items():
+            submitted = root / "submitted" / student / assignment
+            submitted.mkdir(parents=True)
+            nbformat.write(notebook, str(submitted / f"{assignment}.ipynb"))
+    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
+                            timeout=1800, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+
+
+def students_of(root: Path, assignment: str, student_notebooks: Callable) -> dict:
+    """The class ``student_notebooks`` makes of the lab released in the course at ``root``."""
     notebook_name = f"{assignment}.ipynb"
     released = read_notebook(root / "labs" / assignment / notebook_name)
-    students = student_notebooks(released, read_notebook(root / "solutions" / assignment / notebook_name))
-    for student, (notebook, *_) in students.items():
-        submitted = root / "submitted" / student / assignment
-        submitted.mkdir(parents=True)
-        nbformat.write(notebook, str(submitted / notebook_name))
-    result = subprocess.run([*run, "autograde", "--no-progress", "--jobs", "2"], capture_output=True, text=True,
-                            timeout=900, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return student_notebooks(released, read_notebook(root / "solutions" / assignment / notebook_name))
+
+
+def graded_class(root: Path, assignment: str, student_notebooks: Callable) -> tuple[dict, dict, Path]:
+    """One lab's class in the course ``grade_classes`` graded: (its students, student -> {test id: (score, points)},
+    the course root)."""
+    students = students_of(root, assignment, student_notebooks)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         scores = {student: {grade.name: (grade.score, grade.max_score) for notebook in
                             gradebook.find_submission(assignment, student).notebooks for grade in notebook.grades

@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, forger, grade_class, typed_answers
+from judged_lab import assert_loses_exactly, failure_messages, forger, graded_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -102,8 +102,8 @@ def student_notebooks(released, source):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("lab01"), ASSIGNMENT, student_notebooks)
+def graded(judged_course):
+    return graded_class(judged_course, ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "lying-tensor", "calls-torch-sigmoid", "zeroes-its-inputs",

@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, forger, grade_class, typed_answers
+from judged_lab import assert_student_loses_exactly, failure_messages, forger, graded_class, typed_answers
 from sandbox_required import requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
@@ -43,8 +43,8 @@ def student_notebooks(released, source):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("lab08"), ASSIGNMENT, student_notebooks)
+def graded(judged_course):
+    return graded_class(judged_course, ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "kl-by-distributions", "elbo-by-distributions"])
