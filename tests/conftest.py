@@ -11,8 +11,9 @@ import pytest
 
 from browser_session import (CHROMIUM, CHROMIUM_ARGS, JUPYTERLAB_SETTINGS, LAB, ROOT, WIDGET_MANAGER, playwright_api,
                              stop_kernels, write_probes)
-from judged_lab import grade_classes, judged_classes
 from lab_server import jupyterlab
+from sandbox_required import PROBLEM, requires_sandbox
+from shared_class import classes_in, grade_classes
 from shared_folder import built_once
 
 # pytest-xdist runs test files side by side, one worker per core (pyproject: -n auto). Each notebook kernel,
@@ -26,25 +27,14 @@ MAX_WORKERS = 4  # past that the few long files below set the pace: more workers
 # The files that take longest (measured on 2 cores, in minutes), started first so that no worker is left with a
 # long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
 LONGEST_FIRST = (
-    "tests/test_browser_lectures.py",        # 7.5: every lecture in JupyterLab in Chromium
-    "tests/test_grader.py",                  # 4.5: every lab graded for a simulated class
+    "tests/test_grader.py",                  # 2.5: the run's shared class graded (shared_class.py), then read
+    "tests/test_browser_lectures.py",        # 6: every lecture in JupyterLab in Chromium
     "tests/test_autograde.py",               # 3.5: a class of misbehaving students in the sandbox
-    "tests/test_grader_cli.py",              # 2.5: `grader check` with nbgrader's own commands
-    "tests/test_browser_lab_and_checks.py",  # 2
-    "course/lectures/06_dcgan.ipynb",        # 1.5
-    "tests/test_grading_pipeline.py",        # 1
+    "tests/test_grader_cli.py",              # 2: `grader check` with nbgrader's own commands
+    "tests/test_browser_lab_and_checks.py",  # 1.5
     "tests/test_autograde_resume.py",        # 1
-    "tests/test_autograde_lock.py",          # 1: a course folder named course graded end to end, the lock
-    "tests/test_judge_lab07.py",             # 1.3 each: one lab's attack students judged outside the kernel
-    "tests/test_judge_lab06.py",
-    "tests/test_judge_lab02.py",
-    "tests/test_judge_lab04.py",
-    "tests/test_judge_lab05.py",
-    "tests/test_judge_lab03.py",
-    "tests/test_judge_lab01.py",
-    "tests/test_judge_lab00.py",
-    "tests/test_judge_lab08.py",
-    "tests/test_judge_lab09.py",
+    "tests/test_grading_pipeline.py",        # 1
+    "tests/test_autograde_lock.py",          # 0.5: a course folder named course graded end to end, the lock
 )
 
 
@@ -78,11 +68,14 @@ def run_by_the_browser_tests(items) -> list:
 
 
 @pytest.fixture(scope="session")
-def judged_course(request, tmp_path_factory):
-    """The course in which the classes of every judge test module in this run are graded, in one autograde run
-    shared by all workers (judged_lab.grade_classes)."""
-    classes = judged_classes(request.session.items)
-    return built_once(tmp_path_factory, "judged-course", lambda root: grade_classes(root, classes))
+def graded_course(request, tmp_path_factory):
+    """The course of the run's one simulated class, graded once for all workers (shared_class.py): in the sandbox
+    where the machine has one, else without it and without the modules that require it."""
+    items = [item for item in request.session.items
+             if PROBLEM is None or requires_sandbox not in getattr(item.module, "pytestmark", [])]
+    classes = classes_in(items)
+    return built_once(tmp_path_factory, "graded-course",
+                      lambda root: grade_classes(root, classes, sandboxed=PROBLEM is None))
 
 
 # -- the browser tests' JupyterLab and Chromium (the modules using them call browser_session.require_browser) ----

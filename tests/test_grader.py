@@ -1,19 +1,17 @@
 """The labs end to end: the solutions score full marks, the released labs score zero and hide the solutions,
-partial solutions score exactly their exercises (the kit's autograde, which writes nbgrader's gradebook).
+partial solutions score exactly their exercises (the kit's autograde, which writes nbgrader's gradebook, in the
+sandbox where the machine has one: these students sit in the run's shared class, shared_class.py).
 `grader check` and its failure reports are in test_grader_cli.py."""
 
-import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from grader.autograde import autograde
 from grader.checks import exercise_scores
 from grader.course import Course
 from grader.notebooks import exercises, fill_solutions, read_notebook
-from grader.workspace import CELL_TIMEOUT_SECONDS, Workspace
-from probe_course import release_labs
+from grader.workspace import Workspace
+from shared_class import failure_messages, graded_class
 
 pytestmark = pytest.mark.slow
 
@@ -25,44 +23,31 @@ ASSIGNMENTS = COURSE.assignments()
 STUDENTS = {"blank": lambda count: 0, "solved-first-3": lambda count: min(3, count), "solved-all": lambda count: count}
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    """Every lab released into one course and a class of simulated students graded in one run of the kit's
-    autograde (nbgrader's own autograde is exercised by the `check` tests in test_grader_cli.py): per lab, students who
-    solved the first k exercises, for k = 0 (blank), 3 and all."""
-    root = tmp_path_factory.mktemp("class") / "course"
-    shutil.copytree(COURSE.solutions, root / "solutions")
-    release_labs(root)
-    course = Course.locate(root)
-    cases = {}
-    for assignment in ASSIGNMENTS:
-        (released_path,) = (course.labs / assignment).glob("*.ipynb")  # one notebook per lab
-        released = read_notebook(released_path)
-        source = read_notebook(course.solutions / assignment / released_path.name)
-        all_exercises = exercises(released)
-        solved_by = {student: solved(len(all_exercises)) for student, solved in STUDENTS.items()}
-        for student, k in solved_by.items():
-            ids = {sid for exercise in all_exercises[:k] for sid in exercise.solution_ids}
-            folder = root / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            nbformat.write(fill_solutions(released, source, ids), str(folder / released_path.name))
-        cases[assignment] = (released_path.name, released, all_exercises, solved_by)
-    # the kit's own solutions are trusted code: no sandbox needed (and none required of the machine)
-    report = autograde(course, jobs=2, cell_timeout=CELL_TIMEOUT_SECONDS, sandboxed=False, progress=False)
-    assert not report.grader_errors, report.grader_errors
-    workspace = Workspace(root)
-    notes = {(record.assignment, record.student): record.notes for record in report.graded}
-    return {
-        assignment: (all_exercises, solved_by, {
-            student: exercise_scores(workspace, assignment, student, {name: released}) for student in solved_by},
-            {student: notes[assignment, student] for student in solved_by})
-        for assignment, (name, released, all_exercises, solved_by) in cases.items()
-    }
+def student_notebooks(released, source):
+    """student -> (the lab with its first k exercises solved, k): this module's students in the run's shared class
+    (shared_class.py), in every lab."""
+    all_exercises = exercises(released)
+    students = {}
+    for student, solved in STUDENTS.items():
+        k = solved(len(all_exercises))
+        ids = {sid for exercise in all_exercises[:k] for sid in exercise.solution_ids}
+        students[student] = (fill_solutions(released, source, ids), k)
+    return students
 
 
-@pytest.fixture(params=ASSIGNMENTS)
-def graded(request, graded_class):
-    return graded_class[request.param]
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, graded_course):
+    """One lab: its exercises, student -> exercises solved, student -> {exercise: (score, points)}, and student ->
+    the failure messages of each test cell (what explains a wrong score)."""
+    assignment = request.param
+    students, _, _ = graded_class(graded_course, assignment, student_notebooks)
+    released = read_notebook(graded_course / "labs" / assignment / f"{assignment}.ipynb")
+    workspace, notebooks = Workspace(graded_course), {f"{assignment}.ipynb": released}
+    scores = {student: exercise_scores(workspace, assignment, student, notebooks) for student in students}
+    test_ids = [test_id for exercise in exercises(released) for test_id in exercise.test_ids]
+    failures = {student: {test_id: failure_messages(graded_course, assignment, student, test_id)
+                          for test_id in test_ids} for student in students}
+    return exercises(released), {student: k for student, (_, k) in students.items()}, scores, failures
 
 
 def test_lab_points_total_100(graded):
@@ -72,11 +57,11 @@ def test_lab_points_total_100(graded):
 
 
 def test_each_student_gets_exactly_the_points_of_the_exercises_solved(graded):
-    all_exercises, students, scores, notes = graded
+    all_exercises, students, scores, failures = graded
     for student, k in students.items():
         per_exercise = list(scores[student].values())
         expected = [exercise.points if index < k else 0.0 for index, exercise in enumerate(all_exercises)]
-        assert [score for score, _ in per_exercise] == expected, f"{student}: grader notes {notes[student]}"
+        assert [score for score, _ in per_exercise] == expected, f"{student}: failures {failures[student]}"
 
 
 def test_released_lab_is_zero_and_solution_is_full(graded):

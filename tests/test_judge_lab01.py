@@ -13,8 +13,9 @@ from functools import partial
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, forger, graded_class, typed_answers
+from judged_lab import assert_loses_exactly, failure_messages, forger, typed_answers
 from sandbox_required import requires_sandbox
+from shared_class import graded_class
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -102,8 +103,8 @@ def student_notebooks(released, source):
 
 
 @pytest.fixture(scope="module")
-def graded(judged_course):
-    return graded_class(judged_course, ASSIGNMENT, student_notebooks)
+def graded(graded_course):
+    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "lying-tensor", "calls-torch-sigmoid", "zeroes-its-inputs",

@@ -9,8 +9,9 @@ from functools import partial
 
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, forger, graded_class, typed_answers
+from judged_lab import assert_student_loses_exactly, failure_messages, forger, typed_answers
 from sandbox_required import requires_sandbox
+from shared_class import graded_class
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -51,8 +52,8 @@ def student_notebooks(released, source):
 
 
 @pytest.fixture(scope="module")
-def graded(judged_course):
-    return graded_class(judged_course, ASSIGNMENT, student_notebooks)
+def graded(graded_course):
+    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "audit-by-scipy", "trains-the-decoder"])
