@@ -72,7 +72,7 @@ def graded_course(request, tmp_path_factory):
     """The course of the run's one simulated class, graded once for all workers (shared_class.py): in the sandbox
     where the machine has one, else without it and without the modules that require it."""
     items = [item for item in request.session.items
-             if PROBLEM is None or requires_sandbox not in getattr(item.module, "pytestmark", [])]
+             if PROBLEM is None or requires_sandbox not in getattr(getattr(item, "module", None), "pytestmark", [])]
     classes = classes_in(items)
     return built_once(tmp_path_factory, "graded-course",
                       lambda root: grade_classes(root, classes, sandboxed=PROBLEM is None))

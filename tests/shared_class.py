@@ -26,8 +26,8 @@ REPO = Course.locate(Path(__file__).resolve().parent.parent)
 
 def classes_in(items) -> dict[str, list[Callable]]:
     """assignment -> the ``student_notebooks`` of every taking-part module that has a test among ``items``."""
-    modules = sorted({item.module for item in items if hasattr(item.module, "student_notebooks")},
-                     key=lambda module: module.__name__)
+    modules = sorted({module for module in (getattr(item, "module", None) for item in items)  # notebooks have none
+                      if hasattr(module, "student_notebooks")}, key=lambda module: module.__name__)
     classes: dict[str, list[Callable]] = {}
     for module in modules:
         for assignment in getattr(module, "ASSIGNMENTS", None) or [module.ASSIGNMENT]:
