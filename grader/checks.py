@@ -38,16 +38,23 @@ def generate_release(course: Course, workspace: Workspace, assignment: str) -> P
     return workspace.generate(assignment)
 
 
+def generate_releases(course: Course, workspace: Workspace, assignments: list[str]) -> None:
+    """The student versions of ``assignments`` in ``workspace``, from one nbgrader run (each run costs seconds)."""
+    for assignment in assignments:
+        workspace.add_source(assignment, course.solutions / assignment)
+    workspace.generate_all()
+
+
 def build_labs(course: Course, assignments: list[str]) -> list[Path]:
     """Regenerate ``labs/<assignment>`` from ``solutions/<assignment>`` with nbgrader."""
     built = []
     with temporary_workspace() as workspace:
+        generate_releases(course, workspace, assignments)
         for assignment in assignments:
-            release = generate_release(course, workspace, assignment)
             target = course.labs / assignment
             if target.exists():
                 shutil.rmtree(target)
-            shutil.copytree(release, target)
+            shutil.copytree(workspace.release(assignment), target)
             built.append(target)
     return built
 
@@ -69,7 +76,8 @@ def differences(fresh: Path, committed: Path) -> list[str]:
 
 
 def check_labs_in_sync(course: Course, workspace: Workspace, assignment: str) -> Finding:
-    release = generate_release(course, workspace, assignment)
+    """``labs/<assignment>`` against the release ``generate_releases`` made in ``workspace``."""
+    release = workspace.release(assignment)
     problems = differences(release, course.labs / assignment)
     if problems:
         return Finding(
@@ -95,7 +103,7 @@ def exercise_scores(workspace: Workspace, assignment: str, student: str, noteboo
 def check_grading(course: Course, workspace: Workspace, assignment: str) -> list[Finding]:
     """Autograde the released lab twice: as released (must be 0) and with the solutions typed in (must be full).
 
-    Grades the release already generated in ``workspace`` (``check_labs_in_sync`` makes it), so that
+    Grades the release already generated in ``workspace`` (``generate_releases`` makes it), so that
     what is graded is exactly what was compared with labs/.
     """
     release = workspace.release(assignment)
@@ -133,8 +141,9 @@ def check_grading(course: Course, workspace: Workspace, assignment: str) -> list
 
 def check_assignments(course: Course, assignments: list[str], grade: bool = True) -> list[Finding]:
     findings = []
-    for assignment in assignments:
-        with temporary_workspace() as workspace:
+    with temporary_workspace() as workspace:
+        generate_releases(course, workspace, assignments)
+        for assignment in assignments:
             findings.append(check_labs_in_sync(course, workspace, assignment))
             if grade:
                 findings += check_grading(course, workspace, assignment)

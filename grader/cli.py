@@ -133,9 +133,8 @@ def _tidy(course: Course, paths: list[str], run_lectures: bool) -> int:
 
 
 def _release(course: Course, assignments: list[str]) -> int:
-    for assignment in assignments:
-        folder = release(course, assignment)
-        print(f"released {folder.relative_to(course.root)} (recorded {assignment} in gradebook.db)")
+    for folder in release(course, assignments):
+        print(f"released {folder.relative_to(course.root)} (recorded {folder.name} in gradebook.db)")
     return 0
 
 

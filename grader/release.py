@@ -18,17 +18,21 @@ from grader.course import Course
 from grader.workspace import RELEASE_IGNORE, gradebook_url, run_nbgrader
 
 
-def release(course: Course, assignment: str) -> Path:
-    """Record ``assignment`` in the course gradebook and write its student version to ``labs/<assignment>``."""
+def release(course: Course, assignments: list[str]) -> list[Path]:
+    """Record ``assignments`` in the course gradebook and write their student versions to ``labs/``: one nbgrader
+    run for all of the course's assignments, else one per assignment (nbgrader takes one name or a pattern)."""
+    names = ["*"] if sorted(assignments) == sorted(course.assignments()) else assignments
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
-        run_nbgrader(course.root, "generate_assignment", assignment, "--force",
-                     f"--CourseDirectory.source_directory={course.solutions.name}",
-                     f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
-        target = course.labs / assignment
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(Path(scratch) / assignment, target)
-    return target
+        for name in names:
+            run_nbgrader(course.root, "generate_assignment", name, "--force",
+                         f"--CourseDirectory.source_directory={course.solutions.name}",
+                         f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
+        targets = [course.labs / assignment for assignment in assignments]
+        for assignment, target in zip(assignments, targets):
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(Path(scratch) / assignment, target)
+    return targets
 
 
 def is_registered(course: Course, assignment: str) -> bool:

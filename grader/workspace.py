@@ -96,6 +96,10 @@ class Workspace:
         self._nbgrader("generate_assignment", assignment, "--force", RELEASE_IGNORE)
         return self.release(assignment)
 
+    def generate_all(self) -> None:
+        """``nbgrader generate_assignment "*"``: every assignment in ``source/``, in one run."""
+        self._nbgrader("generate_assignment", "*", "--force", RELEASE_IGNORE)
+
     def submit(self, student: str, assignment: str, notebooks: dict[str, NotebookNode]) -> None:
         folder = self.submitted(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
