@@ -36,10 +36,14 @@ def student_notebooks(released, source):
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, graded_course):
+def assignment(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def graded(assignment, graded_course):
     """One lab: its exercises, student -> exercises solved, student -> {exercise: (score, points)}, and student ->
     the failure messages of each test cell (what explains a wrong score)."""
-    assignment = request.param
     students, _, _ = graded_class(graded_course, assignment, student_notebooks)
     released = read_notebook(graded_course / "labs" / assignment / f"{assignment}.ipynb")
     workspace, notebooks = Workspace(graded_course), {f"{assignment}.ipynb": released}
@@ -69,6 +73,14 @@ def test_released_lab_is_zero_and_solution_is_full(graded):
     totals = {student: sum(score for score, _ in scores[student].values()) for student in students}
     assert totals["blank"] == 0
     assert max(totals.values()) == 100
+
+
+def test_the_solved_lab_runs_without_an_error_in_any_cell(graded_course, assignment):
+    """Every cell, not only the graded ones (this run replaces nbval's run of the solutions: see conftest.py)."""
+    notebook = read_notebook(graded_course / "autograded" / "solved-all" / assignment / f"{assignment}.ipynb")
+    errors = [(index, output.ename, output.evalue) for index, cell in enumerate(notebook.cells)
+              for output in cell.get("outputs", []) if output.output_type == "error"]
+    assert not errors, f"{assignment}: errors in cells {errors}"
 
 
 def test_released_lab_hides_solutions_and_hidden_tests():
