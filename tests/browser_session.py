@@ -90,7 +90,7 @@ def open_notebook(page, base: str, path: str) -> None:
     page.goto(f"{base}/lab/tree/{path}?reset&token={TOKEN}")  # reset: no tabs restored from another test
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_function("() => !document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]')")
-    wait_for_kernel(base, path, idle_for=2.0)
+    wait_for_kernel(base, path, idle_for=1.0)
 
 
 def menu(page, top: str, item: str) -> None:
@@ -134,7 +134,7 @@ def run_all(page, base: str, path: str, to_the_end: bool = True) -> dict:
     menu(page, "Run", "Run All Cells")
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while True:
-        wait_for_kernel(base, path, idle_for=3.0, timeout=max(1.0, deadline - time.monotonic()))
+        wait_for_kernel(base, path, idle_for=1.0, timeout=max(1.0, deadline - time.monotonic()))
         notebook = saved_notebook(page, base, path)
         code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
         if not to_the_end or all(cell.get("execution_count") for cell in code) or time.monotonic() > deadline:

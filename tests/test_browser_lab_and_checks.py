@@ -72,7 +72,7 @@ def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
     page.keyboard.insert_text(answer)
     page.keyboard.press("Shift+Enter")  # runs the answer, moves to its test cell
     page.keyboard.press("Shift+Enter")  # runs the visible test
-    wait_for_kernel(base, path, idle_for=2.0)
+    wait_for_kernel(base, path, idle_for=1.0)
     first_test = cell_with_grade_id(saved_notebook(page, base, path)["cells"], "ex1_sigmoid_tests")
     assert [output for output in first_test["outputs"] if output["output_type"] == "error"] == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
