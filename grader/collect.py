@@ -66,9 +66,6 @@ class CollectError(Exception):
     """The source, the roster or the pattern cannot be used at all (the command exits 2)."""
 
 
-# -- release ------------------------------------------------------------------------------
-
-
 # -- reading the source -------------------------------------------------------------------
 
 

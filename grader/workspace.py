@@ -36,22 +36,26 @@ def gradebook_url(course_root: Path) -> str:
     return f"sqlite:///{Path(course_root) / 'gradebook.db'}"
 
 
+# -P (Python 3.11+): the course folder, nbgrader's working directory, is not put first on the nbgrader process's
+# sys.path, where a folder named like one of the kit's packages would stand in for it. A flag, not PYTHONSAFEPATH:
+# the kernels nbgrader starts keep the notebook's folder on their path, for a lab's own helper files.
+SAFE_PATH = ["-P"] if sys.version_info >= (3, 11) else []
+
+
 def run_nbgrader(course_root: Path, *arguments: str, threads: int | None = None) -> None:
     """``python -m nbgrader <arguments>`` in ``course_root`` (through :mod:`grader.nbgrader_command`); a failure raises
     with the end of its log.
 
     ``threads`` caps the threads of the kernels it starts (torch's and BLAS's), for several runs side by side.
     """
-    # PYTHONSAFEPATH (Python 3.11+): the course folder, the working directory, is not put on sys.path, so that a
-    # folder there named like one of the kit's packages cannot stand in for it.
-    environment = {**os.environ, "PYTHONSAFEPATH": "1"}
-    if threads is not None:
-        environment.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    environment = None if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads),
+                                                "MKL_NUM_THREADS": str(threads)}
     # The kernels talk over Unix sockets in a folder of this run's own: TCP ports, picked free and bound a moment
     # later by the kernel, can be taken in between by a kernel of a run side by side (grader.mutants' shards).
     with tempfile.TemporaryDirectory(prefix="nbgrader-") as sockets:
-        command = [sys.executable, "-m", "grader.nbgrader_command", *arguments, f"--CourseDirectory.root={course_root}",
-                   "--KernelManager.transport=ipc", f"--KernelManager.ip={Path(sockets) / 'kernel'}"]
+        command = [sys.executable, *SAFE_PATH, "-m", "grader.nbgrader_command", *arguments,
+                   f"--CourseDirectory.root={course_root}", "--KernelManager.transport=ipc",
+                   f"--KernelManager.ip={Path(sockets) / 'kernel'}"]
         completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         log = (completed.stdout + completed.stderr).strip().splitlines()

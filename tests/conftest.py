@@ -24,17 +24,17 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 MAX_WORKERS = 4  # past that the few long files below set the pace: more workers would wait idle at the end
 
-# The files that take longest (measured on 2 cores, in minutes), started first so that no worker is left with a
+# The files that take longest (measured on 2 cores on 2026-12-06, in minutes), started first so that no worker is left with a
 # long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
 LONGEST_FIRST = (
-    "tests/test_grader.py",                  # 2.5: the run's shared class graded (shared_class.py), then read
-    "tests/test_browser_lectures.py",        # 6: every lecture in JupyterLab in Chromium
-    "tests/test_autograde.py",               # 3.5: a class of misbehaving students in the sandbox
-    "tests/test_grader_cli.py",              # 2: `grader check` with nbgrader's own commands
-    "tests/test_browser_lab_and_checks.py",  # 1.5
-    "tests/test_autograde_resume.py",        # 1
-    "tests/test_grading_pipeline.py",        # 1
-    "tests/test_autograde_lock.py",          # 0.5: a course folder named course graded end to end, the lock
+    "tests/test_grader.py",                  # 2.6: the run's shared class graded (shared_class.py), then read
+    "tests/test_browser_lectures.py",        # 4.7: every lecture in JupyterLab in Chromium
+    "tests/test_autograde.py",               # 2: a class of misbehaving students in the sandbox
+    "tests/test_browser_lab_and_checks.py",  # 1.1
+    "tests/test_grader_cli.py",              # 0.5: `grader check` with nbgrader's own commands
+    "tests/test_autograde_resume.py",        # 0.5
+    "tests/test_grading_pipeline.py",        # 0.3
+    "tests/test_autograde_lock.py",          # 0.2: a course folder named course graded end to end, the lock
 )
 
 
