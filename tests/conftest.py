@@ -24,8 +24,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 MAX_WORKERS = 4  # past that the few long files below set the pace: more workers would wait idle at the end
 
-# The files that take longest (measured on 2 cores on 2026-12-06, in minutes), started first so that no worker is left with a
-# long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
+# The files that take longest (measured on 2 cores on 2026-12-06, in minutes), started first so that no worker is
+# left with a long file at the end while the other waits idle; pyproject's --no-loadscope-reorder keeps this order.
 LONGEST_FIRST = (
     "tests/test_grader.py",                  # 2.6: the run's shared class graded (shared_class.py), then read
     "tests/test_browser_lectures.py",        # 4.7: every lecture in JupyterLab in Chromium

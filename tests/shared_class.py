@@ -1,6 +1,6 @@
 """One simulated class for the whole test run: every lab that a test module asks for released once into one
 course, each module's students submitted, and all of them graded in one ``python -m grader autograde`` run (one
-warm-up, both cores busy to the end), shared by the pytest-xdist workers (conftest.py's ``shared_class``).
+warm-up, both cores busy to the end), shared by the pytest-xdist workers (conftest.py's ``graded_course``).
 
 A test module takes part by defining ``student_notebooks(released, source)`` -> {student: (notebook, anything)},
 and the labs it applies to: ``ASSIGNMENTS``, or one ``ASSIGNMENT``. Students of different modules need different
@@ -40,7 +40,8 @@ def grade_classes(root: Path, classes: dict[str, list[Callable]], sandboxed: boo
     run = [sys.executable, "-m", "grader", "--root", str(root)]
     for assignment in classes:
         shutil.copytree(REPO.solutions / assignment, root / "solutions" / assignment)
-    subprocess.run([*run, "release", *classes], check=True, capture_output=True, timeout=900)
+    released = subprocess.run([*run, "release", *classes], capture_output=True, text=True, timeout=900, check=False)
+    assert released.returncode == 0, released.stdout + released.stderr[-3000:]
     for assignment, makers in classes.items():
         for student_notebooks in makers:
             for student, (notebook, *_) in students_of(root, assignment, student_notebooks).items():
