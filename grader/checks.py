@@ -34,29 +34,31 @@ class Finding:
 
 
 def generate_release(course: Course, workspace: Workspace, assignment: str) -> Path:
-    workspace.add_source(assignment, course.solutions / assignment)
-    return workspace.generate(assignment)
+    generate_releases(course, workspace, [assignment])
+    return workspace.release(assignment)
 
 
 def generate_releases(course: Course, workspace: Workspace, assignments: list[str]) -> None:
-    """The student versions of ``assignments`` in ``workspace``, from one nbgrader run (each run costs seconds)."""
+    """The student versions of ``assignments`` in ``workspace``, from one nbgrader run."""
     for assignment in assignments:
         workspace.add_source(assignment, course.solutions / assignment)
-    workspace.generate_all()
+    workspace.generate()
+
+
+def replace_lab(course: Course, assignment: str, release: Path) -> Path:
+    """``labs/<assignment>`` replaced by the student version nbgrader wrote to ``release``."""
+    target = course.labs / assignment
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(release, target)
+    return target
 
 
 def build_labs(course: Course, assignments: list[str]) -> list[Path]:
     """Regenerate ``labs/<assignment>`` from ``solutions/<assignment>`` with nbgrader."""
-    built = []
     with temporary_workspace() as workspace:
         generate_releases(course, workspace, assignments)
-        for assignment in assignments:
-            target = course.labs / assignment
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(workspace.release(assignment), target)
-            built.append(target)
-    return built
+        return [replace_lab(course, assignment, workspace.release(assignment)) for assignment in assignments]
 
 
 def differences(fresh: Path, committed: Path) -> list[str]:

@@ -8,12 +8,12 @@ tests included, which ``autograde`` restores from there) and writes the student 
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from grader.checks import replace_lab
 from grader.course import Course
 from grader.workspace import RELEASE_IGNORE, gradebook_url, run_nbgrader
 
@@ -27,12 +27,7 @@ def release(course: Course, assignments: list[str]) -> list[Path]:
             run_nbgrader(course.root, "generate_assignment", name, "--force",
                          f"--CourseDirectory.source_directory={course.solutions.name}",
                          f"--CourseDirectory.release_directory={scratch}", RELEASE_IGNORE)
-        targets = [course.labs / assignment for assignment in assignments]
-        for assignment, target in zip(assignments, targets):
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(Path(scratch) / assignment, target)
-    return targets
+        return [replace_lab(course, assignment, Path(scratch) / assignment) for assignment in assignments]
 
 
 def is_registered(course: Course, assignment: str) -> bool:

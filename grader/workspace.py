@@ -95,13 +95,9 @@ class Workspace:
     def add_source(self, assignment: str, folder: Path) -> None:
         shutil.copytree(folder, self.source(assignment), dirs_exist_ok=True)
 
-    def generate(self, assignment: str) -> Path:
-        """``nbgrader generate_assignment``: the student version, in ``release/<assignment>``."""
-        self._nbgrader("generate_assignment", assignment, "--force", RELEASE_IGNORE)
-        return self.release(assignment)
-
-    def generate_all(self) -> None:
-        """``nbgrader generate_assignment "*"``: every assignment in ``source/``, in one run."""
+    def generate(self) -> None:
+        """``nbgrader generate_assignment "*"``: the student version of every assignment in ``source/``, in
+        ``release/<assignment>``, from one run (each run costs seconds)."""
         self._nbgrader("generate_assignment", "*", "--force", RELEASE_IGNORE)
 
     def submit(self, student: str, assignment: str, notebooks: dict[str, NotebookNode]) -> None:

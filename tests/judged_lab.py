@@ -32,7 +32,7 @@ def assert_loses_exactly(scores: dict, lost) -> None:
 
 
 def assert_student_loses_exactly(graded, student: str, exercises: int) -> None:
-    """The student of a ``grade_class`` result has a score for each of the lab's ``exercises`` test cells and loses
+    """The student of a ``shared_class.graded_class`` result has a score for each of the lab's ``exercises`` test cells and loses
     exactly the tests the class listed for them."""
     students, scores, _ = graded
     assert len(scores[student]) == exercises

@@ -11,7 +11,7 @@ from grader.checks import exercise_scores
 from grader.course import Course
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.workspace import Workspace
-from shared_class import failure_messages, graded_class
+from shared_class import failure_messages, students_of
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,19 @@ def assignment(request):
 
 @pytest.fixture(scope="module")
 def graded(assignment, graded_course):
-    """One lab: its exercises, student -> exercises solved, student -> {exercise: (score, points)}, and student ->
-    the failure messages of each test cell (what explains a wrong score)."""
-    students, _, _ = graded_class(graded_course, assignment, student_notebooks)
+    """One lab: its exercises, student -> exercises solved, student -> {exercise: (score, points)}, and
+    ``failures(student)``, the failure messages of each test cell (what explains a wrong score)."""
     released = read_notebook(graded_course / "labs" / assignment / f"{assignment}.ipynb")
+    all_exercises = exercises(released)
+    solved = {student: k for student, (_, k) in students_of(graded_course, assignment, student_notebooks).items()}
     workspace, notebooks = Workspace(graded_course), {f"{assignment}.ipynb": released}
-    scores = {student: exercise_scores(workspace, assignment, student, notebooks) for student in students}
-    test_ids = [test_id for exercise in exercises(released) for test_id in exercise.test_ids]
-    failures = {student: {test_id: failure_messages(graded_course, assignment, student, test_id)
-                          for test_id in test_ids} for student in students}
-    return exercises(released), {student: k for student, (_, k) in students.items()}, scores, failures
+    scores = {student: exercise_scores(workspace, assignment, student, notebooks) for student in solved}
+
+    def failures(student):
+        return {test_id: failure_messages(graded_course, assignment, student, test_id)
+                for exercise in all_exercises for test_id in exercise.test_ids}
+
+    return all_exercises, solved, scores, failures
 
 
 def test_lab_points_total_100(graded):
@@ -65,7 +68,7 @@ def test_each_student_gets_exactly_the_points_of_the_exercises_solved(graded):
     for student, k in students.items():
         per_exercise = list(scores[student].values())
         expected = [exercise.points if index < k else 0.0 for index, exercise in enumerate(all_exercises)]
-        assert [score for score, _ in per_exercise] == expected, f"{student}: failures {failures[student]}"
+        assert [score for score, _ in per_exercise] == expected, f"{student}: failures {failures(student)}"
 
 
 def test_released_lab_is_zero_and_solution_is_full(graded):

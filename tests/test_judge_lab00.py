@@ -10,9 +10,9 @@ from functools import partial
 
 import pytest
 
-from judged_lab import assert_student_loses_exactly, failure_messages, forger, typed_answers
+from judged_lab import assert_student_loses_exactly, forger, typed_answers
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+from shared_class import failure_messages, graded_class
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 

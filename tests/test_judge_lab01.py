@@ -13,9 +13,9 @@ from functools import partial
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, failure_messages, forger, typed_answers
+from judged_lab import assert_loses_exactly, forger, typed_answers
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+from shared_class import failure_messages, graded_class
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 

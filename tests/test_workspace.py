@@ -39,7 +39,7 @@ def test_side_by_side_runs_talk_to_their_kernels_over_unix_sockets():
             folder = workspace.source("toy")
             folder.mkdir(parents=True)
             nbformat.write(notebook, folder / "toy.ipynb")
-            workspace.generate("toy")
+            workspace.generate()
             workspace.submit("student", "toy", {"toy.ipynb": notebook})
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda workspace: workspace.autograde("toy"), (first, second)))
