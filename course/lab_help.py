@@ -1,0 +1,43 @@
+"""What a lab's kernel tells a student besides Python's own error: a lab's set-up cell calls
+:func:`explain_missing_names`, and from then on a test cell run before its exercise cell ends with what to do
+instead of a bare ``NameError: name 'sigmoid' is not defined``.
+"""
+
+from __future__ import annotations
+
+
+def missing_name_hint(name: str) -> str:
+    """The advice for a test that needs ``name`` before any cell has defined it."""
+    return (f"Hint: `{name}` is not defined yet. Run the cell that defines it first (an exercise's function: the "
+            f"exercise cell just above this test; `torch` and the other imports: the set-up cell at the top), then "
+            f"this cell again. After a kernel restart, Run > Run All Above Selected Cell runs every cell before this "
+            f"one. If you did run that cell, look at its output: an error there stopped it before it defined `{name}`.")
+
+
+def explain_missing_names(shell=None) -> None:
+    """Have IPython add :func:`missing_name_hint` under every NameError's traceback in this kernel.
+
+    Only what is shown changes: the cell still fails with the same NameError, so nbgrader scores it alike.
+    Does nothing outside IPython (a plain ``python`` run of a lab's code).
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+    if shell is None:
+        return
+    shell.set_custom_exc((NameError,), _traceback_with_hint)
+
+
+def _traceback_with_hint(shell, etype, value, tb, tb_offset=None) -> None:
+    """Show IPython's own traceback of the NameError, then the hint (an IPython custom exception handler).
+
+    IPython leaves the showing to the handler; an exception's ``_render_traceback_`` is the public way to
+    give ``showtraceback`` the lines to show.
+    """
+    traceback = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    name = getattr(value, "name", None)
+    value._render_traceback_ = lambda: traceback if not name else [*traceback, missing_name_hint(name)]
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
