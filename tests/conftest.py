@@ -6,11 +6,13 @@ and solutions too, and its environment reaches every notebook kernel the run sta
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
-from browser_session import (CHROMIUM, CHROMIUM_ARGS, JUPYTERLAB_SETTINGS, LAB, ROOT, WIDGET_MANAGER, playwright_api,
+from browser_session import (CHROMIUM, CHROMIUM_ARGS, JUPYTERLAB_SETTINGS, ROOT, WIDGET_MANAGER, playwright_api,
                              stop_kernels, write_probes)
+from course import workspace
 from lab_server import jupyterlab
 from sandbox_required import PROBLEM, requires_sandbox
 from shared_class import classes_in, grade_classes
@@ -92,13 +94,20 @@ def run_by_the_shared_class(items) -> list:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """JupyterLab over a scratch copy of the lectures, one lab and the probe notebooks (running them writes
-    into the notebooks)."""
-    root = tmp_path_factory.mktemp("student")
-    shutil.copytree(ROOT / "course" / "lectures", root / "lectures")
-    shutil.copytree(ROOT / "labs" / LAB, root / "labs" / LAB)
+    """A student's JupyterLab as the README starts it (``python -m course.workspace --open``): the student's
+    configuration, over a workspace made by course.workspace inside a git checkout of its own (the kit's
+    .gitignore, committed), so that a test can ask ``git status`` what running the notebooks left behind.
+    Yields (workspace, base URL); the probe notebooks are in the workspace's probes/."""
+    checkout = tmp_path_factory.mktemp("checkout")
+    shutil.copyfile(ROOT / ".gitignore", checkout / ".gitignore")
+    for command in (["init", "-q"], ["add", ".gitignore"],
+                    ["-c", "user.name=student", "-c", "user.email=student@example.org", "commit", "-qm", "clone"]):
+        subprocess.run(["git", *command], cwd=checkout, check=True)
+    root = checkout / workspace.DEFAULT_FOLDER
+    workspace.create(root)
     write_probes(root / "probes")
-    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS) as base:
+    with jupyterlab(root, tmp_path_factory.mktemp("jupyter-home"), JUPYTERLAB_SETTINGS,
+                    environ=workspace.student_environment()) as base:
         yield root, base
 
 

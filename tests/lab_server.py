@@ -38,11 +38,13 @@ def get_json(url: str):
 
 @contextlib.contextmanager
 def jupyterlab(root: Path, home: Path, settings: dict[str, dict] | None = None,
-               disabled_extensions: tuple[str, ...] = ()) -> Iterator[str]:
+               disabled_extensions: tuple[str, ...] = (), environ: dict[str, str] | None = None) -> Iterator[str]:
     """Serve ``root``; yields the base URL. ``settings``: JupyterLab user settings, plugin id -> values;
-    ``disabled_extensions``: JupyterLab extensions the page leaves out, as if they were not installed."""
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    ``disabled_extensions``: JupyterLab extensions the page leaves out, as if they were not installed;
+    ``environ``: the environment to start from (this process's by default)."""
+    env = {**(os.environ if environ is None else environ), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     for plugin, values in (settings or {}).items():
         package, name = plugin.split(":")
         path = home / "settings" / package / f"{name}.jupyterlab-settings"

@@ -1,10 +1,13 @@
 """Lab 01 as a student does it, in JupyterLab in a real (headless) Chromium: the released lab's first exercise
-fails with nbgrader's placeholder, and once a solution is typed in its visible test passes.
+fails with nbgrader's placeholder, and once a solution is typed in its visible test passes. The student's
+JupyterLab has nbgrader's Validate button and none of its instructor panels.
 
 And the browser checks themselves are checked: a small notebook with one explorer passes them, and the same
 notebook broken the ways a widget breaks (its display line removed, its front-end module misnamed, JupyterLab
 without the ipywidgets extension, as after a misnamed package in requirements.txt) fails them.
 """
+
+from urllib.error import HTTPError
 
 import pytest
 
@@ -12,6 +15,7 @@ from browser_session import (ARTIFACTS, LAB, ROOT, check_explorer_responds, chec
                              check_widgets_rendered, notebook_panel, open_and_run, open_notebook, require_browser,
                              run_all, saved_notebook, wait_for_kernel)
 from grader.notebooks import nbgrader_metadata, read_notebook, strip_solution_markers
+from lab_server import TOKEN, get
 
 pytestmark = pytest.mark.slow
 require_browser()
@@ -77,3 +81,33 @@ def test_a_student_fills_in_an_exercise_and_its_test_passes(lab):
     assert [output for output in first_test["outputs"] if output["output_type"] == "error"] == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{LAB}-exercise-1-passed.png"))
+
+
+def instructor_panels(page) -> list[str]:
+    """What nbgrader shows an instructor: its menu (formgrader, course list) and the Create Assignment sidebar."""
+    menus = [label for label in page.locator(".lm-MenuBar-itemLabel").all_inner_texts() if label == "Nbgrader"]
+    tabs = page.evaluate("() => [...document.querySelectorAll('.lm-TabBar-tab')].map(tab => tab.title)")
+    return menus + [title for title in tabs if "Create Assignment" in title]
+
+
+def status_of(url: str) -> int:
+    try:
+        return get(url)[0]
+    except HTTPError as error:
+        return error.code
+
+
+def test_a_students_jupyterlab_has_validate_but_no_instructor_panels(lab):
+    page, base = lab
+    open_notebook(page, base, f"labs/{LAB}/{LAB}.ipynb")
+    assert instructor_panels(page) == [], "the student's JupyterLab shows nbgrader's instructor panels"
+    assert notebook_panel(page).locator(".jp-Toolbar").get_by_text("Validate").count() == 1, "no Validate button"
+    assert status_of(f"{base}/formgrader?token={TOKEN}") == 404, "the formgrader is served to students"
+
+
+def test_the_panel_check_sees_nbgraders_panels_where_they_are_installed(lab_without_widget_manager):
+    """The control: a JupyterLab with the installation's own configuration shows them."""
+    page, base = lab_without_widget_manager
+    open_notebook(page, base, "probes/working.ipynb")
+    assert instructor_panels(page) == ["Nbgrader", "Nbgrader Create Assignment"], instructor_panels(page)
+    assert status_of(f"{base}/formgrader?token={TOKEN}") == 200, "the control's formgrader is not served"

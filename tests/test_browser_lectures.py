@@ -1,9 +1,12 @@
 """Every lecture as a student meets it: opened in JupyterLab in a real (headless) Chromium, Run All, no cell
 shows an error, the outputs nbval checks are the notebook's own (this run replaces nbval's, so that the suite
 executes each lecture once: see conftest.py), every widget renders, and moving a control of the topic's explorer
-changes what it shows.
+changes what it shows. The lectures run in a student's workspace (course.workspace) as the README starts it, and
+git sees nothing new afterwards.
 Screenshots of each explorer after the interaction go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``).
 """
+
+import subprocess
 
 import nbformat
 import pytest
@@ -25,3 +28,16 @@ def test_lecture_runs_and_its_explorer_responds(lab, lecture):
     assert not differences, f"{lecture}: outputs that nbval checks differ:\n" + "\n".join(differences)
     check_widgets_rendered(page, notebook, lecture)
     check_explorer_responds(page, lecture)
+
+
+def test_running_the_lectures_leaves_git_status_clean(served):
+    """Last in this file, after the lectures above ran and were saved in the student's workspace inside a git
+    checkout (conftest's ``served``): git sees nothing new, so a student's ``git pull`` cannot conflict."""
+    workspace_folder, _ = served
+    ran = [name for name in LECTURES
+           if any(cell.get("execution_count") for cell in nbformat.read(workspace_folder / "lectures" / name, 4).cells)]
+    if not ran:
+        pytest.skip("no lecture ran in this workspace: run this file whole")
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=workspace_folder.parent,
+                            capture_output=True, text=True, check=True).stdout
+    assert status == "", f"after {len(ran)} lecture(s) ran, git shows:\n{status}"

@@ -1,0 +1,111 @@
+"""A student's own copies of the lectures and labs, so that running them never touches the tracked notebooks.
+
+    python -m course.workspace --open     # copy into my-work/ (ignored by git), then open it in JupyterLab
+    python -m course.workspace            # only copy, keeping every copy already there
+    python -m course.workspace ~/dl-work  # anywhere else; arguments --open does not know go to JupyterLab
+
+JupyterLab saves a notebook's outputs into its file, so a student who ran the tracked lectures in place would
+find ``git pull`` in conflict with them. The workspace holds ``lectures/NN_topic.ipynb`` and
+``labs/NN_topic/NN_topic.ipynb`` (the layout the lectures' and labs' links to each other assume). Running it again
+after ``git pull`` adds what is new and never overwrites a copy: to start a notebook afresh, delete or rename your
+copy and run it again.
+
+``--open`` starts JupyterLab in the workspace as a student needs it: nbgrader's Validate button stays, its
+instructor panels (Create Assignment, the formgrader, the course list) are left out (``course/student_jupyter/``,
+searched before the installation's own configuration through ``JUPYTER_CONFIG_PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import course
+
+DEFAULT_FOLDER = Path("my-work")  # listed in the kit's .gitignore
+LECTURES = Path(course.__file__).resolve().parent / "lectures"
+LABS = Path(course.__file__).resolve().parent.parent / "labs"  # the checkout's labs/, beside the course package
+STUDENT_CONFIG = Path(course.__file__).resolve().parent / "student_jupyter"
+FIRST_NOTEBOOK = "lectures/00_pytorch_basics.ipynb"
+
+
+@dataclass
+class WorkspaceReport:
+    """What :func:`create` did, as paths relative to the workspace."""
+
+    folder: Path
+    copied: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"workspace {self.folder}: {len(self.copied)} notebook(s) copied, {len(self.kept)} of yours kept"]
+        lines += [f"  new: {name}" for name in self.copied]
+        if self.kept:
+            lines.append("  (a copy you already have is never overwritten: delete or rename it to get a fresh one)")
+        return "\n".join(lines)
+
+
+def student_notebooks(lectures: Path = LECTURES, labs: Path = LABS) -> dict[str, Path]:
+    """Every notebook a student works in, by its path inside the workspace."""
+    if not lectures.is_dir() or not labs.is_dir():
+        raise FileNotFoundError(f"the lectures ({lectures}) or the labs ({labs}) are missing: run this from a "
+                                f"checkout of the kit installed with `python -m pip install -r requirements.txt`")
+    notebooks = {f"lectures/{path.name}": path for path in sorted(lectures.glob("*.ipynb"))}
+    notebooks |= {f"labs/{path.parent.name}/{path.name}": path for path in sorted(labs.glob("*/*.ipynb"))}
+    return notebooks
+
+
+def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path = LABS) -> WorkspaceReport:
+    """Copy every lecture and lab that ``folder`` does not hold yet; returns what was copied and kept."""
+    report = WorkspaceReport(folder)
+    for name, source in student_notebooks(lectures, labs).items():
+        target = folder / name
+        if target.exists():
+            report.kept.append(name)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        report.copied.append(name)
+    return report
+
+
+def student_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a student's JupyterLab: the kit's student configuration first on the config path."""
+    environ = dict(os.environ if environ is None else environ)
+    earlier = [path for path in environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if path]
+    return {**environ, "JUPYTER_CONFIG_PATH": os.pathsep.join([str(STUDENT_CONFIG), *earlier])}
+
+
+def open_in_jupyterlab(folder: Path, jupyter_arguments: list[str]) -> int:
+    """Run JupyterLab in ``folder`` on the first lecture until it is stopped; its exit status."""
+    command = [sys.executable, "-m", "jupyter", "lab", FIRST_NOTEBOOK, *jupyter_arguments]
+    return subprocess.call(command, cwd=folder, env=student_environment())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course.workspace", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
+                        help=f"where the copies go (default: {DEFAULT_FOLDER}/, which git ignores)")
+    parser.add_argument("--open", action="store_true",
+                        help="then start JupyterLab there (other arguments, such as --allow-root, go to it)")
+    arguments, jupyter_arguments = parser.parse_known_args(argv)
+    if jupyter_arguments and not arguments.open:
+        parser.error(f"unknown arguments {jupyter_arguments}: only --open passes arguments on to JupyterLab")
+    try:
+        report = create(arguments.folder)
+    except OSError as error:  # FileNotFoundError included
+        parser.exit(2, f"python -m course.workspace: {error}\n")
+    print(report)
+    if arguments.open:
+        return open_in_jupyterlab(arguments.folder, jupyter_arguments)
+    print(f"open it with: python -m course.workspace {arguments.folder} --open")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

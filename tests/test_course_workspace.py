@@ -1,0 +1,81 @@
+"""course.workspace: a student's copies of the lectures and labs, outside what git tracks, and the student's
+JupyterLab configuration."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course import workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+LABEXTENSIONS = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+
+
+def test_it_copies_every_lecture_and_lab(tmp_path):
+    report = workspace.create(tmp_path / "work")
+    lectures = sorted(path.name for path in (ROOT / "course" / "lectures").glob("*.ipynb"))
+    labs = sorted(f"{path.parent.name}/{path.name}" for path in (ROOT / "labs").glob("*/*.ipynb"))
+    assert report.copied == [f"lectures/{name}" for name in lectures] + [f"labs/{name}" for name in labs]
+    for name in report.copied:
+        source = ROOT / ("course" if name.startswith("lectures/") else "") / name
+        assert (tmp_path / "work" / name).read_bytes() == source.read_bytes(), f"{name} is not the kit's copy"
+
+
+def test_a_second_run_keeps_the_students_work_and_adds_what_is_new(tmp_path):
+    folder = tmp_path / "work"
+    workspace.create(folder)
+    mine = folder / "labs" / "01_backprop" / "01_backprop.ipynb"
+    mine.write_text("my answers")
+    (folder / "lectures" / "03_rnn.ipynb").unlink()  # as if lecture 03 had come with a git pull
+    report = workspace.create(folder)
+    assert mine.read_text() == "my answers", "a student's copy was overwritten"
+    assert report.copied == ["lectures/03_rnn.ipynb"], report.copied
+    assert "labs/01_backprop/01_backprop.ipynb" in report.kept and "never overwritten" in str(report)
+
+
+def test_the_default_workspace_is_ignored_by_git():
+    inside = workspace.DEFAULT_FOLDER / "lectures" / "01_backprop.ipynb"
+    checked = subprocess.run(["git", "check-ignore", "-q", str(inside)], cwd=ROOT)
+    assert checked.returncode == 0, f"git would show {inside}: add /{workspace.DEFAULT_FOLDER}/ to .gitignore"
+
+
+def test_the_students_configuration_comes_first_and_keeps_what_was_there():
+    environ = workspace.student_environment({"JUPYTER_CONFIG_PATH": "/etc/mine", "HOME": "/home/student"})
+    assert environ["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(workspace.STUDENT_CONFIG), "/etc/mine"]
+    assert environ["HOME"] == "/home/student"
+
+
+def test_the_hidden_panels_are_nbgraders_own_plugins_and_validate_stays():
+    """A plugin renamed by a new nbgrader would silently come back: each name must be one nbgrader ships."""
+    page_config = json.loads((workspace.STUDENT_CONFIG / "labconfig" / "page_config.json").read_text())
+    hidden = set(page_config["disabledExtensions"])
+    shipped = "\n".join(path.read_text(errors="ignore")
+                        for path in (LABEXTENSIONS / "@jupyter" / "nbgrader" / "static").glob("*.js"))
+    assert hidden and all(f'id:"{plugin}"' in shipped for plugin in hidden), f"not in nbgrader's labextension: {hidden}"
+    assert "@jupyter/nbgrader:validate-assignment" not in hidden, "students need the Validate button"
+    server = json.loads((workspace.STUDENT_CONFIG / "jupyter_server_config.json").read_text())
+    switched_off = server["ServerApp"]["jpserver_extensions"]
+    assert switched_off == {"nbgrader.server_extensions.formgrader": False,
+                            "nbgrader.server_extensions.course_list": False}, switched_off
+
+
+def test_the_command_says_where_the_copies_went_and_how_to_open_them(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "course.workspace", str(tmp_path / "work")],
+                          capture_output=True, text=True, check=True)
+    copied = f"{len(workspace.student_notebooks())} notebook(s) copied"
+    assert copied in done.stdout and "--open" in done.stdout, done.stdout
+
+
+def test_unknown_arguments_are_refused_without_open(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "course.workspace", str(tmp_path), "--allow-root"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "only --open passes arguments on" in done.stderr, done.stderr
+
+
+def test_a_missing_labs_folder_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="requirements.txt"):
+        workspace.create(tmp_path / "work", labs=tmp_path / "no-labs")
