@@ -65,6 +65,18 @@ PROBES = {
         "class Misnamed(ipywidgets.VBox):\n"
         "    _model_module = Unicode('@jupyter-widgets/controls-misnamed').tag(sync=True)\n\n\n"
         "Misnamed([bce_explorer().widget])"),
+    # what lectures 01, 02 and 04 showed before their explorers were fixed: a label too long for its room, text
+    # drawn over a button, a figure stretched to the window's width
+    "layout-broken": (
+        "import ipywidgets as widgets\nfrom matplotlib.figure import Figure\n\n"
+        "from course.widgets.display import figure_png\n\n"
+        "figure = Figure(figsize=(2, 1), dpi=50)\nfigure.add_subplot().plot([0, 1])\n"
+        "widgets.VBox([\n"
+        "    widgets.IntSlider(description='k (D steps per G step)'),\n"
+        "    widgets.HBox([widgets.Label('a label'), widgets.Button(description='on top', "
+        "layout={'margin': '0 0 0 -40px'})]),\n"
+        "    widgets.Image(value=figure_png(figure), format='png', layout={'width': '100%'}),\n"
+        "])"),
 }
 
 
@@ -243,3 +255,99 @@ def check_explorer_responds(page, name: str) -> None:
 def open_and_run(page, base: str, path: str) -> dict:
     open_notebook(page, base, path)
     return run_all(page, base, path)
+
+
+# -- what a student's eye sees at a laptop's and a desktop's window size ------------------------------------------
+
+WINDOW_SIZES = ((1366, 768), (1920, 1080))
+STRETCH_ALLOWED = 1.02  # a figure drawn wider than this times its own pixels is blurry: text and lines smeared
+OVERLAP_ALLOWED_PX = 2  # rectangles that share less than this in either direction only touch
+
+# Run in the page: the problems a student would see in the widget outputs of ``panel`` (a notebook panel).
+LAYOUT_PROBLEMS_JS = """(panel, limits) => {
+    const problems = [];
+    const shown = element => {
+        const box = element.getBoundingClientRect();
+        return box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden';
+    };
+    const text = element => (element.value !== undefined && element.tagName !== 'BUTTON' ? String(element.value)
+        : element.innerText || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+    const cellOf = element => {
+        const cell = element.closest('.jp-Cell');
+        const cells = [...panel.querySelectorAll('.jp-Cell')];
+        return cell ? `cell ${cells.indexOf(cell)}` : 'a cell';
+    };
+    const measure = document.createElement('canvas').getContext('2d');
+    const textWidth = (element, words) => {
+        const style = getComputedStyle(element);
+        measure.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        return measure.measureText(words).width;
+    };
+    const widgets = [...panel.querySelectorAll('.jp-OutputArea .jupyter-widgets')];
+    const inWidgets = selector => [...new Set(widgets.flatMap(widget => [...widget.querySelectorAll(selector)]))]
+        .filter(shown);
+
+    // 1. text cut off: a label, readout or button whose words need more room than it has
+    for (const element of inWidgets('.widget-label, .widget-label-basic, .widget-readout, button, input')) {
+        if (element.tagName === 'INPUT' && !['text', 'number', ''].includes(element.type)) continue;
+        const words = text(element);
+        if (!words) continue;
+        if (element.scrollWidth > element.clientWidth + 1) {
+            problems.push(`${cellOf(element)}: "${words}" is cut off (${element.scrollWidth} px of text in ` +
+                          `${element.clientWidth} px)`);
+        }
+    }
+    for (const element of inWidgets('select')) {
+        if (element.multiple || element.selectedIndex < 0) continue;
+        const words = element.options[element.selectedIndex].text;
+        const room = element.clientWidth - 28;  // the arrow and the padding
+        if (textWidth(element, words) > room) {
+            problems.push(`${cellOf(element)}: the choice "${words}" is cut off (needs ` +
+                          `${Math.ceil(textWidth(element, words))} px, has ${room} px)`);
+        }
+    }
+    // 2. a figure drawn wider than its own pixels
+    for (const image of [...panel.querySelectorAll('.jp-OutputArea img')].filter(shown)) {
+        if (image.naturalWidth && image.clientWidth > image.naturalWidth * limits.stretch) {
+            problems.push(`${cellOf(image)}: a figure of ${image.naturalWidth} px is stretched to ` +
+                          `${image.clientWidth} px (blurry)`);
+        }
+    }
+    // 3. text over text, or over a figure, inside a widget
+    const pieces = inWidgets('.widget-label, .widget-label-basic, .widget-readout, button, select, input, ' +
+                             '.widget-html-content, img, .widget-checkbox');
+    const leaves = pieces.filter(piece => !pieces.some(other => other !== piece && piece.contains(other)));
+    for (let i = 0; i < leaves.length; i++) {
+        for (let j = i + 1; j < leaves.length; j++) {
+            const a = leaves[i].getBoundingClientRect(), b = leaves[j].getBoundingClientRect();
+            const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+            const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+            if (wide > limits.overlap && high > limits.overlap) {
+                const name = element => element.tagName === 'IMG' ? 'a figure' : `"${text(element).slice(0, 30)}"`;
+                problems.push(`${cellOf(leaves[i])}: ${name(leaves[i])} and ${name(leaves[j])} overlap ` +
+                              `(${Math.round(wide)} x ${Math.round(high)} px)`);
+            }
+        }
+    }
+    return problems;
+}"""
+
+
+def layout_problems(page) -> list[str]:
+    """Widget text cut off, figures stretched past their pixels, text over text or figures: as the page is now."""
+    return notebook_panel(page).evaluate(LAYOUT_PROBLEMS_JS, {"stretch": STRETCH_ALLOWED,
+                                                              "overlap": OVERLAP_ALLOWED_PX})
+
+
+def check_layout_at_window_sizes(page, name: str) -> None:
+    """At each of WINDOW_SIZES: no layout problem in the notebook's widgets, and a screenshot of the explorer for a
+    person to review (``browser-artifacts/<name>-<width>x<height>.png``)."""
+    found = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in WINDOW_SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        time.sleep(1.0)  # JupyterLab and the widgets lay themselves out again after a resize
+        found += [f"at {width}x{height}, {problem}" for problem in layout_problems(page)]
+        cell = explorer_cell(page)
+        cell.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-{width}x{height}.png"))
+    assert not found, f"{name}: what a student would see go wrong:\n" + "\n".join(found)

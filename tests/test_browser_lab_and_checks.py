@@ -11,9 +11,9 @@ from urllib.error import HTTPError
 
 import pytest
 
-from browser_session import (ARTIFACTS, LAB, ROOT, check_explorer_responds, check_ran_without_errors,
-                             check_widgets_rendered, notebook_panel, open_and_run, open_notebook, require_browser,
-                             run_all, saved_notebook, wait_for_kernel)
+from browser_session import (ARTIFACTS, LAB, ROOT, check_explorer_responds, check_layout_at_window_sizes,
+                             check_ran_without_errors, check_widgets_rendered, layout_problems, notebook_panel,
+                             open_and_run, open_notebook, require_browser, run_all, saved_notebook, wait_for_kernel)
 from grader.notebooks import nbgrader_metadata, read_notebook, strip_solution_markers
 from lab_server import TOKEN, get
 
@@ -28,6 +28,16 @@ def test_the_checks_pass_a_working_explorer(lab):
     check_ran_without_errors(notebook, "probe")
     check_widgets_rendered(page, notebook, "probe")
     check_explorer_responds(page, "probe")
+    check_layout_at_window_sizes(page, "probe")
+
+
+def test_the_layout_check_sees_cut_off_text_overlaps_and_stretched_figures(lab):
+    page, base = lab
+    notebook = open_and_run(page, base, "probes/layout-broken.ipynb")
+    check_ran_without_errors(notebook, "layout probe")
+    problems = "\n".join(layout_problems(page))
+    for expected in ('"k (D steps per G step)" is cut off', '"a label" and "on top" overlap', "is stretched to"):
+        assert expected in problems, f"the layout check missed {expected!r}; it found:\n{problems}"
 
 
 @pytest.mark.parametrize("breakage, complaint", [

@@ -1,9 +1,11 @@
 """Every lecture as a student meets it: opened in JupyterLab in a real (headless) Chromium, Run All, no cell
 shows an error, the outputs nbval checks are the notebook's own (this run replaces nbval's, so that the suite
 executes each lecture once: see conftest.py), every widget renders, and moving a control of the topic's explorer
-changes what it shows. The lectures run in a student's workspace (course.workspace) as the README starts it, and
-git sees nothing new afterwards.
-Screenshots of each explorer after the interaction go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``).
+changes what it shows. At a laptop's and a desktop's window size (1366x768, 1920x1080) no widget's text is cut
+off or drawn over another's and no figure is stretched past its pixels. The lectures run in a student's workspace
+(course.workspace) as the README starts it, and git sees nothing new afterwards.
+Screenshots of each explorer at both sizes go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``) for a person to
+review.
 """
 
 import subprocess
@@ -11,8 +13,8 @@ import subprocess
 import nbformat
 import pytest
 
-from browser_session import (LECTURES, ROOT, check_explorer_responds, check_ran_without_errors,
-                             check_widgets_rendered, open_and_run, require_browser)
+from browser_session import (LECTURES, ROOT, check_explorer_responds, check_layout_at_window_sizes,
+                             check_ran_without_errors, check_widgets_rendered, open_and_run, require_browser)
 from checked_outputs import output_differences
 
 pytestmark = pytest.mark.slow
@@ -28,6 +30,7 @@ def test_lecture_runs_and_its_explorer_responds(lab, lecture):
     assert not differences, f"{lecture}: outputs that nbval checks differ:\n" + "\n".join(differences)
     check_widgets_rendered(page, notebook, lecture)
     check_explorer_responds(page, lecture)
+    check_layout_at_window_sizes(page, lecture)
 
 
 def test_running_the_lectures_leaves_git_status_clean(served):

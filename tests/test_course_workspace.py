@@ -3,10 +3,12 @@ JupyterLab configuration."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course import workspace
@@ -79,3 +81,25 @@ def test_unknown_arguments_are_refused_without_open(tmp_path):
 def test_a_missing_labs_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="requirements.txt"):
         workspace.create(tmp_path / "work", labs=tmp_path / "no-labs")
+
+
+def notebook_links(path: Path) -> list[str]:
+    """The relative links to notebooks in the markdown cells of ``path``."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [target for cell in cells if cell.cell_type == "markdown"
+            for target in re.findall(r"\]\(([^)\s]+\.ipynb)\)", cell.source) if "://" not in target]
+
+
+def test_each_lecture_links_to_its_lab_and_each_lab_back_and_every_link_opens(tmp_path):
+    folder = tmp_path / "work"
+    report = workspace.create(folder)
+    broken, missing = [], []
+    for name in report.copied:
+        path = folder / name
+        links = notebook_links(path)
+        broken += [f"{name} -> {link}" for link in links if not (path.parent / link).resolve().is_file()]
+        topic = path.stem
+        partner = f"labs/{topic}/{topic}.ipynb" if name.startswith("lectures/") else f"lectures/{topic}.ipynb"
+        if not any((path.parent / link).resolve() == (folder / partner).resolve() for link in links):
+            missing.append(f"{name} does not link to {partner}")
+    assert not broken and not missing, "\n".join(broken + missing)

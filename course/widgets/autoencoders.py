@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from course.autoencoders import VAE, Autoencoder, classifier_verdicts, digit_pixels, train_autoencoder, train_vae
 from course.repro import seed_everything
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 MODELS = ("VAE", "AE")
 LATENT_RANGE = (-4.0, 4.0)
@@ -109,7 +109,7 @@ class CodeSpaceExplorer(ShowsItsWidget):
                                        description=name, continuous_update=False)
                    for name, value in (("z1", z[0]), ("z2", z[1]))]
         self.z1_slider, self.z2_slider = sliders
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.table = widgets.HTML()
         for control in (self.model_buttons, *sliders):
             control.observe(self.refresh, names="value")

@@ -18,7 +18,7 @@ from course.backprop import (
     squared_error,
 )
 from course.plots import plot_loss_curve
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 FORWARD_NAMES = ("a1", "f1", "a2", "f2", "a3", "y")
 
@@ -187,7 +187,8 @@ class BackpropExplorer(ShowsItsWidget):
         # eta only matters when a step is taken, so moving it needs no recomputation.
 
         self.repeat = widgets.BoundedIntText(
-            value=repeat, min=1, max=1000, description="n", layout={"width": "9em"}
+            value=repeat, min=1, max=1000, description="n", style={"description_width": "initial"},
+            layout={"width": "9em"},  # room for four digits and the spinner beside the short label
         )
         self.step_button = widgets.Button(description="Step", button_style="primary")
         self.step_n_button = widgets.Button(description=f"Step x{repeat}")
@@ -201,7 +202,7 @@ class BackpropExplorer(ShowsItsWidget):
 
         self.table = widgets.HTML()
         self.status = widgets.Label()
-        self.loss_plot = widgets.Image(format="png")
+        self.loss_plot = figure_image()
         self.widget = widgets.VBox([
             widgets.HBox([self.x1_slider, self.x2_slider]),
             widgets.HBox([self.z_slider, self.eta_slider]),

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from course.bce import bce_from_logits, binary_entropy, gradient_wrt_logit, gradient_wrt_probability
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 MODES = ("probability", "logit")
 PROBABILITY_RANGE = (0.001, 0.999)  # h = 0 or 1 would make the logit and dJ/dh infinite
@@ -177,7 +177,7 @@ class BCEExplorer(ShowsItsWidget):
         for control in (self.probability_slider, self.logit_slider, self.label_slider):
             control.observe(self._on_change, names="value")
         self.table = widgets.HTML()
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.widget = widgets.VBox([
             self.mode_buttons,
             self.probability_slider,

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course.cnn import KERNEL_GALLERY, conv2d_by_hand, output_size, pool2d_by_hand, window_at, x_image
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 # (label shown, mode passed to pool2d_by_hand)
 POOLING_CHOICES = (("none", "none"), ("max", "max"), ("avg", "average"))
@@ -173,7 +173,7 @@ class KernelExplorer(ShowsItsWidget):
         self.preset.observe(lambda change: self.set_kernel(change["new"]), names="value")
         for control in (*sum(self.kernel_boxes, []), self.stride, self.padding, self.pooling, self.position):
             control.observe(self._on_change, names="value")
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.products = widgets.HTML()
         self.status = widgets.Label()
         grid = widgets.VBox([widgets.HBox(row) for row in self.kernel_boxes])

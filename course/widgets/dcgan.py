@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course.dcgan import generate_images
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 PATHS = ("spherical", "linear")
 STRIP = 9  # images along the path shown at once
@@ -129,7 +129,7 @@ class LatentExplorer(ShowsItsWidget):
         self.path = widgets.ToggleButtons(options=PATHS, value=path, description="path")
         for control in (self.seed_a, self.seed_b, self.code_a, self.code_b, self.t, self.path):
             control.observe(self.refresh, names="value")
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.status = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.seed_a, self.seed_b]), widgets.HBox([self.code_a, self.code_b]),
                                     self.path, self.t, self.figure, self.status])

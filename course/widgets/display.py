@@ -1,9 +1,11 @@
-"""What every explorer shares: a figure turned into PNG bytes, and showing itself in a notebook."""
+"""What every explorer shares: a figure turned into PNG bytes, the widget that shows it, and showing itself in a
+notebook."""
 
 from __future__ import annotations
 
 import io
 
+import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 
@@ -17,6 +19,13 @@ def figure_png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def figure_image() -> widgets.Image:
+    """The widget an explorer draws its figures in: at most its own pixels wide, so that it is never stretched
+    (blurry) to fill a wide window, and scaled down to fit a narrow one."""
+    return widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%",
+                                                               height="auto"))
 
 
 class ShowsItsWidget:

@@ -34,7 +34,7 @@ from course.gan import (
     mode_coverage,
 )
 from course.repro import pick_device, single_cpu_thread
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256, 512)
@@ -414,23 +414,30 @@ class GANPlayground(ShowsItsWidget):
             self.step_and_draw()
 
     def _build_controls(self, target, kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick) -> None:
-        style = {"description_width": "9em"}
+        # room for the longest label, "k (D steps per G step)", and for the longest choice, "minibatch discrimination"
+        style = {"description_width": "12em"}
+        layout = {"width": "28em"}
         rates = [(f"{rate:g}", rate) for rate in sorted(set(LEARNING_RATES) | {lr_d, lr_g})]
         self.target_picker = widgets.Dropdown(options=list(TARGETS), value=target, description="target",
-                                              style=style)
-        game_controls = self._build_game_controls(kind, style)
-        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", style=style)
-        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", style=style)
+                                              style=style, layout=layout)
+        game_controls = self._build_game_controls(kind, style, layout)
+        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", style=style,
+                                                 layout=layout)
+        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", style=style,
+                                                 layout=layout)
         self.d_steps_slider = widgets.IntSlider(value=d_steps, min=1, max=MAX_D_STEPS,
-                                                description="k (D steps per G step)", style=style)
+                                                description="k (D steps per G step)", style=style,
+                                                layout=layout)
         self.batch_picker = widgets.Dropdown(options=sorted(set(BATCH_SIZES) | {batch_size}), value=batch_size,
-                                             description="batch size", style=style)
-        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", style=style)
+                                             description="batch size", style=style, layout=layout)
+        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", style=style,
+                                               layout=layout)
         for control in (self.target_picker, self.lr_d_slider, self.lr_g_slider, self.d_steps_slider,
                         self.batch_picker, self.seed_box):
             control.observe(lambda _change: self.reset(), names="value")
         self.tick_picker = widgets.Dropdown(options=sorted(set(STEPS_PER_TICK) | {steps_per_tick}),
-                                            value=steps_per_tick, description="steps per tick", style=style)
+                                            value=steps_per_tick, description="steps per tick", style=style,
+                                            layout=layout)
         self.play = widgets.Play(value=0, min=0, max=10**6, step=1, interval=TICK_MS, description="play",
                                  show_repeat=False)
         self.play.observe(self._on_tick, names="value")
@@ -439,7 +446,7 @@ class GANPlayground(ShowsItsWidget):
         self.reset_button = widgets.Button(description="Reset", tooltip="back to step 0, same settings and seed")
         self.reset_button.on_click(lambda _button: self.reset())
         self.status = widgets.HTML()
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.widget = widgets.VBox([
             widgets.HBox([widgets.VBox([self.target_picker, *game_controls, self.d_steps_slider,
                                         self.batch_picker]),
@@ -450,8 +457,9 @@ class GANPlayground(ShowsItsWidget):
             self.figure,
         ])
 
-    def _build_game_controls(self, kind: str, style: dict) -> list[widgets.Widget]:
-        """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out."""
+    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
+        """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out.
+        ``style`` and ``layout`` size a labelled control as the others are sized (toggle buttons size themselves)."""
         self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind, description="G loss",
                                                  style=style)
         self.kind_picker.observe(lambda _change: self.reset(), names="value")

@@ -128,9 +128,9 @@ class VariantPlayground(GANPlayground):
     def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
         return self.trainer.generator_field(points)
 
-    def _build_game_controls(self, kind: str, style: dict) -> list[widgets.Widget]:
+    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
         self.variant_picker = widgets.Dropdown(options=list(VARIANTS), value=self._first_variant,
-                                               description="variant", style=style)
+                                               description="variant", style=style, layout=layout)
         self.changes_note = widgets.HTML()
         self._show_changes()
         self.variant_picker.observe(self._on_variant, names="value")

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from course.autoencoders import VAE, classifier_verdicts, digit_pixels, train_vae
 from course.generative_ai import inpaint, mean_fill, missing_block, missing_pixel_error
 from course.repro import seed_everything
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 MASKS = {
     "bottom half": missing_block(rows=slice(4, 8)),
@@ -94,7 +94,7 @@ class InpaintingExplorer(ShowsItsWidget):
         self.mask_dropdown = widgets.Dropdown(options=list(MASKS), value=mask, description="hide")
         self.index_slider = widgets.IntSlider(value=index, min=0, max=len(self.digits) - 1, description="digit",
                                               continuous_update=False)
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         self.table = widgets.HTML()
         for control in (self.mask_dropdown, self.index_slider):
             control.observe(self.refresh, names="value")

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from course.pytorch_basics import FEATURES, OPTIMIZERS, LogisticRegression, eights_and_nines, evaluate, fit, standardise
 from course.repro import seed_everything
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 BATCH_SIZES = (1, 8, 32, 128, "all")
 LEARNING_RATE_EXPONENTS = (-3.0, 0.5)  # the learning rate's slider runs from 10^-3 to 10^0.5
@@ -117,7 +117,7 @@ class LoopExplorer(ShowsItsWidget):
         self.standardise_box = widgets.Checkbox(value=setting.standardised, description="standardised features")
         self.zero_grad_box = widgets.Checkbox(value=setting.zero_grad, description="call optimizer.zero_grad()")
         self.table = widgets.HTML()
-        self.figure = widgets.Image(format="png")
+        self.figure = figure_image()
         for control in (self.optimizer_buttons, self.lr_slider, self.batch_dropdown, self.epochs_slider,
                         self.standardise_box, self.zero_grad_box):
             control.observe(self.refresh, names="value")

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
-from course.widgets.display import ShowsItsWidget, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 
 def sine_sequence(length: int, step: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -182,7 +182,7 @@ class RNNStepper(ShowsItsWidget):
         self.reset_button.on_click(lambda _b: self.reset())
         self.status = widgets.Label()
         self.table = widgets.HTML()
-        self.plot = widgets.Image(format="png")
+        self.plot = figure_image()
         self.widget = widgets.VBox([
             widgets.HBox([self.scale_slider, self.activation_picker]),
             widgets.HBox([self.step_button, self.backward_button, self.reset_button, self.status]),
