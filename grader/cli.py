@@ -18,6 +18,7 @@ from grader.course import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.release import release
 from grader.sandbox import GiB, Limits
+from grader.self_check import self_check
 from grader.tidy import tidy_file
 from grader.workspace import GradingError
 
@@ -110,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     mutants.add_argument("assignments", nargs="*", help="assignment names (default: all)")
 
+    own = commands.add_parser(
+        "self-check", help="grade your own lab notebook with its hidden tests, as a course would, in a scratch "
+        "course folder (for self-learners; the course's gradebook is not touched)")
+    own.add_argument("notebook", help="your notebook, e.g. my-work/labs/01_backprop/01_backprop.ipynb")
+    own.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                     help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+
     tidy = commands.add_parser(
         "tidy",
         help="save notebooks as the course keeps them: clean metadata, lectures keep only checked outputs "
@@ -193,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if arguments.command == "export":
             return _export(course, arguments.out, arguments.detail)
+        if arguments.command == "self-check":
+            report = self_check(course, Path(arguments.notebook).resolve(), arguments.timeout)
+            print("\n".join(report.lines()))
+            return 0 if not report.rejected else 1
         assignments = course.resolve(arguments.assignments)
         if arguments.command == "build":
             for folder in build_labs(course, assignments):
