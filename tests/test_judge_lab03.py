@@ -104,7 +104,7 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
                         re.escape("write the recurrence yourself instead of calling torch's RNN")),
     "never-clips": ("ex6_train_tests", re.escape("the training loop never called clip_grad_norm")),
     "rigs-char-rnn": ("ex6_train_tests", r"mean cross-entropy … is not below 0\.6 nats per character"),
-    "oracle-model": ("ex6_train_tests", re.escape("train_char_model must return a course.rnn.CharRNN")),
+    "oracle-model": ("ex6_train_tests", re.escape("train_char_model must return a course.rnn.CharRNN, got a …")),
 }
 
 
