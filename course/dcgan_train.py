@@ -11,10 +11,11 @@ a discriminator update on the real batch and on the detached fakes (course.gan's
 then a generator update through the freshly updated D with the non-saturating loss — course.gan's
 ``discriminator_step`` and ``generator_step``, with the fakes reused as pytorch/examples' dcgan does.
 
-The default run differs from the paper's DCGAN in three measured ways (lecture 06, section 7): it draws the
+The default run differs from the paper's DCGAN in four measured ways (lecture 06, section 7): it draws the
 digits at their own size, 8x8, and scales each sample up as the 32x32 digits are made; G gets a 10-way
 categorical code beside the noise and InfoGAN's code head on D's features must read it back (``codes``,
-``code_weight``); both learning rates fall linearly to zero over the run (``lr_decay``).
+``code_weight``); both learning rates fall linearly to zero over the run (``lr_decay``); D's target for real
+images is 0.9, one-sided label smoothing (``real_label``).
 ``TrainConfig.paper_rules()`` is the paper's recipe on the 32x32 digits, ``TrainConfig.full()`` its sizes.
 
 What it writes to ``out_dir`` (rank 0 alone): ``log.csv`` (per step: D loss, G loss, mean D(x), mean
@@ -83,6 +84,7 @@ class TrainConfig:
     codes: int = 10  # categories of G's code, read back by InfoGAN's head on D; 0: the paper's plain noise
     code_weight: float = 3.0
     lr_decay: bool = True  # both rates fall linearly to zero over ``steps``
+    real_label: float = 0.9  # D's target for real images: 0.9 is one-sided label smoothing (topic 05), 1 the paper's
     seed: int = 0
     device: str | None = None
     out_dir: str = "runs/dcgan"
@@ -101,13 +103,15 @@ class TrainConfig:
     def full(cls, **overrides) -> "TrainConfig":
         """The paper's and pytorch/examples' sizes: 64x64 images, nz 100, widths 64, batch 128."""
         sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000, codes=0, lr_decay=False,
+                     real_label=1.0,
                      checkpoint_every=1000, sample_every=1000, log_every=100)
         return cls(**{**sizes, **overrides})
 
     @classmethod
     def paper_rules(cls, **overrides) -> "TrainConfig":
-        """The paper's recipe on the 32x32 digits: no code, constant learning rates (the default before issue 19)."""
-        return cls(**{**dict(image_size=32, nz=64, batch_size=64, steps=3000, codes=0, lr_decay=False), **overrides})
+        """The paper's recipe on the 32x32 digits: no code, constant learning rates, hard labels."""
+        recipe = dict(image_size=32, nz=64, batch_size=64, steps=3000, codes=0, lr_decay=False, real_label=1.0)
+        return cls(**{**recipe, **overrides})
 
     @classmethod
     def default(cls, **overrides) -> "TrainConfig":
@@ -126,6 +130,9 @@ class TrainConfig:
         if self.codes == 1 or self.codes < 0 or self.code_weight < 0:
             raise ValueError(f"codes={self.codes}, code_weight={self.code_weight}: give 0 codes (none) or at least 2, "
                              f"and a weight of at least 0")
+        if not 0.5 < self.real_label <= 1.0:
+            raise ValueError(f"real_label={self.real_label}: D's target for real images lies in (0.5, 1] (1: none, "
+                             f"0.9: one-sided label smoothing)")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads={self.threads} must be at least 1 (or None for torch's own number)")
 
@@ -308,7 +315,7 @@ class DCGANTraining:
     def train_step(self, real: torch.Tensor) -> torch.Tensor:
         """One DCGAN step on a real batch (N, C, S, S); returns [d_loss, g_loss, D(x), D(G(z))] (no sync).
 
-        D: BCE(D(x), 1) + BCE(D(G(z).detach()), 0), one update. G: BCE(D(G(z)), 1) through the updated
+        D: BCE(D(x), real_label) + BCE(D(G(z).detach()), 0), one update. G: BCE(D(G(z)), 1) through the updated
         D (the non-saturating loss), one update; with codes, G and the code head also minimise
         ``code_weight`` x the cross-entropy of the head's guess of each fake's code. D(x) and D(G(z)) are batch
         means before D's update.
@@ -320,7 +327,7 @@ class DCGANTraining:
             fake = self._g_train(latent)  # (N, C, S, S)
             real_logits = self._d_train(real)  # (N,)
             fake_logits = self._d_train(fake.detach())  # (N,): D's update leaves G alone
-        d_loss = discriminator_loss(real_logits, fake_logits)
+        d_loss = discriminator_loss(real_logits, fake_logits, self.config.real_label)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.d_optimizer)
@@ -664,6 +671,8 @@ def build_parser(base: TrainConfig) -> argparse.ArgumentParser:
     add("--code-weight", type=float, default=base.code_weight, help="weight of the code's cross-entropy in G's loss")
     add("--lr-decay", action=argparse.BooleanOptionalAction, default=base.lr_decay,
         help="both learning rates fall linearly to zero over the steps")
+    add("--real-label", type=float, default=base.real_label,
+        help="D's target for real images: 0.9 is one-sided label smoothing, 1 the paper's hard label")
     add("--steps", type=int, default=base.steps, help="total steps (a resumed run continues up to it)")
     add("--seed", type=int, default=base.seed)
     add("--device", default=base.device, help="cpu, cuda or mps (default: course.repro.pick_device)")
@@ -710,6 +719,7 @@ def main(argv: list[str] | None = None) -> DCGANTraining:
             print(f"DCGAN on {config.dataset} {config.image_size}x{config.image_size}, device {training.device}"
                   f"{f' x {training.world_size} processes' if training.world_size > 1 else ''}, "
                   f"code of {config.codes} categories, learning rates {'decaying' if config.lr_decay else 'constant'}, "
+                  f"real label {config.real_label:g}, "
                   f"amp {training.amp}, channels_last {training.channels_last}, compile {config.compile}, "
                   f"from step {training.step} to {config.steps}", flush=True)
         training.train()

@@ -19,12 +19,12 @@ DEVICE_ENV = "COURSE_DEVICE"
 FULL_SIZE_ENV = "COURSE_FULL"
 
 
-def seed_everything(seed: int = DEFAULT_SEED) -> int:
-    """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU)."""
+def seed_everything(seed: int = DEFAULT_SEED) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU). Returns nothing, so that a cell
+    ending with it prints nothing."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    return seed
 
 
 def _mps_available() -> bool:

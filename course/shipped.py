@@ -8,6 +8,7 @@ the command that reproduces it, the date, the seconds it took, torch's version a
     python -m course.shipped                  # list the shipped results and whether each is present
     python -m course.shipped mode_collapse    # recompute lecture 04's benchmark and rewrite its file
     python -m course.shipped dcgan_digits     # retrain lecture 06's DCGAN and rewrite its checkpoint
+    python -m course.shipped dcgan_ablation   # lecture 06's table: six DCGAN runs, one process per core
     python -m course.shipped variant_benchmark   # lecture 07's tables: about two CPU-hours, spread over the cores
     python -m course.shipped digits_classifier   # retrain the classifier that scores generated digits
 """
@@ -52,6 +53,8 @@ RESULTS = {
                       "lecture 04: plain GANs on the ring and the grid, 5 seeds x 10,000 steps per setting"),
         ShippedResult("dcgan_digits", "dcgan_digits.pt", "course.dcgan_digits",
                       "lecture 06: the digits DCGAN's generator after its default run"),
+        ShippedResult("dcgan_ablation", "dcgan_ablation.json", "course.dcgan_ablation",
+                      "lecture 06: the paper's DCGAN recipe, then each change up to the default run, scored"),
         ShippedResult("variant_benchmark", "variant_benchmark.pt", "course.variant_benchmark",
                       "lecture 07: the GAN variants on the ring and the grid, 5 seeds x 10,000 steps per setting"),
         ShippedResult("vae_vs_gan", "vae_vs_gan.json", "course.bench_vae_gan",

@@ -3,12 +3,14 @@ shows an error, the outputs nbval checks are the notebook's own (this run replac
 executes each lecture once: see conftest.py), every widget renders, and moving a control of the topic's explorer
 changes what it shows. At a laptop's and a desktop's window size (1366x768, 1920x1080) no widget's text is cut
 off or drawn over another's and no figure is stretched past its pixels. The lectures run in a student's workspace
-(course.workspace) as the README starts it, and git sees nothing new afterwards.
+(course.workspace) as the README starts it, and git sees nothing new afterwards. Every number the text quotes is
+in the run's outputs, in a shipped result, or in tests/quoted_numbers.toml with its source.
 Screenshots of each explorer at both sizes go to ``browser-artifacts/`` (or ``$BROWSER_ARTIFACTS``) for a person to
 review.
 """
 
 import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,18 +18,27 @@ import pytest
 from browser_session import (LECTURES, ROOT, check_explorer_responds, check_layout_at_window_sizes,
                              check_ran_without_errors, check_widgets_rendered, open_and_run, require_browser)
 from checked_outputs import output_differences
+from quoted_numbers import shipped_text, unshown_numbers
 
 pytestmark = pytest.mark.slow
 require_browser()
 
 
+@pytest.fixture(scope="module")
+def shipped():
+    return shipped_text()
+
+
 @pytest.mark.parametrize("lecture", LECTURES)
-def test_lecture_runs_and_its_explorer_responds(lab, lecture):
+def test_lecture_runs_and_its_explorer_responds(lab, shipped, lecture):
     page, base = lab
     notebook = open_and_run(page, base, f"lectures/{lecture}")
     check_ran_without_errors(notebook, lecture)
     differences = output_differences(notebook, nbformat.read(ROOT / "course" / "lectures" / lecture, as_version=4))
     assert not differences, f"{lecture}: outputs that nbval checks differ:\n" + "\n".join(differences)
+    unshown = unshown_numbers(notebook, Path(lecture).stem, shipped)
+    assert not unshown, (f"{lecture}: the text quotes {unshown}, which neither the run shows nor a shipped result "
+                         f"holds: show them, or name their source in tests/quoted_numbers.toml")
     check_widgets_rendered(page, notebook, lecture)
     check_explorer_responds(page, lecture)
     check_layout_at_window_sizes(page, lecture)

@@ -28,8 +28,10 @@ from course.dcgan_train import (
 from course.dcgan import latent_with_codes
 from course.image_data import digits_images
 
-TINY = dict(nz=8, ngf=4, ndf=4, batch_size=16, device="cpu", log_every=2, image_size=32, codes=0, lr_decay=False)
-TINY_CODED = {**TINY, "image_size": 8, "codes": 4, "lr_decay": True}  # the default's recipe: 8x8, a code, decaying rates
+TINY = dict(nz=8, ngf=4, ndf=4, batch_size=16, device="cpu", log_every=2, image_size=32, codes=0, lr_decay=False,
+            real_label=1.0)
+# the default's recipe: 8x8, a code, decaying rates, smoothed real labels
+TINY_CODED = {**TINY, "image_size": 8, "codes": 4, "lr_decay": True, "real_label": 0.9}
 TINY_ARGS = ["--nz", "8", "--ngf", "4", "--ndf", "4", "--batch-size", "16", "--device", "cpu", "--log-every", "2"]
 
 
@@ -69,10 +71,11 @@ def assert_bit_identical(a: dict, b: dict):
         assert torch.equal(a[name], b[name]), f"{name} differs"
 
 
-def plain_discriminator_step(D, d_opt, real, fake):
-    """The paper's D update in plain torch: BCE(D(x), 1) + BCE(D(G(z).detach()), 0); (loss, real and fake logits)."""
+def plain_discriminator_step(D, d_opt, real, fake, real_label=1.0):
+    """The paper's D update in plain torch: BCE(D(x), real_label) + BCE(D(G(z).detach()), 0); (loss, real and fake
+    logits)."""
     real_logits, fake_logits = D(real), D(fake.detach())
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(len(real)))
+    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.full((len(real),), real_label))
               + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(len(fake))))
     d_opt.zero_grad()
     d_loss.backward()
@@ -80,8 +83,9 @@ def plain_discriminator_step(D, d_opt, real, fake):
     return d_loss, real_logits, fake_logits
 
 
-def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32):
-    training = tiny(tmp_path, digits32)
+@pytest.mark.parametrize("real_label", [1.0, 0.9], ids=["hard-labels", "smoothed"])
+def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32, real_label):
+    training = tiny(tmp_path, digits32, real_label=real_label)
     G, D = copy.deepcopy(training.generator), copy.deepcopy(training.discriminator)
     g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -91,8 +95,8 @@ def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32):
     stats = training.train_step(real)
 
     fake = G(noise)
-    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake)
-    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(16))  # the updated D, the same fakes
+    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake, real_label)
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(16))  # the updated D, the same fakes: G's label 1
     g_opt.zero_grad()
     g_loss.backward()
     g_opt.step()
@@ -195,13 +199,15 @@ def test_full_size_switch_gives_the_paper_sizes(monkeypatch):
     monkeypatch.setenv("COURSE_FULL", "1")
     full = TrainConfig.default()
     assert (full.image_size, full.nz, full.ngf, full.ndf, full.batch_size) == (64, 100, 64, 64, 128)
-    assert (full.codes, full.lr_decay) == (0, False)  # the paper's DCGAN
+    assert (full.codes, full.lr_decay, full.real_label) == (0, False, 1.0)  # the paper's DCGAN
     monkeypatch.delenv("COURSE_FULL")
     default = TrainConfig.default()
     assert (default.image_size, default.codes, default.lr_decay) == (8, 10, True)
     assert (TrainConfig.paper_rules().image_size, TrainConfig.paper_rules().codes) == (32, 0)
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="real_label=0.3"):
+        TrainConfig(real_label=0.3)
     with pytest.raises(ValueError, match="codes=1"):
         TrainConfig(codes=1)
     with pytest.raises(ValueError, match="digits' own size"):
@@ -224,7 +230,7 @@ def test_the_coded_step_is_infogans_step_in_plain_torch(tmp_path, digits8):
     stats = training.train_step(real)
 
     fake = G(torch.cat([noise, F.one_hot(codes, 4).float()], dim=1))
-    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake)
+    d_loss, real_logits, fake_logits = plain_discriminator_step(D, d_opt, real, fake, TINY_CODED["real_label"])
     D.requires_grad_(False)
     features = D.main[:-1](fake)
     g_loss = F.binary_cross_entropy_with_logits(D.main[-1](features).reshape(-1), torch.ones(16))
