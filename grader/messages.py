@@ -25,7 +25,7 @@ import re
 import torch
 
 NUMBER = re.compile(r"\d+(?:[.,_]\d+)*(?:[eE][+-]?\d+)?")
-QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+QUOTED = re.compile(r"(?<!\w)'[^'\n]*'|(?<!\w)\"[^\"\n]*\"")  # an apostrophe inside a word (block's) opens nothing
 HIDDEN = "…"
 MAX_SHOWN_ITEMS = 64  # a container printed in a message: longer ones are shown as "…"
 SHOWN_MESSAGE = "__judge_shown_message__"

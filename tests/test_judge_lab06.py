@@ -84,7 +84,8 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "rigs-the-generator": ("ex7_train_dcgan_tests",
                            re.escape("train_dcgan(..., steps=…) called dcgan_step … times, expected …")),
     "misses-exercise-4": ("ex4_discriminator_block_tests",
-                          re.escape("outputs differ from the reference block in train mode")),
+                          re.escape("the block's output in train mode against the reference block's: … of … values "
+                                    "differ; ") + ".*"),
 }
 
 

@@ -75,3 +75,11 @@ def test_numbers_tensors_and_their_containers_are_shown_masked():
 def test_text_quoted_in_another_message_is_hidden():
     assert failure("raise KeyError(hidden)", hidden="bcde") == "'…'"
     assert failure('{}[hidden]', hidden="ab") == "'…'"
+    assert failure("getattr(object(), hidden)", hidden="secret_name") == "'…' object has no attribute '…'"
+
+
+def test_an_apostrophe_inside_a_word_is_not_a_quote():
+    """course.compare's messages are a helper's (numbers masked), and read as words: the block's, the critic's."""
+    message = "the block's output against the reference block's: 3 of 8 values differ"
+    assert failure("raise AssertionError(message)", message=message) == (
+        "the block's output against the reference block's: … of … values differ")
