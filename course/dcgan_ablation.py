@@ -68,7 +68,8 @@ def run_row(row: Row) -> dict:
 
 def compute() -> tuple[dict, dict]:
     """Every row, one process per core (spawned: each imports torch afresh); (payload, settings) for course.shipped."""
-    with ProcessPoolExecutor(min(available_cores(), len(ROWS)), mp_context=multiprocessing.get_context("spawn")) as pool:
+    workers = min(available_cores(), len(ROWS))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         rows = list(pool.map(run_row, ROWS))
     real = digit_quality.real_baseline(SAMPLES)
     payload = {"rows": rows, "real": {"confident": real.confident_share, "classes": real.classes_covered,
@@ -88,7 +89,8 @@ def shipped_ablation(path: Path | None = None) -> tuple[dict, dict]:
 def ablation_table(payload: dict) -> str:
     """The table as lecture 06 prints it: one row per run, then the real digits. (Each row's seconds are kept in
     the payload but not printed: they depend on what else the machine was doing while the table was made.)"""
-    lines = [f"{'run: python -m course.dcgan_train --score with':<48} {'adds':<48} {'confident':>9}  {'classes':>7}  {'Fréchet':>7}",
+    lines = [f"{'run: python -m course.dcgan_train --score with':<48} {'adds':<48} "
+             f"{'confident':>9}  {'classes':>7}  {'Fréchet':>7}",
              "-" * 124]
     for row in payload["rows"]:
         lines.append(f"{row['options']:<48} {row['change']:<48} {row['confident']:>9.1%}  {row['classes']:>4}/10"

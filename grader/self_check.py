@@ -1,4 +1,5 @@
-"""``python -m grader self-check NOTEBOOK``: a self-learner's own lab graded with the hidden tests, as a course grades it.
+"""``python -m grader self-check NOTEBOOK``: a self-learner's own lab graded with the hidden tests, as a course
+grades it.
 
     python -m grader self-check my-work/labs/01_backprop/01_backprop.ipynb
 

@@ -3,13 +3,12 @@ it loads (``course/shipped/``), in its code (a setting it states), or in its lis
 ``tests/quoted_numbers.toml`` (a paper's or the slides' figure, with where it comes from).
 
 A quoted number is a decimal (``0.80``, ``19.8``) or a percentage (``41 %``) in a markdown cell, outside formulas
-(``$...$``), code spans, link targets and arXiv numbers. It is found where a number rounds to it at the precision it is quoted with, as itself
-or, for a percentage, as a fraction (``86.1 %`` is found in ``0.861``).
+(``$...$``), code spans, link targets and arXiv numbers. It is found where a number rounds to it at the precision
+it is quoted with, as itself or, for a percentage, as a fraction (``86.1 %`` is found in ``0.861``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -105,7 +104,3 @@ def unshown_numbers(notebook: dict, lecture: str, shipped: str) -> list[str]:
             if not any(matches(quote, value) for value in values):
                 missing.append(quote)
     return missing
-
-
-def load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -95,7 +95,7 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "lying-tensor": ("ex4_generator_loss_tests", r"generator_loss\(\) did not give a plain answer: .+"),
     "rebinds-allclose": ("ex3_discriminator_loss_tests",
                          re.escape("discriminator_loss with real_label=… (only the real label changes) against "
-                                   "BCEWithLogitsLoss(real, …) + BCEWithLogitsLoss(fake, …): got …, expected …")),
+                                   "BCEWithLogitsLoss(real, …) + BCEWithLogitsLoss(fake, …): ") + "got …, expected …"),
     "rigs-generator": ("ex6_train_tests", re.escape("train_gan_1d(..., steps=…) called gan_step … times, expected …")),
     "spells-its-inputs": ("ex1_bce_probabilities_tests",
                           re.escape("float…, …x…, soft labels: expected a 0-d tensor of dtype torch.float…, got …")),

@@ -108,7 +108,8 @@ MESSAGES = {  # student -> (the test cell, its error message as a pattern)
                           re.escape("information_lower_bound() did not give a plain answer") + ".*"),
     "rebinds-the-switch": ("ex4_minibatch_discrimination_tests", COURSE_REFUSED),
     "rewrites-the-critic": ("ex2_gradient_penalty_tests",
-                            re.escape("the penalty for f(x) = w.x + b against (||w|| - …)^…: got …, expected …")),
+                            re.escape("the penalty for f(x) = w.x + b against (||w|| - …)^…: ")
+                            + "got …, expected …"),
 }
 
 

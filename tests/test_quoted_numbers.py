@@ -31,7 +31,8 @@ def notebook(markdown: str, printed: str) -> dict:
 
 
 def test_it_names_a_quoted_number_the_run_does_not_show():
-    shown = notebook("InfoGAN covered 19.8 modes and 41 % were confident.", "modes covered 19.8 of 25\nconfident 0.52\n")
+    shown = notebook("InfoGAN covered 19.8 modes and 41 % were confident.",
+                     "modes covered 19.8 of 25\nconfident 0.52\n")
     assert unshown_numbers(shown, "no-such-lecture", shipped="") == ["41 %"]
 
 
