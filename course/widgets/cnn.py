@@ -27,7 +27,7 @@ def _draw_map(ax, values: torch.Tensor, title: str, annotate: bool) -> None:
     middle = (values.max() + values.min()).item() / 2
     for (row, col), value in zip(torch.cartesian_prod(*(torch.arange(n) for n in values.shape)).tolist(),
                                  values.flatten().tolist()):
-        ax.text(col, row, f"{value:.2g}", ha="center", va="center", fontsize=7,
+        ax.text(col, row, f"{value:.2g}", ha="center", va="center", fontsize=10, fontweight="bold",
                 color="black" if value > middle else "white")
 
 
