@@ -65,14 +65,16 @@ PROBES = {
         "class Misnamed(ipywidgets.VBox):\n"
         "    _model_module = Unicode('@jupyter-widgets/controls-misnamed').tag(sync=True)\n\n\n"
         "Misnamed([bce_explorer().widget])"),
-    # what lectures 01, 02 and 04 showed before their explorers were fixed: a label too long for its room, text
-    # drawn over a button, a figure stretched to the window's width
+    # what lectures 01-04 showed before their explorers were fixed: a label too long for its room, a label wrapped
+    # above its buttons, text drawn over a button, a figure stretched to the window's width
     "layout-broken": (
         "import ipywidgets as widgets\nfrom matplotlib.figure import Figure\n\n"
         "from course.widgets.display import figure_png\n\n"
         "figure = Figure(figsize=(2, 1), dpi=50)\nfigure.add_subplot().plot([0, 1])\n"
         "widgets.VBox([\n"
         "    widgets.IntSlider(description='k (D steps per G step)'),\n"
+        "    widgets.HBox([widgets.IntSlider(), widgets.ToggleButtons(options=['non-saturating', 'saturating'], "
+        "description='G loss')]),\n"
         "    widgets.HBox([widgets.Label('a label'), widgets.Button(description='on top', "
         "layout={'margin': '0 0 0 -40px'})]),\n"
         "    widgets.Image(value=figure_png(figure), format='png', layout={'width': '100%'}),\n"
@@ -306,6 +308,18 @@ LAYOUT_PROBLEMS_JS = """(panel, limits) => {
                           `${Math.ceil(textWidth(element, words))} px, has ${room} px)`);
         }
     }
+    // 1b. a control's label wrapped onto a line of its own, away from the control it names
+    for (const label of inWidgets('.widget-label')) {
+        const control = label.parentElement;
+        const others = [...control.children].filter(child => child !== label && shown(child));
+        if (!others.length || !text(label)) continue;
+        const box = label.getBoundingClientRect();
+        const beside = others.some(other => {
+            const near = other.getBoundingClientRect();
+            return Math.min(box.bottom, near.bottom) - Math.max(box.top, near.top) > limits.overlap;
+        });
+        if (!beside) problems.push(`${cellOf(label)}: the label "${text(label)}" sits on a line of its own`);
+    }
     // 2. a figure drawn wider than its own pixels
     for (const image of [...panel.querySelectorAll('.jp-OutputArea img')].filter(shown)) {
         if (image.naturalWidth && image.clientWidth > image.naturalWidth * limits.stretch) {
@@ -334,7 +348,8 @@ LAYOUT_PROBLEMS_JS = """(panel, limits) => {
 
 
 def layout_problems(page) -> list[str]:
-    """Widget text cut off, figures stretched past their pixels, text over text or figures: as the page is now."""
+    """Widget text cut off, labels wrapped away from their controls, figures stretched past their pixels, text
+    over text or figures: as the page is now."""
     return notebook_panel(page).evaluate(LAYOUT_PROBLEMS_JS, {"stretch": STRETCH_ALLOWED,
                                                               "overlap": OVERLAP_ALLOWED_PX})
 

@@ -36,7 +36,8 @@ def test_the_layout_check_sees_cut_off_text_overlaps_and_stretched_figures(lab):
     notebook = open_and_run(page, base, "probes/layout-broken.ipynb")
     check_ran_without_errors(notebook, "layout probe")
     problems = "\n".join(layout_problems(page))
-    for expected in ('"k (D steps per G step)" is cut off', '"a label" and "on top" overlap', "is stretched to"):
+    for expected in ('"k (D steps per G step)" is cut off', 'the label "G loss" sits on a line of its own',
+                     '"a label" and "on top" overlap', "is stretched to"):
         assert expected in problems, f"the layout check missed {expected!r}; it found:\n{problems}"
 
 

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from course.autoencoders import VAE, Autoencoder, classifier_verdicts, digit_pixels, train_autoencoder, train_vae
 from course.repro import seed_everything
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 MODELS = ("VAE", "AE")
 LATENT_RANGE = (-4.0, 4.0)
@@ -104,7 +104,7 @@ class CodeSpaceExplorer(ShowsItsWidget):
         self.table.value = render_table_html(z, *self.verdict)
 
     def _build_controls(self, model: str, z: tuple[float, float]) -> None:
-        self.model_buttons = widgets.ToggleButtons(options=MODELS, value=model, description="model")
+        self.model_buttons = widgets.ToggleButtons(options=MODELS, value=model)
         sliders = [widgets.FloatSlider(value=value, min=LATENT_RANGE[0], max=LATENT_RANGE[1], step=0.1,
                                        description=name, continuous_update=False)
                    for name, value in (("z1", z[0]), ("z2", z[1]))]
@@ -113,7 +113,8 @@ class CodeSpaceExplorer(ShowsItsWidget):
         self.table = widgets.HTML()
         for control in (self.model_buttons, *sliders):
             control.observe(self.refresh, names="value")
-        self.widget = widgets.VBox([self.model_buttons, widgets.HBox(sliders), widgets.HBox([self.figure, self.table])])
+        self.widget = widgets.VBox([labelled("model", self.model_buttons), widgets.HBox(sliders),
+                                    widgets.HBox([self.figure, self.table])])
 
 
 def code_space_explorer(**kwargs) -> CodeSpaceExplorer:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from course.bce import bce_from_logits, binary_entropy, gradient_wrt_logit, gradient_wrt_probability
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 MODES = ("probability", "logit")
 PROBABILITY_RANGE = (0.001, 0.999)  # h = 0 or 1 would make the logit and dJ/dh infinite
@@ -164,7 +164,7 @@ class BCEExplorer(ShowsItsWidget):
 
     def _build_controls(self, prediction: float, label: float, mode: str) -> None:
         common = {"continuous_update": False, "layout": {"width": "28em"}}
-        self.mode_buttons = widgets.ToggleButtons(options=MODES, value=mode, description="prediction as")
+        self.mode_buttons = widgets.ToggleButtons(options=MODES, value=mode)
         self.probability_slider = widgets.FloatSlider(
             value=prediction if mode == "probability" else 0.5, min=PROBABILITY_RANGE[0], max=PROBABILITY_RANGE[1],
             step=0.001, readout_format=".3f", description="h", **common)
@@ -179,7 +179,7 @@ class BCEExplorer(ShowsItsWidget):
         self.table = widgets.HTML()
         self.figure = figure_image()
         self.widget = widgets.VBox([
-            self.mode_buttons,
+            labelled("prediction as", self.mode_buttons),
             self.probability_slider,
             self.logit_slider,
             self.label_slider,

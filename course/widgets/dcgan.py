@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course.dcgan import generate_images
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 PATHS = ("spherical", "linear")
 STRIP = 9  # images along the path shown at once
@@ -126,13 +126,13 @@ class LatentExplorer(ShowsItsWidget):
                                        layout={"display": "" if self.codes else "none"})
         self.t = widgets.FloatSlider(value=t, min=0.0, max=1.0, step=0.05, description="t",
                                      continuous_update=False, layout={"width": "28em"})
-        self.path = widgets.ToggleButtons(options=PATHS, value=path, description="path")
+        self.path = widgets.ToggleButtons(options=PATHS, value=path)
         for control in (self.seed_a, self.seed_b, self.code_a, self.code_b, self.t, self.path):
             control.observe(self.refresh, names="value")
         self.figure = figure_image()
         self.status = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.seed_a, self.seed_b]), widgets.HBox([self.code_a, self.code_b]),
-                                    self.path, self.t, self.figure, self.status])
+                                    labelled("path", self.path), self.t, self.figure, self.status])
 
 
 def latent_explorer(generator: nn.Module, nz: int, **kwargs) -> LatentExplorer:

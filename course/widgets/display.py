@@ -1,5 +1,5 @@
-"""What every explorer shares: a figure turned into PNG bytes, the widget that shows it, and showing itself in a
-notebook."""
+"""What every explorer shares: a figure turned into PNG bytes, the widget that shows it, toggle buttons with their
+label, and showing itself in a notebook."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def figure_image() -> widgets.Image:
     (blurry) to fill a wide window, and scaled down to fit a narrow one."""
     return widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%",
                                                                height="auto"))
+
+
+def labelled(description: str, toggles: widgets.ToggleButtons, label_width: str = "") -> widgets.HBox:
+    """``toggles`` with ``description`` beside them, right-aligned as a control's description is (in ``label_width``
+    where given). A toggle's own description wraps onto a line of its own above its buttons once the row is narrow."""
+    label = widgets.HTML(f"<div style='text-align: right; padding-right: 8px'>{description}</div>",
+                         layout={"width": label_width} if label_width else {})
+    return widgets.HBox([label, toggles])
 
 
 class ShowsItsWidget:

@@ -34,7 +34,7 @@ from course.gan import (
     mode_coverage,
 )
 from course.repro import pick_device, single_cpu_thread
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256, 512)
@@ -460,10 +460,9 @@ class GANPlayground(ShowsItsWidget):
     def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
         """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out.
         ``style`` and ``layout`` size a labelled control as the others are sized (toggle buttons size themselves)."""
-        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind, description="G loss",
-                                                 style=style)
+        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind)
         self.kind_picker.observe(lambda _change: self.reset(), names="value")
-        return [self.kind_picker]
+        return [labelled("G loss", self.kind_picker, label_width=style["description_width"])]
 
 
 def gan_playground(**kwargs) -> GANPlayground:

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from course.pytorch_basics import FEATURES, OPTIMIZERS, LogisticRegression, eights_and_nines, evaluate, fit, standardise
 from course.repro import seed_everything
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 BATCH_SIZES = (1, 8, 32, 128, "all")
 LEARNING_RATE_EXPONENTS = (-3.0, 0.5)  # the learning rate's slider runs from 10^-3 to 10^0.5
@@ -106,8 +106,7 @@ class LoopExplorer(ShowsItsWidget):
         self.figure.value = render_losses_png(self.result, setting)
 
     def _build_controls(self, setting: LoopSetting) -> None:
-        self.optimizer_buttons = widgets.ToggleButtons(options=list(OPTIMIZERS), value=setting.optimizer,
-                                                       description="optimiser")
+        self.optimizer_buttons = widgets.ToggleButtons(options=list(OPTIMIZERS), value=setting.optimizer)
         self.lr_slider = widgets.FloatLogSlider(value=setting.lr, base=10, min=LEARNING_RATE_EXPONENTS[0],
                                                 max=LEARNING_RATE_EXPONENTS[1], step=0.25, description="lr",
                                                 continuous_update=False)
@@ -122,7 +121,7 @@ class LoopExplorer(ShowsItsWidget):
                         self.standardise_box, self.zero_grad_box):
             control.observe(self.refresh, names="value")
         self.widget = widgets.VBox([
-            self.optimizer_buttons,
+            labelled("optimiser", self.optimizer_buttons),
             widgets.HBox([self.lr_slider, self.batch_dropdown, self.epochs_slider]),
             widgets.HBox([self.standardise_box, self.zero_grad_box]),
             widgets.HBox([self.figure, self.table]),

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png
+from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 
 def sine_sequence(length: int, step: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,7 +171,7 @@ class RNNStepper(ShowsItsWidget):
             continuous_update=False, readout_format=".2f",
         )
         self.activation_picker = widgets.ToggleButtons(options=list(ACTIVATIONS), value=activation,
-                                                       description="f")
+                                                       style={"button_width": "6em"})
         for control in (self.scale_slider, self.activation_picker):
             control.observe(lambda _change: self.recompute(), names="value")
         self.step_button = widgets.Button(description="Step", button_style="primary")
@@ -184,7 +184,7 @@ class RNNStepper(ShowsItsWidget):
         self.table = widgets.HTML()
         self.plot = figure_image()
         self.widget = widgets.VBox([
-            widgets.HBox([self.scale_slider, self.activation_picker]),
+            widgets.HBox([self.scale_slider, labelled("f", self.activation_picker, label_width="3em")]),
             widgets.HBox([self.step_button, self.backward_button, self.reset_button, self.status]),
             self.table,
             self.plot,
