@@ -7,6 +7,7 @@ import math
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
@@ -31,6 +32,7 @@ def render_gradients_png(norms: list[float], scale: float, activation: str, dpi:
     ax.plot(steps, norms, marker="o")
     if min(norms) > 0:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # t counts steps: no tick at t = 2.5
     ax.set_xlabel("t")
     ax.set_ylabel("|dL/ds_t|")
     ax.set_title(f"gradient of the last step's loss ({activation}, scale {scale:.2f})")
