@@ -21,13 +21,9 @@ from pathlib import Path
 import torch
 
 from course import digit_quality
-from course.dcgan_train import DCGANTraining, TrainConfig
+from course.dcgan_train import SCORED_SAMPLES, DCGANTraining, TrainConfig, sample_quality
 from course.repro import available_cores
 from course.shipped import RESULTS, read_json, write_json
-
-SAMPLES = 1000
-SCORE_SEED = 12345  # the noise quality_report (``--score``) scores
-
 
 @dataclass(frozen=True)
 class Row:
@@ -35,11 +31,11 @@ class Row:
     change: str  # what the row adds to the row above it
     overrides: dict  # TrainConfig fields; "paper_rules" starts from TrainConfig.paper_rules()
 
-    def config(self) -> TrainConfig:
+    def config(self, out_dir: str = TrainConfig.out_dir) -> TrainConfig:
         settings = {name: value for name, value in self.overrides.items() if name != "paper_rules"}
         base = TrainConfig.paper_rules if self.overrides.get("paper_rules") else TrainConfig
-        return base(**settings, device="cpu", threads=1, out_dir=tempfile.mkdtemp(prefix="dcgan_ablation_"),
-                    checkpoint_every=10**9, sample_every=10**9)
+        return base(**settings, device="cpu", threads=1, out_dir=out_dir, checkpoint_every=10**9,
+                    sample_every=10**9)
 
 
 ROWS = (
@@ -57,10 +53,10 @@ def run_row(row: Row) -> dict:
     """Train one row's configuration on one CPU thread and score it: its figures and seconds."""
     torch.set_num_threads(1)
     start = time.perf_counter()
-    training = DCGANTraining(row.config())
-    training.train()
-    noise = training.latent(SAMPLES, torch.Generator().manual_seed(SCORE_SEED))
-    report = digit_quality.score_generated(training.viewable(training.generate(noise)))
+    with tempfile.TemporaryDirectory(prefix="dcgan_ablation_") as out_dir:  # the run's log and checkpoint
+        training = DCGANTraining(row.config(out_dir))
+        training.train()
+    report = sample_quality(training)
     return {"options": row.options, "change": row.change, "confident": report.confident_share,
             "classes": report.classes_covered, "frechet": report.frechet_distance,
             "seconds": round(time.perf_counter() - start, 1)}
@@ -71,7 +67,7 @@ def compute() -> tuple[dict, dict]:
     workers = min(available_cores(), len(ROWS))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         rows = list(pool.map(run_row, ROWS))
-    real = digit_quality.real_baseline(SAMPLES)
+    real = digit_quality.real_baseline(SCORED_SAMPLES)
     payload = {"rows": rows, "real": {"confident": real.confident_share, "classes": real.classes_covered,
                                       "frechet": real.frechet_distance}}
     return payload, {row.options: row.overrides for row in ROWS}

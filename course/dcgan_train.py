@@ -625,8 +625,20 @@ def read_log(out_dir: str | os.PathLike) -> dict[str, list[float]]:
 # -- quality, when the digits scorer is installed ------------------------------------------------------
 
 
-def quality_report(training: DCGANTraining, samples: int = 1000, seed: int = 12345) -> str:
-    """course.digit_quality's score of ``samples`` fresh images (digits only), as text."""
+SCORED_SAMPLES = 1000
+SCORE_SEED = 12345  # the noise every score of a run draws its samples from
+
+
+def sample_quality(training: DCGANTraining, samples: int = SCORED_SAMPLES, seed: int = SCORE_SEED):
+    """course.digit_quality's report on ``samples`` images the trained G draws from ``seed``'s noise (digits only)."""
+    from course import digit_quality  # only scoring needs the classifier
+
+    noise = training.latent(samples, torch.Generator().manual_seed(seed))
+    return digit_quality.score_generated(training.viewable(training.generate(noise)))
+
+
+def quality_report(training: DCGANTraining, samples: int = SCORED_SAMPLES, seed: int = SCORE_SEED) -> str:
+    """:func:`sample_quality` beside the real training digits' figures, as text."""
     config = training.config
     if config.dataset != "digits" or config.image_size not in (NATIVE_DIGITS_SIZE, 32):
         return f"quality: the digits scorer reads digits at 8x8 or 32x32, not {config.dataset} at {config.image_size}"
@@ -634,8 +646,7 @@ def quality_report(training: DCGANTraining, samples: int = 1000, seed: int = 123
         from course import digit_quality
     except ImportError:
         return "quality: course.digit_quality is not available in this checkout"
-    noise = training.latent(samples, torch.Generator().manual_seed(seed))
-    report = digit_quality.score_generated(training.viewable(training.generate(noise)))
+    report = sample_quality(training, samples, seed)
     baseline = digit_quality.real_baseline(samples)
     return (f"quality of {samples} samples: {report}\n"
             f"real training digits, {samples} scored alike: {baseline.confident_share:.1%} confident, "
