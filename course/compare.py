@@ -35,15 +35,16 @@ def assert_close(actual, expected, what: str, *, rtol: float = 1e-5, atol: float
             raise AssertionError(f"{what}: expected a tensor, got {_kind(actual)}")
     if actual.dtype != expected.dtype:
         raise AssertionError(f"{what}: got dtype {_dtype(actual)}, expected {_dtype(expected)}")
+    wrong_shape = AssertionError(f"{what}: got shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
     try:
         torch.broadcast_shapes(actual.shape, expected.shape)
     except RuntimeError:
-        raise AssertionError(f"{what}: got shape {tuple(actual.shape)}, expected {tuple(expected.shape)}") from None
+        raise wrong_shape from None
     actual, expected = actual.detach().cpu(), expected.detach().cpu()
     if torch.allclose(actual, expected, rtol=rtol, atol=atol):
         return
-    if actual.shape != expected.shape:
-        raise AssertionError(f"{what}: got shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+    if actual.shape != expected.shape:  # broadcast shapes pass as torch.allclose lets them, but fail as shapes
+        raise wrong_shape
     raise AssertionError(_mismatch_message(actual, expected, what, rtol, atol, labels))
 
 
@@ -53,7 +54,7 @@ def _mismatch_message(actual, expected, what, rtol, atol, labels) -> str:
     close = torch.isclose(actual, expected, rtol=rtol, atol=atol)
     wrong = (~close).nonzero().tolist()
     gaps = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
-    worst = _unravel(int(gaps.nan_to_num(nan=float("inf")).argmax()), actual.shape)
+    worst = tuple(int(i) for i in torch.unravel_index(gaps.nan_to_num(nan=float("inf")).argmax(), actual.shape))
     shown = "; ".join(f"{_location(index, labels)}: got {_number(actual[index])}, expected {_number(expected[index])}"
                       for index in map(tuple, wrong[:SHOWN]))
     more = f"; and {len(wrong) - SHOWN} more" if len(wrong) > SHOWN else ""
@@ -64,15 +65,6 @@ def _mismatch_message(actual, expected, what, rtol, atol, labels) -> str:
 
 def _tolerance(rtol: float, atol: float) -> str:
     return "they must be equal" if rtol == atol == 0 else f"allowed: {atol:g} + {rtol:g} x |expected|"
-
-
-def _unravel(flat: int, shape: torch.Size) -> tuple[int, ...]:
-    """The index of element ``flat`` of a row-major tensor of ``shape``."""
-    index = []
-    for size in reversed(shape):
-        flat, rest = divmod(flat, size)
-        index.append(rest)
-    return tuple(reversed(index))
 
 
 def _location(index: tuple[int, ...], labels) -> str:

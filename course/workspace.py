@@ -28,9 +28,10 @@ from pathlib import Path
 import course
 
 DEFAULT_FOLDER = Path("my-work")  # listed in the kit's .gitignore
-LECTURES = Path(course.__file__).resolve().parent / "lectures"
-LABS = Path(course.__file__).resolve().parent.parent / "labs"  # the checkout's labs/, beside the course package
-STUDENT_CONFIG = Path(course.__file__).resolve().parent / "student_jupyter"
+PACKAGE = Path(course.__file__).resolve().parent
+LECTURES = PACKAGE / "lectures"
+LABS = PACKAGE.parent / "labs"  # the checkout's labs/, beside the course package
+STUDENT_CONFIG = PACKAGE / "student_jupyter"
 FIRST_NOTEBOOK = "lectures/00_pytorch_basics.ipynb"
 
 
