@@ -244,14 +244,12 @@ def check_widgets_rendered(page, notebook: dict, name: str, patience_seconds: fl
 
 
 def check_explorer_responds(page, name: str) -> None:
-    """Moving the explorer's first control changes what it shows; a screenshot of it for the reviewer."""
+    """Moving the explorer's first control changes what it shows (check_layout_at_window_sizes screenshots it)."""
     cell = explorer_cell(page)
     before = shown_output(cell)
     assert before, f"{name}: the explorer shows no picture or table"
     action = move_a_control(cell)
     wait_for_a_change(cell, before, f"{name}: {action}")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    cell.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-explorer.png"))
 
 
 def open_and_run(page, base: str, path: str) -> dict:
@@ -265,93 +263,14 @@ WINDOW_SIZES = ((1366, 768), (1920, 1080))
 STRETCH_ALLOWED = 1.02  # a figure drawn wider than this times its own pixels is blurry: text and lines smeared
 OVERLAP_ALLOWED_PX = 2  # rectangles that share less than this in either direction only touch
 
-# Run in the page: the problems a student would see in the widget outputs of ``panel`` (a notebook panel).
-LAYOUT_PROBLEMS_JS = """(panel, limits) => {
-    const problems = [];
-    const shown = element => {
-        const box = element.getBoundingClientRect();
-        return box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden';
-    };
-    const text = element => (element.value !== undefined && element.tagName !== 'BUTTON' ? String(element.value)
-        : element.innerText || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
-    const cellOf = element => {
-        const cell = element.closest('.jp-Cell');
-        const cells = [...panel.querySelectorAll('.jp-Cell')];
-        return cell ? `cell ${cells.indexOf(cell)}` : 'a cell';
-    };
-    const measure = document.createElement('canvas').getContext('2d');
-    const textWidth = (element, words) => {
-        const style = getComputedStyle(element);
-        measure.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-        return measure.measureText(words).width;
-    };
-    const widgets = [...panel.querySelectorAll('.jp-OutputArea .jupyter-widgets')];
-    const inWidgets = selector => [...new Set(widgets.flatMap(widget => [...widget.querySelectorAll(selector)]))]
-        .filter(shown);
-
-    // 1. text cut off: a label, readout or button whose words need more room than it has
-    for (const element of inWidgets('.widget-label, .widget-label-basic, .widget-readout, button, input')) {
-        if (element.tagName === 'INPUT' && !['text', 'number', ''].includes(element.type)) continue;
-        const words = text(element);
-        if (!words) continue;
-        if (element.scrollWidth > element.clientWidth + 1) {
-            problems.push(`${cellOf(element)}: "${words}" is cut off (${element.scrollWidth} px of text in ` +
-                          `${element.clientWidth} px)`);
-        }
-    }
-    for (const element of inWidgets('select')) {
-        if (element.multiple || element.selectedIndex < 0) continue;
-        const words = element.options[element.selectedIndex].text;
-        const room = element.clientWidth - 28;  // the arrow and the padding
-        if (textWidth(element, words) > room) {
-            problems.push(`${cellOf(element)}: the choice "${words}" is cut off (needs ` +
-                          `${Math.ceil(textWidth(element, words))} px, has ${room} px)`);
-        }
-    }
-    // 1b. a control's label wrapped onto a line of its own, away from the control it names
-    for (const label of inWidgets('.widget-label')) {
-        const control = label.parentElement;
-        const others = [...control.children].filter(child => child !== label && shown(child));
-        if (!others.length || !text(label)) continue;
-        const box = label.getBoundingClientRect();
-        const beside = others.some(other => {
-            const near = other.getBoundingClientRect();
-            return Math.min(box.bottom, near.bottom) - Math.max(box.top, near.top) > limits.overlap;
-        });
-        if (!beside) problems.push(`${cellOf(label)}: the label "${text(label)}" sits on a line of its own`);
-    }
-    // 2. a figure drawn wider than its own pixels
-    for (const image of [...panel.querySelectorAll('.jp-OutputArea img')].filter(shown)) {
-        if (image.naturalWidth && image.clientWidth > image.naturalWidth * limits.stretch) {
-            problems.push(`${cellOf(image)}: a figure of ${image.naturalWidth} px is stretched to ` +
-                          `${image.clientWidth} px (blurry)`);
-        }
-    }
-    // 3. text over text, or over a figure, inside a widget
-    const pieces = inWidgets('.widget-label, .widget-label-basic, .widget-readout, button, select, input, ' +
-                             '.widget-html-content, img, .widget-checkbox');
-    const leaves = pieces.filter(piece => !pieces.some(other => other !== piece && piece.contains(other)));
-    for (let i = 0; i < leaves.length; i++) {
-        for (let j = i + 1; j < leaves.length; j++) {
-            const a = leaves[i].getBoundingClientRect(), b = leaves[j].getBoundingClientRect();
-            const wide = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-            const high = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-            if (wide > limits.overlap && high > limits.overlap) {
-                const name = element => element.tagName === 'IMG' ? 'a figure' : `"${text(element).slice(0, 30)}"`;
-                problems.push(`${cellOf(leaves[i])}: ${name(leaves[i])} and ${name(leaves[j])} overlap ` +
-                              `(${Math.round(wide)} x ${Math.round(high)} px)`);
-            }
-        }
-    }
-    return problems;
-}"""
+LAYOUT_PROBLEMS_JS = Path(__file__).with_name("layout_problems.js")  # a function the page runs
 
 
 def layout_problems(page) -> list[str]:
     """Widget text cut off, labels wrapped away from their controls, figures stretched past their pixels, text
     over text or figures: as the page is now."""
-    return notebook_panel(page).evaluate(LAYOUT_PROBLEMS_JS, {"stretch": STRETCH_ALLOWED,
-                                                              "overlap": OVERLAP_ALLOWED_PX})
+    return notebook_panel(page).evaluate(LAYOUT_PROBLEMS_JS.read_text(), {"stretch": STRETCH_ALLOWED,
+                                                                          "overlap": OVERLAP_ALLOWED_PX})
 
 
 def check_layout_at_window_sizes(page, name: str) -> None:

@@ -49,19 +49,23 @@ def numbers_in(text: str) -> list[float]:
     return [float(found) for found in NUMBER.findall(text)]
 
 
+def _text(value) -> str:
+    """A notebook's text field, stored as one string or (in a file as saved) as a list of lines."""
+    return "".join(value) if isinstance(value, list) else value
+
+
 def shown_text(notebook: dict) -> str:
-    """What a run of the notebook printed and displayed as text (figures are pixels: not searched)."""
+    """The code of the notebook and what its run printed and displayed as text (figures are pixels: not
+    searched)."""
     pieces = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
-        pieces.append("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+        pieces.append(_text(cell["source"]))
         for output in cell.get("outputs", []):
-            text = output.get("text", "")
-            pieces.append("".join(text) if isinstance(text, list) else text)
-            for kind in ("text/plain", "text/html", "text/markdown"):
-                value = output.get("data", {}).get(kind, "")
-                pieces.append("".join(value) if isinstance(value, list) else value)
+            pieces.append(_text(output.get("text", "")))
+            data = output.get("data", {})
+            pieces += [_text(data.get(kind, "")) for kind in ("text/plain", "text/html", "text/markdown")]
     return "\n".join(pieces)
 
 
@@ -92,14 +96,13 @@ def stated_sources(lecture: str) -> dict[str, str]:
 def unshown_numbers(notebook: dict, lecture: str, shipped: str) -> list[str]:
     """The numbers the lecture's text quotes that neither its run, nor a shipped result, nor a stated source holds."""
     values = numbers_in(shown_text(notebook)) + numbers_in(shipped)
-    sources = stated_sources(lecture)
+    sourced = {number.replace(" ", "") for number in stated_sources(lecture)}
     missing = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
             continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        for quote in quoted(source):
-            if quote.replace(" ", "") in {key.replace(" ", "") for key in sources}:
+        for quote in quoted(_text(cell["source"])):
+            if quote.replace(" ", "") in sourced:
                 continue
             if not any(matches(quote, value) for value in values):
                 missing.append(quote)
