@@ -2,7 +2,7 @@
 
     python -m course.workspace --open     # copy into my-work/ (ignored by git), then open it in JupyterLab
     python -m course.workspace            # only copy, keeping every copy already there
-    python -m course.workspace ~/dl-work  # anywhere else; arguments --open does not know go to JupyterLab
+    python -m course.workspace ~/dl-work --open --allow-root  # elsewhere; what follows --open goes to JupyterLab
 
 JupyterLab saves a notebook's outputs into its file, so a student who ran the tracked lectures in place would
 find ``git pull`` in conflict with them. The workspace holds ``lectures/NN_topic.ipynb`` and
@@ -92,18 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course.workspace", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
                         help=f"where the copies go (default: {DEFAULT_FOLDER}/, which git ignores)")
-    parser.add_argument("--open", action="store_true",
-                        help="then start JupyterLab there (other arguments, such as --allow-root, go to it)")
-    arguments, jupyter_arguments = parser.parse_known_args(argv)
-    if jupyter_arguments and not arguments.open:
-        parser.error(f"unknown arguments {jupyter_arguments}: only --open passes arguments on to JupyterLab")
+    parser.add_argument("--open", nargs=argparse.REMAINDER, metavar="JUPYTERLAB_ARGUMENT",
+                        help="then start JupyterLab there; what follows --open goes to JupyterLab as it is "
+                             "(--allow-root, --port 8899)")
+    arguments = parser.parse_args(argv)
     try:
         report = create(arguments.folder)
     except OSError as error:  # FileNotFoundError included
         parser.exit(2, f"python -m course.workspace: {error}\n")
     print(report)
-    if arguments.open:
-        return open_in_jupyterlab(arguments.folder, jupyter_arguments)
+    if arguments.open is not None:
+        return open_in_jupyterlab(arguments.folder, arguments.open)
     print(f"open it with: python -m course.workspace {arguments.folder} --open")
     return 0
 

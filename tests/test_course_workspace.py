@@ -75,7 +75,16 @@ def test_the_command_says_where_the_copies_went_and_how_to_open_them(tmp_path):
 def test_unknown_arguments_are_refused_without_open(tmp_path):
     done = subprocess.run([sys.executable, "-m", "course.workspace", str(tmp_path), "--allow-root"],
                           capture_output=True, text=True)
-    assert done.returncode == 2 and "only --open passes arguments on" in done.stderr, done.stderr
+    assert done.returncode == 2 and "unrecognized arguments: --allow-root" in done.stderr, done.stderr
+
+
+def test_what_follows_open_goes_to_jupyterlab_as_it_is(tmp_path, monkeypatch):
+    """An option's value (--port 8899) stays with its option, not taken for the workspace folder."""
+    opened = []
+    monkeypatch.setattr(workspace, "open_in_jupyterlab", lambda folder, arguments: opened.append((folder, arguments)))
+    workspace.main([str(tmp_path / "work"), "--open", "--allow-root", "--port", "8899"])
+    assert opened == [(tmp_path / "work", ["--allow-root", "--port", "8899"])], opened
+    assert not (Path.cwd() / "8899").exists(), "the port was taken for a folder"
 
 
 def test_a_missing_labs_folder_is_explained(tmp_path):
