@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.autograde import LEDGER, UnitRecord
+from grader.ledger import LEDGER, UnitRecord
 from grader.course import Course, CourseError
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.submission import submission_digest

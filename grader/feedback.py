@@ -27,7 +27,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
-from grader.autograde import LEDGER, UnitRecord, write_atomically
+from grader.ledger import LEDGER, UnitRecord, write_atomically
 from grader.course import Course
 from grader.notebooks import is_test_cell, nbgrader_metadata
 from grader.workspace import gradebook_url

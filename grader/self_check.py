@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.autograde import LEDGER, UnitRecord, autograde
+from grader.autograde import autograde
+from grader.ledger import LEDGER, UnitRecord
 from grader.course import Course, CourseError
 from grader.notebooks import grade_id, is_test_cell, nbgrader_metadata
 from grader.release import release
