@@ -22,14 +22,13 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grader.course import Course, CourseError
-from grader.ledger import UnitRecord, ledger_path, reconcile, store
+from grader.layout import Course, CourseError
+from grader.ledger import UnitRecord, reconcile, store
 from grader.notebooks import is_judged
 from grader.sandbox import Limits, bwrap_path, draw_uid_base
 from grader.submission import submission_digest
 from grader.unit import NotebookSpec, UnitJob, grade_unit
 from grader.workers import ProcessDied, run_isolated
-from grader.workspace import gradebook_url
 
 DEFAULT_CELL_TIMEOUT = 120
 
@@ -78,7 +77,7 @@ class AutogradeReport:
 def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> tuple:
     specs = []
     for notebook in sorted(gradebook.find_assignment(assignment).notebooks, key=lambda nb: nb.name):
-        release_path = course.labs / assignment / f"{notebook.name}.ipynb"
+        release_path = course.lab(assignment) / f"{notebook.name}.ipynb"
         if not release_path.is_file():
             raise AutogradeError(f"{release_path} is missing: run `python -m grader release {assignment}`")
         locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
@@ -92,15 +91,14 @@ def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> 
 
 def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeout: int, limits: Limits,
          sandboxed: bool, scratch: Path, roster_only: bool, warm_kernels: bool = True) -> Plan:
-    gradebook_file = course.root / "gradebook.db"
-    if not gradebook_file.is_file():
-        raise AutogradeError(f"no gradebook at {gradebook_file}: run `python -m grader release` first")
-    submitted = course.root / "submitted"
-    if not submitted.is_dir():
-        raise AutogradeError(f"no {submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` first")
+    if not course.gradebook.is_file():
+        raise AutogradeError(f"no gradebook at {course.gradebook}: run `python -m grader release` first")
+    if not course.submitted.is_dir():
+        raise AutogradeError(f"no {course.submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` "
+                             "first")
     result = Plan()
     uid_base = draw_uid_base()
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         released = {assignment.name for assignment in gradebook.assignments}
         wanted = sorted(released) if not assignments else assignments
         unknown = [name for name in wanted if name not in released]
@@ -111,7 +109,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
         roster = {student.id for student in gradebook.students}
     result.not_judged = [assignment for assignment in wanted if not all(spec.judged for spec in specs[assignment])]
     took: dict[str, list[float]] = {}  # assignment -> seconds its units took when last graded
-    for student_folder in sorted(p for p in submitted.iterdir() if p.is_dir()):
+    for student_folder in sorted(p for p in course.submitted.iterdir() if p.is_dir()):
         student = student_folder.name
         for folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
             assignment = folder.name
@@ -124,7 +122,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                 result.skipped.append((student, assignment, "not a student in gradebook.db (--roster-only; "
                                        "add them with `collect --roster`)"))
                 continue
-            record = UnitRecord.load(ledger_path(course, student, assignment))
+            record = UnitRecord.load(course.ledger(student, assignment))
             if record is not None and record.seconds:
                 took.setdefault(assignment, []).append(record.seconds)
             if not force and record is not None and record.digest == submission_digest(folder):

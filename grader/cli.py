@@ -14,7 +14,7 @@ from grader.collect import CollectError, collect, read_roster
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
-from grader.course import Course, CourseError
+from grader.layout import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.release import release
 from grader.sandbox import GiB, Limits
@@ -171,7 +171,7 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
 
 
 def _export(course: Course, out: str, detail: bool) -> int:
-    gradebook = course.root / "gradebook.db"
+    gradebook = course.gradebook
     if out == "-":
         summary = export_grades(gradebook, sys.stdout, detail)
         return 0

@@ -46,13 +46,11 @@ from typing import Callable, Iterable, Iterator
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from grader.course import Course
+from grader.layout import SUBMITTED, TIMESTAMP_FILE, Course
 from grader.release import is_registered
-from grader.workspace import gradebook_url
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # nbgrader's own CourseDirectory.max_file_size
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's exchange format, always in UTC
-TIMESTAMP_FILE = "timestamp.txt"
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 _MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<student>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 _MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<student>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$")
@@ -84,7 +82,7 @@ class Entry:
 def open_source(source: Path) -> Iterator[list[Entry]]:
     """Every file of a folder (of its ``submitted/`` folder when it has one) or of a zip archive."""
     if source.is_dir():
-        submitted = source / "submitted"
+        submitted = source / SUBMITTED
         yield _folder_entries(submitted if submitted.is_dir() else source)
     elif source.is_file():
         with _open_zip(source) as archive:
@@ -421,8 +419,7 @@ def collect(
 
 
 def _refuse_own_folders(course: Course, source: Path) -> None:
-    submitted = course.root / "submitted"
-    if source == course.root or source == submitted or submitted in source.parents:
+    if source == course.root or source == course.submitted or course.submitted in source.parents:
         raise CollectError(f"{source}: collect from an export, not from the course's own submitted/ folder")
 
 
@@ -534,7 +531,7 @@ def _store(
     course: Course, assignment: str, student: str, chosen: dict[str, _Candidate], report: CollectReport
 ) -> None:
     """Write one student's submission folder, unless an equal or newer one is already there."""
-    folder = course.root / "submitted" / student / assignment
+    folder = course.submission(student, assignment)
     timestamp = max(candidate.timestamp for candidate in chosen.values())
     files = {target: candidate.entry.read() for target, candidate in chosen.items()}
     files[TIMESTAMP_FILE] = (_timestamp_text(timestamp) + "\n").encode()
@@ -559,7 +556,7 @@ def _store(
             item.notes.append(f"renamed from {candidate.match.name!r}")
         if candidate.rivals > 1:
             item.notes.append(f"the newest of {candidate.rivals} submissions")
-        if status == "replaced" and (course.root / "autograded" / student / assignment).exists():
+        if status == "replaced" and course.autograded_submission(student, assignment).exists():
             item.notes.append(f"autograded before: run `nbgrader autograde {assignment} --student {student} --force`")
         report.collected.append(item)
         problem = notebook_problem(files[target])
@@ -604,7 +601,7 @@ def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _add_to_gradebook(course: Course, roster: Roster, students: list[str]) -> list[str]:
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student, **roster.students[student])
     return students

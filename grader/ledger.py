@@ -26,11 +26,10 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
-from grader.course import Course
+from grader.layout import LEDGER, TIMESTAMP_FILE, Course
 from grader.unit import UnitJob, UnitResult
-from grader.workspace import gradebook_url
 
-LEDGER = ".grader.json"
+__all__ = ["LEDGER", "UnitRecord", "reconcile", "store", "write_atomically"]
 
 
 @dataclass
@@ -58,10 +57,6 @@ class UnitRecord:
             return None
 
 
-def ledger_path(course: Course, student: str, assignment: str) -> Path:
-    return course.root / "autograded" / student / assignment / LEDGER
-
-
 def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -73,7 +68,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _timestamp(folder: Path):
-    path = folder / "timestamp.txt"
+    path = folder / TIMESTAMP_FILE
     try:
         return parse_utc(path.read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
@@ -82,7 +77,7 @@ def _timestamp(folder: Path):
 
 def _resources(course: Course, student: str, assignment: str, notebook: str) -> dict:
     return {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
-                         "db_url": gradebook_url(course.root)}}
+                         "db_url": course.gradebook_url}}
 
 
 def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
@@ -94,7 +89,7 @@ def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> No
 
 
 def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         gradebook.update_or_create_student(record.student)
         timestamp = _timestamp(folder)
         if timestamp is not None:
@@ -105,14 +100,14 @@ def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
         name = Path(notebook_file).stem
         resources = _resources(course, record.student, record.assignment, name)
         if notebook_file in record.rejected:
-            with Gradebook(gradebook_url(course.root)) as gradebook:
+            with Gradebook(course.gradebook_url) as gradebook:
                 submitted = gradebook.find_submission_notebook(name, record.assignment, record.student)
                 for grade in submitted.grades:
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
                 gradebook.db.commit()
             continue
-        graded_path = course.root / "autograded" / record.student / record.assignment / notebook_file
+        graded_path = course.autograded_submission(record.student, record.assignment) / notebook_file
         graded = nbformat.read(str(graded_path), as_version=4)
         SaveAutoGrades().preprocess(graded, resources)
         AssignLatePenalties().preprocess(graded, resources)
@@ -120,7 +115,7 @@ def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
 
 def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
     scores = {}
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         for notebook_file in record.scores:
             try:
                 submitted = gradebook.find_submission_notebook(Path(notebook_file).stem, record.assignment,
@@ -142,7 +137,7 @@ def _scores_of(notebook: NotebookNode | None) -> dict:
 
 def store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
     """autograded notebook, then ledger, then gradebook: the order that makes a crash recoverable."""
-    out_folder = course.root / "autograded" / result.student / result.assignment
+    out_folder = course.autograded_submission(result.student, result.assignment)
     scores, notes, rejected, max_score, score = {}, {}, {}, 0.0, 0.0
     specs = {spec.name: spec for spec in job.notebooks}
     for outcome in result.notebooks:
@@ -169,4 +164,4 @@ def reconcile(course: Course, record: UnitRecord) -> None:
                 for name, grades in record.scores.items()}
     if any(recorded.get(name, {}).get(grade, object()) != value
            for name, grades in expected.items() for grade, value in grades.items()) or not recorded:
-        _record_in_gradebook(course, record, course.root / "submitted" / record.student / record.assignment)
+        _record_in_gradebook(course, record, course.submission(record.student, record.assignment))

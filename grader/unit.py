@@ -22,6 +22,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import LimitOutput
 
+from grader.layout import TIMESTAMP_FILE
 from grader.sandbox import Limits, Sandbox, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
 
@@ -129,11 +130,11 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     released_names = {other.name for other in job.notebooks}
     path, outcome.notes = _find_notebook(folder, spec, released_names)
     ignored = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-                     and p.name != "timestamp.txt" and p.name not in released_names and p != path)
+                     and p.name != TIMESTAMP_FILE and p.name not in released_names and p != path)
     if ignored:
         outcome.notes.append(f"extra files ignored (the kernel does not see them): {', '.join(ignored)}")
     if path is None:
-        found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "nothing"
+        found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != TIMESTAMP_FILE)) or "nothing"
         outcome.rejected = f"no notebook named {spec.name} in the submission (found: {found})"
         return outcome
     student = read_submission(path)
