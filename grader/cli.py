@@ -11,6 +11,7 @@ from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_a
 from grader.checks import build_labs, check_assignments
 from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster
+from grader.files import write_atomically
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
@@ -178,9 +179,7 @@ def _export(course: Course, out: str, detail: bool) -> int:
     path = course.root / out
     sheet = io.StringIO()
     summary = export_grades(gradebook, sheet, detail)  # fails before a previous sheet is touched
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(sheet.getvalue(), encoding="utf-8")
-    partial.replace(path)
+    write_atomically(path, sheet.getvalue())
     print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
     return 0
 

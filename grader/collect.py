@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import os
 import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,13 +41,14 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 from nbgrader.api import Gradebook
-from nbgrader.utils import parse_utc
 
+from grader.files import replace_folder
 from grader.layout import SUBMITTED, TIMESTAMP_FILE, Course
 from grader.release import is_registered
+from grader.submission import NotNotebook, notebook_text
+from grader.timestamps import parse_timestamp, read_timestamp, timestamp_text
 
 MAX_FILE_BYTES = 100 * 1024 * 1024  # nbgrader's own CourseDirectory.max_file_size
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's exchange format, always in UTC
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 _MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<student>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 _MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<student>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$")
@@ -343,36 +341,6 @@ def _display(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _timestamp_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
-
-
-def _parse_timestamp(text: str) -> datetime | None:
-    """A ``timestamp.txt`` as nbgrader reads it (naive UTC), made timezone-aware; None if unreadable."""
-    try:
-        parsed = parse_utc(text.strip())
-    except (ValueError, OverflowError, TypeError):
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed else None
-
-
-def notebook_problem(data: bytes) -> str | None:
-    """Why these bytes are no notebook autograde could run, or None; reads them, runs nothing."""
-    if not data.strip():
-        return "empty file"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not UTF-8 text"
-    try:
-        notebook = json.loads(text)
-    except ValueError as error:
-        return f"not valid JSON ({error})"
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        return "JSON but not a notebook (no list of cells)"
-    return None
-
-
 # -- collecting -------------------------------------------------------------------------------
 
 
@@ -479,7 +447,7 @@ def _container_timestamps(entries: list[Entry], matcher: Matcher) -> dict[str, d
     for entry in entries:
         match = matcher.match(entry.path)
         if _is_timestamp_file(entry, match) and entry.size < 1000:
-            moment = _parse_timestamp(entry.read().decode("utf-8", "replace"))
+            moment = parse_timestamp(entry.read().decode("utf-8", "replace"))
             if moment is not None:
                 stamps[match.container] = moment
     return stamps
@@ -534,7 +502,7 @@ def _store(
     folder = course.submission(student, assignment)
     timestamp = max(candidate.timestamp for candidate in chosen.values())
     files = {target: candidate.entry.read() for target, candidate in chosen.items()}
-    files[TIMESTAMP_FILE] = (_timestamp_text(timestamp) + "\n").encode()
+    files[TIMESTAMP_FILE] = (timestamp_text(timestamp) + "\n").encode()
     existing = folder.relative_to(course.root)
     status = _compare_with_existing(folder, files, timestamp)
     if status in _REFUSALS:
@@ -543,7 +511,7 @@ def _store(
             report.skipped.append(Skipped(candidate.entry.path, reason, student))
         return
     if status != "unchanged" and not report.dry_run:
-        _write_folder(folder, files)
+        replace_folder(folder, files)
     for target, candidate in chosen.items():
         item = Collected(
             student,
@@ -559,9 +527,9 @@ def _store(
         if status == "replaced" and course.autograded_submission(student, assignment).exists():
             item.notes.append(f"autograded before: run `nbgrader autograde {assignment} --student {student} --force`")
         report.collected.append(item)
-        problem = notebook_problem(files[target])
-        if problem:
-            report.flagged.append(Skipped(item.target, problem, student))
+        problem = notebook_text(files[target])
+        if isinstance(problem, NotNotebook):
+            report.flagged.append(Skipped(item.target, problem.flag, student))
 
 
 _REFUSALS = {
@@ -574,8 +542,7 @@ def _compare_with_existing(folder: Path, files: dict[str, bytes], timestamp: dat
     """One of new, unchanged, replaced, or a key of ``_REFUSALS`` when the folder must stay as it is."""
     if not folder.exists():
         return "new"
-    stamp_file = folder / TIMESTAMP_FILE
-    existing = _parse_timestamp(stamp_file.read_text(errors="replace")) if stamp_file.is_file() else None
+    existing = read_timestamp(folder)
     if existing is None:
         return "no timestamp"
     if existing > timestamp:
@@ -583,21 +550,6 @@ def _compare_with_existing(folder: Path, files: dict[str, bytes], timestamp: dat
     present = {path.name for path in folder.iterdir()}
     same = present == set(files) and all((folder / name).read_bytes() == data for name, data in files.items())
     return "unchanged" if same else "replaced"
-
-
-def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
-    """Write the files next to the folder first, then swap, so no half-written submission is ever left."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.collecting-", dir=folder.parent))
-    for name, data in files.items():
-        (staging / name).write_bytes(data)
-    if folder.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.replaced-", dir=folder.parent))
-        folder.rename(retired / folder.name)
-        staging.rename(folder)
-        shutil.rmtree(retired)
-    else:
-        staging.rename(folder)
 
 
 def _add_to_gradebook(course: Course, roster: Roster, students: list[str]) -> list[str]:

@@ -27,7 +27,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
-from grader.ledger import UnitRecord, write_atomically
+from grader.files import write_atomically
+from grader.ledger import UnitRecord, nbgrader_resources
 from grader.layout import Course
 from grader.notebooks import is_test_cell, nbgrader_metadata
 
@@ -218,8 +219,7 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
             notes = _notes_cell(record, notebook_file)
             if notes is not None:
                 readable.cells.insert(0, notes)
-            resources = {"nbgrader": {"student": record.student, "assignment": record.assignment,
-                                      "notebook": Path(notebook_file).stem, "db_url": course.gradebook_url}}
+            resources = nbgrader_resources(course, record.student, record.assignment, Path(notebook_file).stem)
             body, _ = exporter.from_notebook_node(readable, resources=resources)
             write_atomically(target, body)
             report.written.append(target)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -23,13 +22,14 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
-from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
-from grader.layout import LEDGER, TIMESTAMP_FILE, Course
+from grader.files import write_atomically
+from grader.layout import LEDGER, Course
+from grader.timestamps import read_timestamp
 from grader.unit import UnitJob, UnitResult
 
-__all__ = ["LEDGER", "UnitRecord", "reconcile", "store", "write_atomically"]
+__all__ = ["LEDGER", "UnitRecord", "nbgrader_resources", "reconcile", "store", "write_atomically"]
 
 
 @dataclass
@@ -57,25 +57,8 @@ class UnitRecord:
             return None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-
-
-def _timestamp(folder: Path):
-    path = folder / TIMESTAMP_FILE
-    try:
-        return parse_utc(path.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _resources(course: Course, student: str, assignment: str, notebook: str) -> dict:
+def nbgrader_resources(course: Course, student: str, assignment: str, notebook: str) -> dict:
+    """What nbgrader's gradebook preprocessors are told of the notebook they handle."""
     return {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
                          "db_url": course.gradebook_url}}
 
@@ -91,14 +74,15 @@ def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> No
 def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
     with Gradebook(course.gradebook_url) as gradebook:
         gradebook.update_or_create_student(record.student)
-        timestamp = _timestamp(folder)
-        if timestamp is not None:
-            gradebook.update_or_create_submission(record.assignment, record.student, timestamp=timestamp)
+        timestamp = read_timestamp(folder)
+        if timestamp is not None:  # nbgrader keeps naive UTC times
+            gradebook.update_or_create_submission(record.assignment, record.student,
+                                                  timestamp=timestamp.replace(tzinfo=None))
         else:
             gradebook.update_or_create_submission(record.assignment, record.student)
     for notebook_file in record.scores:
         name = Path(notebook_file).stem
-        resources = _resources(course, record.student, record.assignment, name)
+        resources = nbgrader_resources(course, record.student, record.assignment, name)
         if notebook_file in record.rejected:
             with Gradebook(course.gradebook_url) as gradebook:
                 submitted = gradebook.find_submission_notebook(name, record.assignment, record.student)
