@@ -10,7 +10,7 @@ so the repository never holds student work or grades. ``autograde`` runs every s
 import sys
 
 # jsonschema, which nbformat and nbgrader import, imports the optional rfc3987_syntax if it is installed (Jupyter's
-# packages install it), and that module compiles some 35 grammars at import: about 2 s of CPU in every grader
-# process, worker and nbgrader run (python-jsonschema/jsonschema#1428). It only checks the "iri" formats, which no
+# packages install it), and that module compiles dozens of grammars at import, in every grader process, worker and
+# nbgrader run (python-jsonschema/jsonschema#1428). It only checks the "iri" formats, which no
 # notebook or nbgrader schema uses; without it jsonschema leaves those formats unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)

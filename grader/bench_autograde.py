@@ -1,6 +1,6 @@
 """Speed benchmark: ``python -m grader autograde`` against plain ``nbgrader autograde``, same class, same machine.
 
-    python -m grader.bench_autograde                              # every lab, 8 students each (80 submissions)
+    python -m grader.bench_autograde                              # every lab in solutions/, 8 students each
     python -m grader.bench_autograde --students 2 --assignments 01_backprop   # a quick check that it runs
     python -m grader.bench_autograde --jobs 4 --keep /tmp/bench   # 4 kernels at once; keep both course folders
 
@@ -44,7 +44,7 @@ from grader.workspace import CELL_TIMEOUT_SECONDS
 GRADERS = ("nbgrader", "kit-cold", "kit")
 DESCRIPTIONS = {"nbgrader": "plain nbgrader", "kit-cold": "python -m grader autograde --cold-kernels",
                 "kit": "python -m grader autograde"}
-DEFAULT_STUDENTS = 8  # 8 x 10 labs = 80 submissions; k mod (exercises + 1) gives every lab a full solution
+DEFAULT_STUDENTS = 8  # per lab: k mod (exercises + 1) gives a lab of up to 7 exercises a full solution
 LOG_TAIL_LINES = 30
 
 Unit = tuple  # (student, assignment): one submission
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=DEFAULT_STUDENTS, metavar="N",
                         help=f"simulated students per lab (default {DEFAULT_STUDENTS})")
-    parser.add_argument("--assignments", nargs="+", default=None, metavar="NAME", help="labs to grade (default: all)")
+    parser.add_argument("--assignments", nargs="+", default=None, metavar="NAME",
+                        help="labs to grade (default: every lab in solutions/)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="passed to `grader autograde --jobs` (default: its own, the number of cores)")
     parser.add_argument("--keep", default=None, metavar="DIR",

@@ -52,7 +52,8 @@ class UnitRecord:
         try:
             kept = json.loads(path.read_text(encoding="utf-8"))
             names = {field.name for field in dataclasses.fields(cls)}
-            return cls(**{name: value for name, value in kept.items() if name in names})  # older ledgers had more
+            # the fields it knows; any other a ledger holds is left
+            return cls(**{name: value for name, value in kept.items() if name in names})
         except (OSError, ValueError, TypeError, AttributeError):
             return None
 

@@ -130,7 +130,8 @@ def test_the_release_decides_which_cells_are_tests_and_the_gradebook_gives_their
     release = new_notebook(cells=[
         new_markdown_cell("text"),
         new_code_cell("import torch"),
-        new_code_cell("def double(x):\n    ...\nSCALE = 2", metadata={"nbgrader": {"solution": True, "grade_id": "ex1"}}),
+        new_code_cell("def double(x):\n    ...\nSCALE = 2",
+                      metadata={"nbgrader": {"solution": True, "grade_id": "ex1"}}),
         new_code_cell("assert True", metadata={"nbgrader": {"grade": True, "grade_id": "ex1_tests", "points": 3}}),
         new_code_cell("print('instructor only')", metadata={"nbgrader": {"grade_id": "other", "locked": True}}),
     ])
