@@ -2,9 +2,9 @@
 
 Run ``python -m grader --help``. ``build`` and ``check`` work in a temporary nbgrader course folder;
 ``release``, ``collect``, ``autograde``, ``feedback`` and ``export`` work on nbgrader's own
-``gradebook.db``, ``submitted/``, ``autograded/`` and ``feedback/`` at the course root, which git ignores,
-so the repository never holds student work or grades. ``autograde`` runs every submission in a sandbox
-(:mod:`grader.sandbox`), in parallel and resumably (:mod:`grader.autograde`).
+``gradebook.db``, ``submitted/``, ``autograded/`` and ``feedback/`` at the course root (:mod:`grader.layout` owns
+every path), which git ignores, so the repository never holds student work or grades. ``autograde`` runs every
+submission in a sandbox (:mod:`grader.sandbox`), in parallel and resumably (:mod:`grader.autograde`).
 """
 
 import sys

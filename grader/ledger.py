@@ -25,11 +25,9 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from grader.files import write_atomically
-from grader.layout import LEDGER, Course
+from grader.layout import Course
 from grader.timestamps import read_timestamp
 from grader.unit import UnitJob, UnitResult
-
-__all__ = ["LEDGER", "UnitRecord", "nbgrader_resources", "reconcile", "store", "write_atomically"]
 
 
 @dataclass
@@ -137,7 +135,7 @@ def store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
         score += sum(value or 0 for value in scores[outcome.name].values())
     record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
                         rejected, time.time(), round(result.seconds, 3))
-    write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
+    write_atomically(course.ledger(result.student, result.assignment), json.dumps(asdict(record), indent=1))
     _record_in_gradebook(course, record, Path(job.folder))
     return record
 
