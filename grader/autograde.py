@@ -1,309 +1,40 @@
 """``python -m grader autograde``: every collected submission graded in parallel, sandboxed, resumable.
 
-A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). Units
-run in parallel in worker processes (:mod:`grader.workers`: a worker that dies costs only the unit it held);
-the worker lays the student's notebook back onto the release
-(:func:`grader.submission.rebuild`) and runs it in a kernel inside the sandbox (:mod:`grader.kernel`,
-:mod:`grader.sandbox`): a judged lab's student cells only, its tests then run in the worker's judge
-(:mod:`grader.judged_run`); any other notebook whole, its tests in the student's kernel as under nbgrader.
-Workers never touch the course: the parent process is the only writer of ``autograded/`` and of nbgrader's
-``gradebook.db``, which it fills with nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, so
-nbgrader's formgrader and ``export`` read the results as if nbgrader had graded them.
-
-What survives a crash (even ``kill -9``): for each unit the parent writes, in this order, the autograded
-notebook, then ``autograded/<student>/<assignment>/.grader.json`` (the ledger: the sha256 of the
-submission and the scores, written atomically), then the gradebook. A rerun skips every unit whose
-ledger matches the submission's current sha256, and re-applies a ledger's scores where a crash came
-between ledger and gradebook; so it finishes the rest and changes no grade already recorded.
-``--force`` regrades everything; a resubmission (a different sha256) is regraded by itself.
+A *unit* is one student's submission of one assignment (``submitted/<student>/<assignment>/``). This module plans
+the run (which units need grading, from the gradebook and the ledgers), schedules them longest first, and runs them
+in parallel in worker processes (:mod:`grader.workers`: a worker that dies costs only the unit it held); each worker
+grades its unit in a sandboxed kernel (:mod:`grader.unit`). Workers never touch the course: the parent process is
+the only writer of ``autograded/`` and of nbgrader's ``gradebook.db`` (:mod:`grader.ledger`, which also says what
+survives a crash). ``--force`` regrades everything; a resubmission (a different sha256) is regraded by itself.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib
-import json
 import os
-import resource
 import shutil
 import sys
 import tempfile
 import time
-import traceback
-import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbformat import NotebookNode
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import AssignLatePenalties, LimitOutput, SaveAutoGrades
-from nbgrader.utils import parse_utc
-from sqlalchemy.exc import SAWarning
+from nbgrader.api import Gradebook
 
-from grader.course import Course, CourseError
+from grader.layout import Course, CourseError
+from grader.ledger import UnitRecord, reconcile, store
 from grader.notebooks import is_judged
-from grader.sandbox import Limits, Sandbox, bwrap_path, draw_uid_base, prepare_folder, sandbox_uid
-from grader.submission import Rejected, read_submission, rebuild, submission_digest
+from grader.sandbox import Limits, bwrap_path, draw_uid_base
+from grader.submission import submission_digest
+from grader.unit import NotebookSpec, UnitJob, grade_unit
 from grader.workers import ProcessDied, run_isolated
-from grader.workspace import gradebook_url
 
-LEDGER = ".grader.json"
 DEFAULT_CELL_TIMEOUT = 120
-KERNEL_START_ATTEMPTS = 2
-PREAMBLE_TIMEOUT = 60
-# The grader's first cell. IPython's exit() stops the kernel's event loop 0.1 s later, which would end the run,
-# so graded, it does nothing. (A judged lab's preamble, grader.judged_run.PREAMBLE, does this too.)
-PLAIN_PREAMBLE = "get_ipython().ask_exit = lambda: None"
 
 
 class AutogradeError(Exception):
     """The run cannot start (no gradebook, unknown assignment, no sandbox); nothing was graded."""
-
-
-# -- what a worker is given and gives back ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NotebookSpec:
-    """One released notebook of an assignment, as the grader needs it."""
-
-    name: str  # file name, e.g. 01_backprop.ipynb
-    release_json: str  # the student copy from labs/ (layout, metadata, checksums)
-    locked_sources: dict  # grade id -> full source from the gradebook (hidden tests included)
-    test_ids: tuple  # grade ids of the auto-graded test cells
-    max_score: float  # the notebook's points, as the gradebook has them
-    judged: bool = False  # its tests run in the grader's judge (grader.judge), not in the student's kernel
-
-
-@dataclass(frozen=True)
-class UnitJob:
-    number: int
-    student: str
-    assignment: str
-    folder: str
-    notebooks: tuple  # NotebookSpec, ...
-    cell_timeout: int
-    limits: Limits
-    sandboxed: bool
-    course_root: str
-    scratch: str
-    uid_base: int
-    warm_kernels: bool = True  # kernels forked from a template (grader.kernel_template), else started cold
-
-
-@dataclass
-class NotebookOutcome:
-    name: str
-    graded_json: str | None = None  # the executed notebook; None when the file could not be graded
-    rejected: str | None = None
-    notes: list = field(default_factory=list)
-
-
-@dataclass
-class UnitResult:
-    student: str
-    assignment: str
-    digest: str
-    notebooks: list = field(default_factory=list)  # NotebookOutcome, ...
-    grader_error: str | None = None  # the grader failed (not the student): nothing is recorded, rerun retries
-    seconds: float = 0.0
-
-
-# -- the worker ------------------------------------------------------------------------------------
-
-
-def grade_unit(job: UnitJob) -> UnitResult:
-    """Grade one submission; never raises (a failure of the grader itself is returned as such)."""
-    _warm_up(job)
-    started = time.monotonic()
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)  # kept: the kernel's own limit is set below it, or above
-    resource.setrlimit(resource.RLIMIT_DATA, (job.limits.grading_process_bytes, hard))
-    folder = Path(job.folder)
-    result = UnitResult(job.student, job.assignment, submission_digest(folder))
-    unit_dir = Path(job.scratch) / f"u{job.number}"  # short: Unix socket paths must stay under 108 bytes
-    try:
-        for index, spec in enumerate(job.notebooks):
-            result.notebooks.append(_grade_notebook(job, spec, folder, unit_dir / f"n{index}"))
-    except Exception:
-        result.grader_error = traceback.format_exc(limit=6)
-    finally:
-        shutil.rmtree(unit_dir, ignore_errors=True)
-    result.seconds = time.monotonic() - started
-    return result
-
-
-def _warm_up(job: UnitJob) -> None:
-    """What a worker pays once, not per submission: its kernel template, and the judge's imports (the lab's own
-    cells, hidden tests included, run here)."""
-    if job.sandboxed and job.warm_kernels:
-        with contextlib.suppress(Exception):  # a template that cannot be had means cold kernels, said by itself
-            _template(job, Sandbox(Path(job.course_root), job.limits))
-    from grader.kernel_template import imported_modules, modules_imported_by
-
-    for spec in job.notebooks:
-        if spec.judged:
-            modules = imported_modules(spec.release_json) | modules_imported_by(spec.locked_sources.values())
-            for name in sorted(modules):
-                with contextlib.suppress(Exception):  # the judge will report a missing module where it matters
-                    importlib.import_module(name)
-
-
-def _find_notebook(folder: Path, spec: NotebookSpec, released_names: set) -> tuple[Path | None, list]:
-    path = folder / spec.name
-    if path.is_file():
-        return path, []
-    others = sorted(p for p in folder.glob("*.ipynb") if p.name not in released_names)
-    if len(others) == 1 and len(released_names) == 1:
-        return others[0], [f"no {spec.name} in the submission: graded {others[0].name} in its place"]
-    return None, []
-
-
-def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Path) -> NotebookOutcome:
-    outcome = NotebookOutcome(spec.name)
-    released_names = {other.name for other in job.notebooks}
-    path, outcome.notes = _find_notebook(folder, spec, released_names)
-    ignored = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-                     and p.name != "timestamp.txt" and p.name not in released_names and p != path)
-    if ignored:
-        outcome.notes.append(f"extra files ignored (the kernel does not see them): {', '.join(ignored)}")
-    if path is None:
-        found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "nothing"
-        outcome.rejected = f"no notebook named {spec.name} in the submission (found: {found})"
-        return outcome
-    student = read_submission(path)
-    if isinstance(student, Rejected):
-        outcome.rejected = student.reason
-        return outcome
-    release = nbformat.reads(spec.release_json, as_version=4)
-    rebuilt = rebuild(student, release, spec.locked_sources)
-    outcome.notes += rebuilt.notes
-    executed, notes = _execute(job, spec, rebuilt.notebook, unit_dir)
-    outcome.notes += notes
-    outcome.graded_json = nbformat.writes(executed)
-    return outcome
-
-
-def _cell_timeout(limit: int, preamble: NotebookNode):
-    """The student's cells get ``limit``; the grader's first cell, which may import torch, at least a minute.
-
-    The preamble is known by identity, never by metadata, which a student's cell could copy.
-    """
-    def timeout(cell: NotebookNode) -> int:
-        return max(limit, PREAMBLE_TIMEOUT) if cell is preamble else limit
-
-    return timeout
-
-
-def _execute(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
-    """Run the rebuilt notebook in the sandbox; returns (notebook, notes)."""
-    if spec.judged:
-        return _execute_judged(job, spec, notebook, unit_dir)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(PLAIN_PREAMBLE))
-    executor = _run_in_sandbox(job, notebook, unit_dir)
-    del notebook.cells[0]
-    notebook, _ = LimitOutput().preprocess(notebook, {})
-    return notebook, _execution_notes(executor, job.cell_timeout)
-
-
-def _execute_judged(job: UnitJob, spec: NotebookSpec, notebook: NotebookNode, unit_dir: Path):
-    import torch
-
-    from grader.judged_run import execute_judged  # imports torch: only the processes that judge pay for it
-
-    torch.set_num_threads(job.limits.threads_per_kernel)  # the judge shares the cores with the other kernels
-
-    def run_kernel(to_run: NotebookNode, attempt: int, after):
-        return _run_in_sandbox(job, to_run, unit_dir / f"j{attempt}", after=after, fresh_user=attempt > 0)
-
-    executor = execute_judged(spec.release_json, spec.locked_sources, spec.test_ids, notebook, job.cell_timeout,
-                              run_kernel)
-    notebook, _ = LimitOutput().preprocess(notebook, {})
-    return notebook, _execution_notes(executor, job.cell_timeout)
-
-
-def _run_in_sandbox(job: UnitJob, notebook: NotebookNode, unit_dir: Path, after=None, fresh_user: bool = False):
-    """Execute ``notebook`` (the grader's preamble first) in place in a fresh sandboxed kernel (a second try if
-    the kernel does not start).
-
-    With ``after``, ``after(executor, manager)`` runs before the kernel stops (the judge's turn), and the
-    result is (executor, what it returned). ``fresh_user``: as root, a user id no earlier kernel of this unit
-    had, so that processes an earlier kernel left dying cannot count against this one's process limit.
-    """
-    from grader.kernel import SafeExecute, SandboxedKernelManager, stop_kernel
-
-    uid = sandbox_uid(draw_uid_base() if fresh_user else job.uid_base, job.number) if job.sandboxed else None
-    for attempt in range(KERNEL_START_ATTEMPTS):
-        workdir, sockets = unit_dir / f"w{attempt}", unit_dir / f"s{attempt}"
-        prepare_folder(workdir, uid)
-        prepare_folder(sockets, uid)
-        sandbox = Sandbox(Path(job.course_root), job.limits) if job.sandboxed else None
-        # a second attempt starts cold, in case the template was at fault
-        template = _template(job, sandbox) if sandbox is not None and job.warm_kernels and attempt == 0 else None
-        manager = SandboxedKernelManager(sandbox=sandbox, template=template, workdir=str(workdir),
-                                         sockets=str(sockets), uid=uid, kernel_name="python3")
-        executor = SafeExecute(timeout=job.cell_timeout, kernel_name="python3", startup_timeout=60,
-                               timeout_func=_cell_timeout(job.cell_timeout, preamble=notebook.cells[0]),
-                               hidden_leading_cells=1)
-        try:
-            try:
-                executor.preprocess(notebook, {"metadata": {"path": str(workdir)}}, km=manager)
-            except RuntimeError as error:  # the kernel did not start; the sandbox or the machine is at fault
-                if attempt + 1 == KERNEL_START_ATTEMPTS:
-                    raise RuntimeError(f"the kernel did not start in the sandbox: {error}") from error
-                continue
-            return (executor, after(executor, manager)) if after is not None else executor
-        finally:
-            stop_kernel(executor, manager)
-    raise AssertionError("unreachable")
-
-
-def _template(job: UnitJob, sandbox: Sandbox):
-    from grader.kernel_template import imported_modules, template_for
-
-    modules = set().union(*(imported_modules(spec.release_json) for spec in job.notebooks))
-    return template_for(sandbox, modules)
-
-
-def _execution_notes(executor, cell_timeout: int) -> list[str]:
-    notes = []
-    if executor.lost_kernel_reason:
-        notes.append(f"kernel lost: {executor.lost_kernel_reason}; the cells after it count as failed")
-    notes += [f"cell {executor.cell_number(index)} ran past the {cell_timeout} s limit"
-              for index in sorted(executor.timed_out_cells)]
-    if executor.truncated_cells:
-        notes.append(f"the output of {len(executor.truncated_cells)} cell(s) was cut to "
-                     f"{executor.output_bytes_per_cell // 1024} KB")
-    return notes
-
-
-# -- the parent: planning, recording, resuming ----------------------------------------------------
-
-
-@dataclass
-class UnitRecord:
-    """What the ledger keeps for one graded unit."""
-
-    student: str
-    assignment: str
-    digest: str
-    scores: dict  # notebook -> {grade id: score}
-    max_score: float
-    score: float
-    notes: dict  # notebook -> [note, ...]
-    rejected: dict  # notebook -> reason
-    graded_at: float
-    seconds: float = 0.0  # how long grading took: the next run schedules the assignment's long units first
-
-    @classmethod
-    def load(cls, path: Path) -> "UnitRecord | None":
-        try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-            names = {field.name for field in dataclasses.fields(cls)}
-            return cls(**{name: value for name, value in kept.items() if name in names})  # older ledgers had more
-        except (OSError, ValueError, TypeError, AttributeError):
-            return None
 
 
 @dataclass
@@ -346,7 +77,7 @@ class AutogradeReport:
 def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> tuple:
     specs = []
     for notebook in sorted(gradebook.find_assignment(assignment).notebooks, key=lambda nb: nb.name):
-        release_path = course.labs / assignment / f"{notebook.name}.ipynb"
+        release_path = course.lab(assignment) / f"{notebook.name}.ipynb"
         if not release_path.is_file():
             raise AutogradeError(f"{release_path} is missing: run `python -m grader release {assignment}`")
         locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
@@ -358,21 +89,16 @@ def _assignment_specs(course: Course, gradebook: Gradebook, assignment: str) -> 
     return tuple(specs)
 
 
-def _ledger_path(course: Course, student: str, assignment: str) -> Path:
-    return course.root / "autograded" / student / assignment / LEDGER
-
-
 def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeout: int, limits: Limits,
          sandboxed: bool, scratch: Path, roster_only: bool, warm_kernels: bool = True) -> Plan:
-    gradebook_file = course.root / "gradebook.db"
-    if not gradebook_file.is_file():
-        raise AutogradeError(f"no gradebook at {gradebook_file}: run `python -m grader release` first")
-    submitted = course.root / "submitted"
-    if not submitted.is_dir():
-        raise AutogradeError(f"no {submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` first")
+    if not course.gradebook.is_file():
+        raise AutogradeError(f"no gradebook at {course.gradebook}: run `python -m grader release` first")
+    if not course.submitted.is_dir():
+        raise AutogradeError(f"no {course.submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` "
+                             "first")
     result = Plan()
     uid_base = draw_uid_base()
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         released = {assignment.name for assignment in gradebook.assignments}
         wanted = sorted(released) if not assignments else assignments
         unknown = [name for name in wanted if name not in released]
@@ -383,7 +109,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
         roster = {student.id for student in gradebook.students}
     result.not_judged = [assignment for assignment in wanted if not all(spec.judged for spec in specs[assignment])]
     took: dict[str, list[float]] = {}  # assignment -> seconds its units took when last graded
-    for student_folder in sorted(p for p in submitted.iterdir() if p.is_dir()):
+    for student_folder in sorted(p for p in course.submitted.iterdir() if p.is_dir()):
         student = student_folder.name
         for folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
             assignment = folder.name
@@ -396,7 +122,7 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
                 result.skipped.append((student, assignment, "not a student in gradebook.db (--roster-only; "
                                        "add them with `collect --roster`)"))
                 continue
-            record = UnitRecord.load(_ledger_path(course, student, assignment))
+            record = UnitRecord.load(course.ledger(student, assignment))
             if record is not None and record.seconds:
                 took.setdefault(assignment, []).append(record.seconds)
             if not force and record is not None and record.digest == submission_digest(folder):
@@ -419,116 +145,6 @@ def longest_first(jobs: list, took: dict[str, list[float]]) -> list:
         return sum(path.lstat().st_size for path in Path(job.folder).glob("*.ipynb") if path.is_file())
 
     return sorted(jobs, key=lambda job: (typical.get(job.assignment, 0.0), submitted_bytes(job)), reverse=True)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-
-
-def _timestamp(folder: Path):
-    path = folder / "timestamp.txt"
-    try:
-        return parse_utc(path.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _resources(course: Course, student: str, assignment: str, notebook: str) -> dict:
-    return {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
-                         "db_url": gradebook_url(course.root)}}
-
-
-def _record_in_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
-    """The parent's one write path into nbgrader's gradebook (nbgrader's own preprocessors do the work)."""
-    with warnings.catch_warnings():
-        # nbgrader's own API trips SQLAlchemy's autoflush warnings when it creates a submission
-        warnings.simplefilter("ignore", SAWarning)
-        _write_gradebook(course, record, folder)
-
-
-def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
-    with Gradebook(gradebook_url(course.root)) as gradebook:
-        gradebook.update_or_create_student(record.student)
-        timestamp = _timestamp(folder)
-        if timestamp is not None:
-            gradebook.update_or_create_submission(record.assignment, record.student, timestamp=timestamp)
-        else:
-            gradebook.update_or_create_submission(record.assignment, record.student)
-    for notebook_file in record.scores:
-        name = Path(notebook_file).stem
-        resources = _resources(course, record.student, record.assignment, name)
-        if notebook_file in record.rejected:
-            with Gradebook(gradebook_url(course.root)) as gradebook:
-                submitted = gradebook.find_submission_notebook(name, record.assignment, record.student)
-                for grade in submitted.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-                gradebook.db.commit()
-            continue
-        graded_path = course.root / "autograded" / record.student / record.assignment / notebook_file
-        graded = nbformat.read(str(graded_path), as_version=4)
-        SaveAutoGrades().preprocess(graded, resources)
-        AssignLatePenalties().preprocess(graded, resources)
-
-
-def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
-    scores = {}
-    with Gradebook(gradebook_url(course.root)) as gradebook:
-        for notebook_file in record.scores:
-            try:
-                submitted = gradebook.find_submission_notebook(Path(notebook_file).stem, record.assignment,
-                                                                record.student)
-            except MissingEntry:
-                return {}
-            scores[notebook_file] = {grade.name: grade.auto_score for grade in submitted.grades}
-    return scores
-
-
-def _scores_of(notebook: NotebookNode | None) -> dict:
-    from nbgrader.utils import determine_grade, is_grade
-
-    if notebook is None:
-        return {}
-    return {cell.metadata.nbgrader.grade_id: determine_grade(cell)[0]
-            for cell in notebook.cells if is_grade(cell)}
-
-
-def _store(course: Course, result: UnitResult, job: UnitJob) -> UnitRecord:
-    """autograded notebook, then ledger, then gradebook: the order that makes a crash recoverable."""
-    out_folder = course.root / "autograded" / result.student / result.assignment
-    scores, notes, rejected, max_score, score = {}, {}, {}, 0.0, 0.0
-    specs = {spec.name: spec for spec in job.notebooks}
-    for outcome in result.notebooks:
-        notes[outcome.name] = outcome.notes
-        notebook = nbformat.reads(outcome.graded_json, as_version=4) if outcome.graded_json else None
-        if outcome.rejected:
-            rejected[outcome.name] = outcome.rejected
-        else:
-            write_atomically(out_folder / outcome.name, outcome.graded_json)
-        scores[outcome.name] = _scores_of(notebook)
-        max_score += specs[outcome.name].max_score
-        score += sum(value or 0 for value in scores[outcome.name].values())
-    record = UnitRecord(result.student, result.assignment, result.digest, scores, max_score, score, notes,
-                        rejected, time.time(), round(result.seconds, 3))
-    write_atomically(out_folder / LEDGER, json.dumps(asdict(record), indent=1))
-    _record_in_gradebook(course, record, Path(job.folder))
-    return record
-
-
-def _reconcile(course: Course, record: UnitRecord) -> None:
-    """A ledger whose scores never reached the gradebook (a crash in between): apply them now."""
-    recorded = _gradebook_scores(course, record)
-    expected = {name: {grade: (0 if name in record.rejected else value) for grade, value in grades.items()}
-                for name, grades in record.scores.items()}
-    if any(recorded.get(name, {}).get(grade, object()) != value
-           for name, grades in expected.items() for grade, value in grades.items()) or not recorded:
-        _record_in_gradebook(course, record, course.root / "submitted" / record.student / record.assignment)
 
 
 def default_jobs() -> int:
@@ -559,7 +175,7 @@ def autograde(course: Course, assignments: list[str] | None = None, jobs: int | 
         report.not_judged = [assignment for assignment in work.not_judged
                              if any(job.assignment == assignment for job in work.jobs)]
         for record in work.up_to_date:
-            _reconcile(course, record)
+            reconcile(course, record)
         _run_pool(course, work.jobs, jobs, report, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -582,7 +198,7 @@ def _run_pool(course: Course, unit_jobs: list, jobs: int, report: AutogradeRepor
             elif result.grader_error:
                 report.grader_errors.append((job.student, job.assignment, result.grader_error))
             else:
-                record = _store(course, result, job)
+                record = store(course, result, job)
                 report.graded.append(record)
                 bar.set_postfix_str(f"{job.assignment} {job.student} {record.score:g}/{record.max_score:g}")
             bar.update()

@@ -1,6 +1,6 @@
 """Speed benchmark: ``python -m grader autograde`` against plain ``nbgrader autograde``, same class, same machine.
 
-    python -m grader.bench_autograde                              # every lab, 8 students each (80 submissions)
+    python -m grader.bench_autograde                              # every lab in solutions/, 8 students each
     python -m grader.bench_autograde --students 2 --assignments 01_backprop   # a quick check that it runs
     python -m grader.bench_autograde --jobs 4 --keep /tmp/bench   # 4 kernels at once; keep both course folders
 
@@ -35,16 +35,16 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.autograde import LEDGER, UnitRecord
-from grader.course import Course, CourseError
+from grader.ledger import UnitRecord
+from grader.layout import LABS, SOLUTIONS, Course, CourseError
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.submission import submission_digest
-from grader.workspace import CELL_TIMEOUT_SECONDS, gradebook_url
+from grader.workspace import CELL_TIMEOUT_SECONDS
 
 GRADERS = ("nbgrader", "kit-cold", "kit")
 DESCRIPTIONS = {"nbgrader": "plain nbgrader", "kit-cold": "python -m grader autograde --cold-kernels",
                 "kit": "python -m grader autograde"}
-DEFAULT_STUDENTS = 8  # 8 x 10 labs = 80 submissions; k mod (exercises + 1) gives every lab a full solution
+DEFAULT_STUDENTS = 8  # per lab: k mod (exercises + 1) gives a lab of up to 7 exercises a full solution
 LOG_TAIL_LINES = 30
 
 Unit = tuple  # (student, assignment): one submission
@@ -67,13 +67,13 @@ def simulate_class(course: Course, assignments: list[str], students: int) -> lis
     units = []
     for assignment in assignments:
         notebook_name = f"{assignment}.ipynb"
-        released = read_notebook(course.labs / assignment / notebook_name)
-        source = read_notebook(course.solutions / assignment / notebook_name)
+        released = read_notebook(course.lab(assignment) / notebook_name)
+        source = read_notebook(course.solution(assignment) / notebook_name)
         lab_exercises = exercises(released)
         for number in range(students):
             solved = lab_exercises[:solved_count(number, len(lab_exercises))]
             solution_ids = {solution_id for exercise in solved for solution_id in exercise.solution_ids}
-            folder = course.root / "submitted" / student_name(number) / assignment
+            folder = course.submission(student_name(number), assignment)
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(fill_solutions(released, source, solution_ids), str(folder / notebook_name))
             units.append((student_name(number), assignment))
@@ -84,8 +84,8 @@ def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], stu
     """One released course with the simulated class, copied for each grader; returns ({grader: root}, units)."""
     base = workdir / "class"
     base.mkdir(parents=True)
-    shutil.copytree(checkout.solutions, base / "solutions")
-    shutil.copytree(checkout.labs, base / "labs")
+    shutil.copytree(checkout.solutions, base / SOLUTIONS)
+    shutil.copytree(checkout.labs, base / LABS)
     release = _run([sys.executable, "-m", "grader", "--root", str(base), "release", *assignments], cwd=base)
     if release.returncode != 0:
         raise SystemExit(f"`python -m grader release` failed:\n{release.tail()}")
@@ -94,7 +94,7 @@ def prepare_courses(workdir: Path, checkout: Course, assignments: list[str], stu
     for root in roots.values():
         shutil.copytree(base, root)
     shutil.rmtree(base)
-    if len({submission_digest(root / "submitted") for root in roots.values()}) != 1:
+    if len({submission_digest(Course(root).submitted) for root in roots.values()}) != 1:
         raise SystemExit("the copies of submitted/ differ")  # cannot happen; guards the comparison
     return roots, units
 
@@ -161,7 +161,7 @@ def time_kit(root: Path, assignments: list[str], jobs: int | None, cold: bool = 
 def read_scores(root: Path, units: list[Unit]) -> dict:
     """``{(student, assignment): {(notebook, grade id): score}}``; None for a submission the gradebook lacks."""
     scores = {}
-    with Gradebook(gradebook_url(root)) as gradebook:
+    with Gradebook(Course(root).gradebook_url) as gradebook:
         for student, assignment in units:
             try:
                 submission = gradebook.find_submission(assignment, student)
@@ -194,7 +194,7 @@ def kit_unit_seconds(root: Path, units: list[Unit]) -> dict:
     worker's own clock, kernel start to stop, in a worker that shared the machine with the other jobs)."""
     seconds = {}
     for student, assignment in units:
-        record = UnitRecord.load(root / "autograded" / student / assignment / LEDGER)
+        record = UnitRecord.load(Course(root).ledger(student, assignment))
         if record is not None:
             seconds[(student, assignment)] = record.seconds
     return seconds
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=DEFAULT_STUDENTS, metavar="N",
                         help=f"simulated students per lab (default {DEFAULT_STUDENTS})")
-    parser.add_argument("--assignments", nargs="+", default=None, metavar="NAME", help="labs to grade (default: all)")
+    parser.add_argument("--assignments", nargs="+", default=None, metavar="NAME",
+                        help="labs to grade (default: every lab in solutions/)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="passed to `grader autograde --jobs` (default: its own, the number of cores)")
     parser.add_argument("--keep", default=None, metavar="DIR",

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.workspace import Workspace, temporary_workspace
 
@@ -41,13 +41,13 @@ def generate_release(course: Course, workspace: Workspace, assignment: str) -> P
 def generate_releases(course: Course, workspace: Workspace, assignments: list[str]) -> None:
     """The student versions of ``assignments`` in ``workspace``, from one nbgrader run."""
     for assignment in assignments:
-        workspace.add_source(assignment, course.solutions / assignment)
+        workspace.add_source(assignment, course.solution(assignment))
     workspace.generate()
 
 
 def replace_lab(course: Course, assignment: str, release: Path) -> Path:
     """``labs/<assignment>`` replaced by the student version nbgrader wrote to ``release``."""
-    target = course.labs / assignment
+    target = course.lab(assignment)
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(release, target)
@@ -80,7 +80,7 @@ def differences(fresh: Path, committed: Path) -> list[str]:
 def check_labs_in_sync(course: Course, workspace: Workspace, assignment: str) -> Finding:
     """``labs/<assignment>`` against the release ``generate_releases`` made in ``workspace``."""
     release = workspace.release(assignment)
-    problems = differences(release, course.labs / assignment)
+    problems = differences(release, course.lab(assignment))
     if problems:
         return Finding(
             assignment,

@@ -11,16 +11,61 @@ from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_a
 from grader.checks import build_labs, check_assignments
 from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster
+from grader.files import write_atomically
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
-from grader.course import Course, CourseError
+from grader.layout import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.release import release
 from grader.sandbox import GiB, Limits
 from grader.self_check import self_check
 from grader.tidy import tidy_file
 from grader.workspace import GradingError
+
+
+def _with_assignments(commands, name: str, help: str, default: str = "all") -> argparse.ArgumentParser:
+    """A command that takes assignment names (every one of ``default`` when none is named)."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument("assignments", nargs="*", help=f"assignment names, e.g. 01_backprop (default: {default})")
+    return command
+
+
+def _collect_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("assignment", help="the assignment the submissions are for, e.g. 01_backprop")
+    command.add_argument(
+        "source",
+        help="a folder (nbgrader's submitted/<student>/<assignment>/ or <student>/*.ipynb) or an LMS zip "
+        "(Moodle, Canvas, or <student>_<notebook>.ipynb)",
+    )
+    command.add_argument(
+        "--roster", help="CSV with an 'id' column (nbgrader's student import format): collect only these "
+        "students, map an 'lms_user_id' column to 'id', add them to the gradebook"
+    )
+    command.add_argument(
+        "--pattern", help="regular expression with a named group (?P<student>...) searched in each file's path "
+        "inside SOURCE, instead of the built-in layouts; optional group (?P<file>...) names the notebook"
+    )
+    command.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+
+
+def _autograde_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--jobs", "-j", type=int, default=None,
+                         help="submissions graded at once (default: the number of cores)")
+    command.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                         help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    command.add_argument("--memory", type=float, default=Limits.memory_bytes / GiB,
+                         help=f"GiB of memory a kernel may allocate (default {Limits.memory_bytes / GiB:g})")
+    command.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    command.add_argument("--roster-only", action="store_true",
+                         help="skip (and list) submissions of students who are not in gradebook.db; by default "
+                         "they are graded and added, as nbgrader does")
+    command.add_argument("--no-sandbox", action="store_true",
+                         help="run student code without the sandbox (only for notebooks you trust)")
+    command.add_argument("--cold-kernels", action="store_true",
+                         help="start each kernel as a new interpreter in bubblewrap, instead of forking it from a "
+                         "template that imported torch and the kit once (slower; the sandbox is the same)")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,117 +76,54 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", help="the course checkout (default: the one this package is installed from)")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    build = commands.add_parser("build", help="regenerate labs/ from solutions/ with nbgrader generate_assignment")
-    build.add_argument("assignments", nargs="*", help="assignment names, e.g. 01_backprop (default: all)")
-
-    release = commands.add_parser(
-        "release",
-        help="produce the student copies (build), and record each assignment in the course's gradebook.db "
-        "so that nbgrader autograde can grade it",
-    )
-    release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-
-    collect_command = commands.add_parser(
-        "collect",
-        help="copy submissions from a folder or an LMS zip export into submitted/<student>/<assignment>/ "
-        "and report what could not be matched",
-    )
-    collect_command.add_argument("assignment", help="the assignment the submissions are for, e.g. 01_backprop")
-    collect_command.add_argument(
-        "source",
-        help="a folder (nbgrader's submitted/<student>/<assignment>/ or <student>/*.ipynb) or an LMS zip "
-        "(Moodle, Canvas, or <student>_<notebook>.ipynb)",
-    )
-    collect_command.add_argument(
-        "--roster", help="CSV with an 'id' column (nbgrader's student import format): collect only these "
-        "students, map an 'lms_user_id' column to 'id', add them to the gradebook"
-    )
-    collect_command.add_argument(
-        "--pattern", help="regular expression with a named group (?P<student>...) searched in each file's path "
-        "inside SOURCE, instead of the built-in layouts; optional group (?P<file>...) names the notebook"
-    )
-    collect_command.add_argument("--dry-run", action="store_true", help="report only; write nothing")
-
-    grade = commands.add_parser(
-        "autograde",
-        help="grade every collected submission (submitted/<student>/<assignment>/) in parallel, each in a "
-        "sandbox; resumable, and a rerun changes no grade already recorded",
-    )
-    grade.add_argument("assignments", nargs="*", help="assignment names (default: every released one)")
-    grade.add_argument("--jobs", "-j", type=int, default=None,
-                       help="submissions graded at once (default: the number of cores)")
-    grade.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
-                       help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
-    grade.add_argument("--memory", type=float, default=Limits.memory_bytes / GiB,
-                       help=f"GiB of memory a kernel may allocate (default {Limits.memory_bytes / GiB:g})")
-    grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
-    grade.add_argument("--roster-only", action="store_true",
-                       help="skip (and list) submissions of students who are not in gradebook.db; by default "
-                       "they are graded and added, as nbgrader does")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run student code without the sandbox (only for notebooks you trust)")
-    grade.add_argument("--cold-kernels", action="store_true",
-                       help="start each kernel as a new interpreter in bubblewrap, instead of forking it from a "
-                       "template that imported torch and the kit once (slower; the sandbox is the same)")
-    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-    feedback = commands.add_parser(
-        "feedback", help="an HTML report per student and assignment (feedback/<student>/<assignment>/), "
-        "showing each test's points and errors but not the hidden tests")
-    feedback.add_argument("assignments", nargs="*", help="assignment names (default: all autograded)")
-
+    _with_assignments(commands, "build", "regenerate labs/ from solutions/ with nbgrader generate_assignment")
+    _with_assignments(commands, "release", "produce the student copies (build), and record each assignment in the "
+                      "course's gradebook.db so that nbgrader autograde can grade it")
+    _collect_arguments(commands.add_parser(
+        "collect", help="copy submissions from a folder or an LMS zip export into submitted/<student>/<assignment>/ "
+        "and report what could not be matched"))
+    _autograde_arguments(_with_assignments(
+        commands, "autograde", "grade every collected submission (submitted/<student>/<assignment>/) in parallel, "
+        "each in a sandbox; resumable, and a rerun changes no grade already recorded", default="every released one"))
+    _with_assignments(commands, "feedback", "an HTML report per student and assignment "
+                      "(feedback/<student>/<assignment>/), showing each test's points and errors but not the hidden "
+                      "tests", default="all autograded")
     export = commands.add_parser(
         "export", help="the grade sheet from gradebook.db: a row per student, a column per assignment, the total")
     export.add_argument("--out", default="grades.csv",
                         help="CSV file to write, relative to the course root unless absolute; '-' for the terminal")
     export.add_argument("--detail", action="store_true", help="add a column per exercise (<assignment>/<grade id>)")
-
-    check = commands.add_parser(
-        "check",
-        help="fail when labs/ is stale, a solution loses points, or a released lab gives points",
-    )
-    check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    check = _with_assignments(commands, "check", "fail when labs/ is stale, a solution loses points, or a released "
+                              "lab gives points")
     check.add_argument("--no-grading", action="store_true", help="only check that labs/ is in sync (fast)")
-
-    mutants = commands.add_parser(
-        "mutants",
-        help="grade each lab's catalogue of plausible mistakes (solutions/<assignment>/mutants.toml); fail unless "
-        "every mistake costs points in its own exercise and in no other",
-    )
-    mutants.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-
+    _with_assignments(commands, "mutants", "grade each lab's catalogue of plausible mistakes "
+                      "(solutions/<assignment>/mutants.toml); fail unless every mistake costs points in its own "
+                      "exercise and in no other")
     own = commands.add_parser(
         "self-check", help="grade your own lab notebook with its hidden tests, as a course would, in a scratch "
         "course folder (for self-learners; the course's gradebook is not touched)")
     own.add_argument("notebook", help="your notebook, e.g. my-work/labs/01_backprop/01_backprop.ipynb")
     own.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
                      help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
-
     tidy = commands.add_parser(
-        "tidy",
-        help="save notebooks as the course keeps them: clean metadata, lectures keep only checked outputs "
-        "and figures, solutions keep none",
-    )
+        "tidy", help="save notebooks as the course keeps them: clean metadata, lectures keep only checked outputs "
+        "and figures, solutions keep none")
     tidy.add_argument("notebooks", nargs="*", help="notebook paths (default: every lecture and solution)")
     tidy.add_argument("--execute", action="store_true", help="run lectures in a fresh kernel first")
     return parser
 
 
-def _tidy(course: Course, paths: list[str], run_lectures: bool) -> int:
-    notebooks = [Path(path).resolve() for path in paths] or course.all_notebooks()
-    missing = [str(path) for path in notebooks if not path.is_file()]
-    if missing:
-        raise CourseError(f"no such notebook: {', '.join(missing)}")
-    for notebook in notebooks:
-        lecture = course.is_lecture(notebook)
-        tidy_file(notebook, keep_outputs=lecture, run_first=lecture and run_lectures)
-        print(f"tidied {notebook}")
+# -- each command, handed to its module ------------------------------------------------------------------------------
+
+
+def _build(course: Course, arguments: argparse.Namespace) -> int:
+    for folder in build_labs(course, course.resolve(arguments.assignments)):
+        print(f"built {folder.relative_to(course.root)}")
     return 0
 
 
-def _release(course: Course, assignments: list[str]) -> int:
-    for folder in release(course, assignments):
+def _release(course: Course, arguments: argparse.Namespace) -> int:
+    for folder in release(course, course.resolve(arguments.assignments)):
         print(f"released {folder.relative_to(course.root)} (recorded {folder.name} in gradebook.db)")
     return 0
 
@@ -170,56 +152,35 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
     return 1 if report.grader_errors else 0
 
 
-def _export(course: Course, out: str, detail: bool) -> int:
-    gradebook = course.root / "gradebook.db"
-    if out == "-":
-        summary = export_grades(gradebook, sys.stdout, detail)
+def _feedback(course: Course, arguments: argparse.Namespace) -> int:
+    report = generate_feedback(course, assignments_argument(course, arguments.assignments))
+    print("\n".join(report.lines(course.root)))
+    return 0
+
+
+def _export(course: Course, arguments: argparse.Namespace) -> int:
+    if arguments.out == "-":
+        export_grades(course.gradebook, sys.stdout, arguments.detail)
         return 0
-    path = course.root / out
+    path = course.root / arguments.out
     sheet = io.StringIO()
-    summary = export_grades(gradebook, sheet, detail)  # fails before a previous sheet is touched
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(sheet.getvalue(), encoding="utf-8")
-    partial.replace(path)
+    summary = export_grades(course.gradebook, sheet, arguments.detail)  # fails before a previous sheet is touched
+    write_atomically(path, sheet.getvalue())
     print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
-    try:
-        course = Course.locate(arguments.root)
-        if arguments.command == "tidy":
-            return _tidy(course, arguments.notebooks, arguments.execute)
-        if arguments.command == "collect":
-            return _collect(course, arguments)
-        if arguments.command == "autograde":
-            return _autograde(course, arguments)
-        if arguments.command == "feedback":
-            report = generate_feedback(course, assignments_argument(course, arguments.assignments))
-            print("\n".join(report.lines(course.root)))
-            return 0
-        if arguments.command == "export":
-            return _export(course, arguments.out, arguments.detail)
-        if arguments.command == "self-check":
-            report = self_check(course, Path(arguments.notebook).resolve(), arguments.timeout)
-            print("\n".join(report.lines()))
-            return 0 if not report.rejected else 1
-        assignments = course.resolve(arguments.assignments)
-        if arguments.command == "build":
-            for folder in build_labs(course, assignments):
-                print(f"built {folder.relative_to(course.root)}")
-            return 0
-        if arguments.command == "release":
-            return _release(course, assignments)
-        if arguments.command == "mutants":
-            findings = [finding for assignment in assignments for finding in check_mutants(course, assignment)]
-        else:
-            findings = check_assignments(course, assignments, grade=not arguments.no_grading)
-    except (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError,
-            FeedbackError, CourseBusy, CatalogueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def _check(course: Course, arguments: argparse.Namespace) -> int:
+    return _findings(check_assignments(course, course.resolve(arguments.assignments),
+                                       grade=not arguments.no_grading))
+
+
+def _mutants(course: Course, arguments: argparse.Namespace) -> int:
+    assignments = course.resolve(arguments.assignments)
+    return _findings([finding for assignment in assignments for finding in check_mutants(course, assignment)])
+
+
+def _findings(findings: list) -> int:
     for finding in findings:
         print(finding)
     failed = [finding for finding in findings if not finding.ok]
@@ -228,3 +189,38 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"all {len(findings)} checks passed")
     return 0
+
+
+def _self_check(course: Course, arguments: argparse.Namespace) -> int:
+    report = self_check(course, Path(arguments.notebook).resolve(), arguments.timeout)
+    print("\n".join(report.lines()))
+    return 0 if not report.rejected else 1
+
+
+def _tidy(course: Course, arguments: argparse.Namespace) -> int:
+    notebooks = [Path(path).resolve() for path in arguments.notebooks] or course.all_notebooks()
+    missing = [str(path) for path in notebooks if not path.is_file()]
+    if missing:
+        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    for notebook in notebooks:
+        lecture = course.is_lecture(notebook)
+        tidy_file(notebook, keep_outputs=lecture, run_first=lecture and arguments.execute)
+        print(f"tidied {notebook}")
+    return 0
+
+
+COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograde": _autograde,
+            "feedback": _feedback, "export": _export, "check": _check, "mutants": _mutants,
+            "self-check": _self_check, "tidy": _tidy}
+# what a command says went wrong before it could do its work (exit status 2); anything else is a bug
+USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
+                CourseBusy, CatalogueError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        return COMMANDS[arguments.command](Course.locate(arguments.root), arguments)
+    except USAGE_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

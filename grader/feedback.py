@@ -27,10 +27,10 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
-from grader.autograde import LEDGER, UnitRecord, write_atomically
-from grader.course import Course
+from grader.files import write_atomically
+from grader.ledger import UnitRecord, nbgrader_resources
+from grader.layout import Course
 from grader.notebooks import is_test_cell, nbgrader_metadata
-from grader.workspace import gradebook_url
 
 REDACTED = "[hidden test]"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -195,8 +195,7 @@ class FeedbackReport:
 
 def generate_feedback(course: Course, assignments: list[str] | None = None) -> FeedbackReport:
     """Feedback HTML for every autograded submission (of ``assignments``, all when None)."""
-    ledgers = sorted((course.root / "autograded").glob(f"*/*/{LEDGER}"))
-    records = [record for record in map(UnitRecord.load, ledgers)
+    records = [record for record in map(UnitRecord.load, course.ledgers())
                if record is not None and (not assignments or record.assignment in assignments)]
     if not records:
         raise FeedbackError("no autograded submissions: run `python -m grader autograde` first")
@@ -205,8 +204,7 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
     hidden_by_notebook: dict[tuple[str, str], tuple[NotebookNode, list[str]]] = {}
     for record in records:
         for notebook_file in record.scores:
-            target = course.root / "feedback" / record.student / record.assignment / notebook_file
-            target = target.with_suffix(".html")
+            target = course.feedback_page(record.student, record.assignment, notebook_file)
             if notebook_file in record.rejected:
                 write_atomically(target, _rejected_page(record.student, record.assignment, notebook_file,
                                                          record.rejected[notebook_file]))
@@ -216,13 +214,12 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
             if key not in hidden_by_notebook:
                 hidden_by_notebook[key] = _release_and_hidden(course, record.assignment, notebook_file)
             release, hidden = hidden_by_notebook[key]
-            graded_path = course.root / "autograded" / record.student / record.assignment / notebook_file
+            graded_path = course.autograded_submission(record.student, record.assignment) / notebook_file
             readable = redact(nbformat.read(str(graded_path), as_version=4), release, hidden)
             notes = _notes_cell(record, notebook_file)
             if notes is not None:
                 readable.cells.insert(0, notes)
-            resources = {"nbgrader": {"student": record.student, "assignment": record.assignment,
-                                      "notebook": Path(notebook_file).stem, "db_url": gradebook_url(course.root)}}
+            resources = nbgrader_resources(course, record.student, record.assignment, Path(notebook_file).stem)
             body, _ = exporter.from_notebook_node(readable, resources=resources)
             write_atomically(target, body)
             report.written.append(target)
@@ -230,8 +227,8 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
 
 
 def _release_and_hidden(course: Course, assignment: str, notebook_file: str):
-    release = nbformat.read(str(course.labs / assignment / notebook_file), as_version=4)
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    release = nbformat.read(str(course.lab(assignment) / notebook_file), as_version=4)
+    with Gradebook(course.gradebook_url) as gradebook:
         notebook = gradebook.find_notebook(Path(notebook_file).stem, assignment)
         locked = {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
     return release, hidden_lines(locked, release)

@@ -30,7 +30,7 @@ from nbformat import NotebookNode
 from course import judging
 from grader import messages
 from grader.notebooks import nbgrader_metadata
-from grader.remote import RECOVERY_SECONDS, CallTimeout, KernelLink, KernelLost, Missing, Remote, StudentRaised
+from grader.remote import RECOVERY_SECONDS, CallTimeout, KernelLink, KernelLost, Missing, Remote
 
 MESSAGE_LIMIT = 600
 MIN_STUDENT_TEXT = 4  # shorter strings the student's code sent are common words, not a message

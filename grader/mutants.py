@@ -28,7 +28,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from grader.checks import Finding, exercise_scores, generate_release
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import (
     exercises,
     fill_solutions,
@@ -136,7 +136,7 @@ def check_mutants(course: Course, assignment: str, shards: int | None = None) ->
     """Grade every mutant of one lab, and a student per exercise who left it blank: the students split over
     ``shards`` workspaces (one per CPU by default), each graded by its own ``nbgrader autograde``, side by side,
     with one thread per kernel."""
-    mutants = read_catalogue(course.solutions / assignment / CATALOGUE)
+    mutants = read_catalogue(course.solution(assignment) / CATALOGUE)
     if not mutants:
         return [Finding(assignment, CHECK, False, f"no mutants: write solutions/{assignment}/{CATALOGUE}")]
     sources = {path.name: read_notebook(path) for path in course.source_notebooks(assignment)}

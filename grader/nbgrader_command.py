@@ -1,6 +1,6 @@
 """``python -m grader.nbgrader_command ARGS`` is ``python -m nbgrader ARGS`` for the grader's own nbgrader runs,
 without two costs of starting that they never need: jsonschema's optional IRI checker (see ``grader/__init__.py``)
-and, in a run that creates a gradebook, a second Python process (``alembic heads``, about 2.4 s) that nbgrader starts
+and, in a run that creates a gradebook, a second Python process (``alembic heads``) that nbgrader starts
 only to read the newest revision of its database schema, which alembic's own API reads here in-process."""
 
 import nbgrader.api

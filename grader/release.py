@@ -14,8 +14,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.checks import replace_lab
-from grader.course import Course
-from grader.workspace import RELEASE_IGNORE, gradebook_url, run_nbgrader
+from grader.layout import Course
+from grader.workspace import RELEASE_IGNORE, run_nbgrader
 
 
 def release(course: Course, assignments: list[str]) -> list[Path]:
@@ -32,9 +32,9 @@ def release(course: Course, assignments: list[str]) -> list[Path]:
 
 def is_registered(course: Course, assignment: str) -> bool:
     """Whether the course gradebook exists and knows ``assignment`` (never creates the gradebook)."""
-    if not (course.root / "gradebook.db").is_file():
+    if not course.gradebook.is_file():
         return False
-    with Gradebook(gradebook_url(course.root)) as gradebook:
+    with Gradebook(course.gradebook_url) as gradebook:
         try:
             gradebook.find_assignment(assignment)
         except MissingEntry:

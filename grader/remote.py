@@ -83,14 +83,80 @@ def _pickled(request: dict) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class KernelLink:
-    """Requests to one kernel, through the kernel client and manager that ran the notebook."""
+class KernelMessages:
+    """The messages under a :class:`KernelLink`: one request at a time to the kernel, run within the current test's
+    time budget; a request that runs past it is interrupted, and a kernel that does not come back, or dies, is
+    *lost*."""
 
     def __init__(self, client, manager):
         self.client = client
         self.manager = manager
         self.lost: str | None = None
         self.budget = float("inf")  # seconds of the student's code left to the current test
+
+    async def _send(self, request_b64: str, label: str) -> str | None:
+        if self.budget <= 0:
+            raise CallTimeout(Shown(f"{label}: the test's time limit was used up by earlier calls"))
+        message_id = self._execute_serve(request_b64)
+        reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
+        if idle:
+            return reply
+        await self._interrupt()
+        _, idle = await self._collect(message_id, time.monotonic() + RECOVERY_SECONDS)
+        if idle:
+            raise CallTimeout(Shown(f"{label} ran past the test's time limit and was stopped"))
+        self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
+        await self._shut_down()
+        raise KernelLost(Shown(self.lost))
+
+    def _execute_serve(self, request_b64: str) -> str:
+        """Send an execute request that calls course.kernel_service.serve, with the request in its metadata
+        (``KernelClient.execute`` has no metadata argument); its message id."""
+        content = {"code": SERVE_CODE, "silent": False, "store_history": False, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": False}
+        message = self.client.session.msg("execute_request", content, metadata={REQUEST_KEY: request_b64})
+        self.client.shell_channel.send(message)
+        return message["header"]["msg_id"]
+
+    async def _collect(self, message_id: str, deadline: float):
+        """(the reply's text, whether the kernel finished the request) by ``deadline``."""
+        reply = None
+        while time.monotonic() < deadline:
+            try:
+                message = await self.client.get_iopub_msg(timeout=min(POLL_SECONDS, deadline - time.monotonic()))
+            except (queue.Empty, asyncio.TimeoutError, TimeoutError):
+                if not await self.manager.is_alive():
+                    self.lost = "the kernel died while the tests called the notebook's code"
+                    raise KernelLost(Shown(self.lost)) from None
+                continue
+            if message.get("parent_header", {}).get("msg_id") != message_id:
+                continue
+            content = message.get("content", {})
+            if message.get("msg_type") == "display_data" and reply is None:
+                text = content.get("data", {}).get(REPLY_MIME)
+                reply = text if isinstance(text, str) else None
+            if message.get("msg_type") == "status" and content.get("execution_state") == "idle":
+                return reply, True
+        return reply, False
+
+    async def _interrupt(self) -> None:
+        try:
+            await self.manager.interrupt_kernel()
+        except Exception:  # already dead: the next wait notices
+            pass
+
+    async def _shut_down(self) -> None:
+        try:
+            await self.manager.shutdown_kernel(now=True)
+        except Exception:
+            pass
+
+
+class KernelLink(KernelMessages):
+    """Requests to one kernel, through the kernel client and manager that ran the notebook."""
+
+    def __init__(self, client, manager):
+        super().__init__(client, manager)
         self.seen_text: list[str] = []  # every string the kernel sent for the current test
 
     def start_test(self, seconds: float) -> None:
@@ -202,64 +268,6 @@ class KernelLink:
             return Remote(self, number, label, type_name, is_callable)
 
         return make
-
-    # -- messages -------------------------------------------------------------------------------
-    async def _send(self, request_b64: str, label: str) -> str | None:
-        if self.budget <= 0:
-            raise CallTimeout(Shown(f"{label}: the test's time limit was used up by earlier calls"))
-        message_id = self._execute_serve(request_b64)
-        reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
-        if idle:
-            return reply
-        await self._interrupt()
-        _, idle = await self._collect(message_id, time.monotonic() + RECOVERY_SECONDS)
-        if idle:
-            raise CallTimeout(Shown(f"{label} ran past the test's time limit and was stopped"))
-        self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
-        await self._shut_down()
-        raise KernelLost(Shown(self.lost))
-
-    def _execute_serve(self, request_b64: str) -> str:
-        """Send an execute request that calls course.kernel_service.serve, with the request in its metadata
-        (``KernelClient.execute`` has no metadata argument); its message id."""
-        content = {"code": SERVE_CODE, "silent": False, "store_history": False, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": False}
-        message = self.client.session.msg("execute_request", content, metadata={REQUEST_KEY: request_b64})
-        self.client.shell_channel.send(message)
-        return message["header"]["msg_id"]
-
-    async def _collect(self, message_id: str, deadline: float):
-        """(the reply's text, whether the kernel finished the request) by ``deadline``."""
-        reply = None
-        while time.monotonic() < deadline:
-            try:
-                message = await self.client.get_iopub_msg(timeout=min(POLL_SECONDS, deadline - time.monotonic()))
-            except (queue.Empty, asyncio.TimeoutError, TimeoutError):
-                if not await self.manager.is_alive():
-                    self.lost = "the kernel died while the tests called the notebook's code"
-                    raise KernelLost(Shown(self.lost)) from None
-                continue
-            if message.get("parent_header", {}).get("msg_id") != message_id:
-                continue
-            content = message.get("content", {})
-            if message.get("msg_type") == "display_data" and reply is None:
-                text = content.get("data", {}).get(REPLY_MIME)
-                reply = text if isinstance(text, str) else None
-            if message.get("msg_type") == "status" and content.get("execution_state") == "idle":
-                return reply, True
-        return reply, False
-
-    async def _interrupt(self) -> None:
-        try:
-            await self.manager.interrupt_kernel()
-        except Exception:  # already dead: the next wait notices
-            pass
-
-    async def _shut_down(self) -> None:
-        try:
-            await self.manager.shutdown_kernel(now=True)
-        except Exception:
-            pass
 
 
 class Remote:

@@ -68,7 +68,7 @@ class Limits:
     """
 
     memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and anonymous mappings, what a memory bomb grows
-    address_space_bytes: int = 8 * GiB  # RLIMIT_AS: must leave room for torch's ~3.3 GB of mapped libraries
+    address_space_bytes: int = 8 * GiB  # RLIMIT_AS: must leave room for the gigabytes of libraries torch maps
     processes: int = 256  # RLIMIT_NPROC counts threads too; torch and ipykernel start a few dozen
     file_bytes: int = 256 * MiB  # RLIMIT_FSIZE, for any single file the kernel writes, in any folder
     scratch_bytes: int = 256 * MiB  # the kernel's working folder (a tmpfs: RAM)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.autograde import LEDGER, UnitRecord, autograde
-from grader.course import Course, CourseError
+from grader.autograde import autograde
+from grader.ledger import UnitRecord
+from grader.layout import SOLUTIONS, Course, CourseError
 from grader.notebooks import grade_id, is_test_cell, nbgrader_metadata
 from grader.release import release
 from grader.sandbox import bwrap_path
@@ -74,14 +75,14 @@ def self_check(course: Course, notebook: Path, timeout: int = 300) -> SelfCheckR
     sandboxed = _sandbox_installed()
     with tempfile.TemporaryDirectory(prefix="grader-self-check-") as scratch:
         root = Path(scratch)
-        shutil.copytree(course.solutions / assignment, root / "solutions" / assignment)
+        shutil.copytree(course.solution(assignment), root / SOLUTIONS / assignment)
         local = Course(root)
         release(local, [assignment])
-        submitted = root / "submitted" / STUDENT / assignment
+        submitted = local.submission(STUDENT, assignment)
         submitted.mkdir(parents=True)
         shutil.copyfile(notebook, submitted / f"{assignment}.ipynb")
         autograde(local, [assignment], jobs=1, cell_timeout=timeout, sandboxed=sandboxed, progress=False)
-        return _results(root, assignment, sandboxed)
+        return _results(local, assignment, sandboxed)
 
 
 def _sandbox_installed() -> bool:
@@ -92,10 +93,10 @@ def _sandbox_installed() -> bool:
     return True
 
 
-def _results(root: Path, assignment: str, sandboxed: bool) -> SelfCheckReport:
+def _results(course: Course, assignment: str, sandboxed: bool) -> SelfCheckReport:
     report = SelfCheckReport(assignment, sandboxed)
-    graded = root / "autograded" / STUDENT / assignment
-    record = UnitRecord.load(graded / LEDGER)
+    graded = course.autograded_submission(STUDENT, assignment)
+    record = UnitRecord.load(course.ledger(STUDENT, assignment))
     notebook_file = f"{assignment}.ipynb"
     if record is None or notebook_file in record.rejected or not (graded / notebook_file).is_file():
         report.rejected = (record.rejected.get(notebook_file) if record else None) or "the grader kept no result"

@@ -35,27 +35,48 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class NotNotebook:
+    """Why some bytes are no notebook: ``flag`` in a few words (``collect`` flags the file with it), ``reason`` as
+    the student reads it after the file's name (autograde's rejection)."""
+
+    flag: str
+    reason: str
+
+
+def notebook_text(data: bytes) -> str | NotNotebook:
+    """The text of a notebook's bytes when they are UTF-8 JSON of an object with a list of cells (checked, never
+    run), else why not."""
+    if not data.strip():
+        return NotNotebook("empty file", f"is empty ({len(data)} bytes): the notebook was not saved before upload")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return NotNotebook("not UTF-8 text", f"is not UTF-8 text (byte 0x{data[error.start]:02x} at position "
+                           f"{error.start}): it was saved by another program or damaged; open it in Jupyter and "
+                           "save it again")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        return NotNotebook(f"not valid JSON ({error})", f"is not valid JSON (line {error.lineno}, column "
+                           f"{error.colno}: {error.msg}): it was edited outside Jupyter or cut short")
+    except RecursionError:  # brackets nested deeper than Python's stack: no notebook is, a forged file may be
+        return NotNotebook("not valid JSON (nested too deeply)", "is not valid JSON (nested too deeply): it was not "
+                           "saved by Jupyter")
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        return NotNotebook("JSON but not a notebook (no list of cells)", "is JSON but not a notebook (no 'cells')")
+    return text
+
+
 def read_submission(path: Path) -> NotebookNode | Rejected:
     """The notebook at ``path``, or why it cannot be read (never raises for the file's content)."""
     try:
         data = path.read_bytes()
     except OSError as error:
         return Rejected(f"{path.name} cannot be read ({error.strerror})")
-    if not data.strip():
-        return Rejected(f"{path.name} is empty ({len(data)} bytes): the notebook was not saved before upload")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return Rejected(f"{path.name} is not UTF-8 text (byte 0x{data[error.start]:02x} at position "
-                        f"{error.start}): it was saved by another program or damaged; open it in Jupyter "
-                        "and save it again")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        return Rejected(f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
-                        f"{error.msg}): it was edited outside Jupyter or cut short")
-    if not isinstance(raw, dict) or "cells" not in raw:
-        return Rejected(f"{path.name} is JSON but not a notebook (no 'cells')")
+    text = notebook_text(data)
+    if isinstance(text, NotNotebook):
+        return Rejected(f"{path.name} {text.reason}")
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)

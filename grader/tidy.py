@@ -65,9 +65,8 @@ def tidy(notebook: NotebookNode, keep_outputs: bool) -> NotebookNode:
 
 def execute(notebook: NotebookNode, folder: Path) -> NotebookNode:
     """Run every cell in a fresh kernel, in ``folder``, stopping at the first error."""
-    client = NotebookClient(
-        notebook, timeout=EXECUTION_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    )
+    client = NotebookClient(notebook, timeout=EXECUTION_TIMEOUT_SECONDS, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
     return client.execute()
 
 

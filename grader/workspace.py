@@ -21,6 +21,8 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 
+from grader.layout import SUBMITTED, gradebook_url
+
 CELL_TIMEOUT_SECONDS = 300
 MUTANT_CATALOGUE = "mutants.toml"  # a lab's plausible mistakes (grader.mutants), kept beside its solution
 # what nbgrader's generate_assignment leaves out of a release: its own defaults and the catalogue of mistakes
@@ -29,11 +31,6 @@ RELEASE_IGNORE = f"--CourseDirectory.ignore={[*CourseDirectory().ignore, MUTANT_
 
 class GradingError(Exception):
     """nbgrader itself failed; the message carries the end of its log."""
-
-
-def gradebook_url(course_root: Path) -> str:
-    """The SQLAlchemy URL of nbgrader's gradebook in a course folder."""
-    return f"sqlite:///{Path(course_root) / 'gradebook.db'}"
 
 
 # -P (Python 3.11+): the course folder, nbgrader's working directory, is not put first on the nbgrader process's
@@ -89,7 +86,7 @@ class Workspace:
         return self.root / "release" / assignment
 
     def submitted(self, student: str, assignment: str) -> Path:
-        return self.root / "submitted" / student / assignment
+        return self.root / SUBMITTED / student / assignment
 
     # -- steps ---------------------------------------------------------------
     def add_source(self, assignment: str, folder: Path) -> None:

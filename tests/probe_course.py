@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 ASSIGNMENT = "00_probe"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -133,3 +134,16 @@ def cell_index(notebook: nbformat.NotebookNode, grade_id: str) -> int:
 
 def ledger(root: Path, student: str) -> dict:
     return json.loads((root / "autograded" / student / ASSIGNMENT / ".grader.json").read_text())
+
+
+def run_grader(root: Path, *arguments: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "grader", "--root", str(root), *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def scores(root: Path) -> dict:
+    """student -> {test id: score} of the probe assignment, from the gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        return {submission.student.id: {grade.name: grade.score for notebook in submission.notebooks
+                                        for grade in notebook.grades if grade.name.endswith("_tests")}
+                for submission in gradebook.assignment_submissions(ASSIGNMENT)}

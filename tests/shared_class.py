@@ -18,7 +18,7 @@ from typing import Callable
 import nbformat
 from nbgrader.api import Gradebook
 
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import read_notebook
 
 REPO = Course.locate(Path(__file__).resolve().parent.parent)

@@ -4,7 +4,8 @@ assignment's submissions took last time, then by how much the student wrote (no 
 import json
 from types import SimpleNamespace
 
-from grader.autograde import UnitRecord, longest_first
+from grader.autograde import longest_first
+from grader.ledger import UnitRecord
 
 
 def job(tmp_path, student, assignment, notebook_bytes):

@@ -16,7 +16,7 @@ from nbgrader.utils import parse_utc
 
 from grader.cli import main
 from grader.collect import CollectError, collect, read_roster
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import is_test_cell, grade_id, read_notebook
 
 ASSIGNMENT = "01_backprop"

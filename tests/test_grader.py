@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.checks import exercise_scores
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from grader.workspace import Workspace
 from shared_class import failure_messages, students_of

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course
+from grader.layout import Course
 
 pytestmark = pytest.mark.slow
 

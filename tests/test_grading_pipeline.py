@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.course import Course
+from grader.layout import Course
 from grader.feedback import hidden_lines
 from grader.notebooks import exercises, fill_solutions, read_notebook
 from sandbox_required import requires_sandbox

@@ -16,7 +16,7 @@ from course.gan import Discriminator, Generator, gaussian_1d, sample_noise, wass
 from course.gan_variants import DigitsTarget, train_with_cgan_step, with_one_hot
 from course.image_data import digits_images
 from course.training import predict_classes
-from grader.course import Course
+from grader.layout import Course
 from grader.notebooks import is_solution_cell, is_test_cell, read_notebook
 
 SOLUTIONS = Course.locate(Path(__file__).resolve().parent.parent).solutions

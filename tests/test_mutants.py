@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from grader.checks import Finding
-from grader.course import Course
+from grader.layout import Course
 from grader.mutants import (CATALOGUE, CatalogueError, Mutant, check_mutants, coverage, mutated_source, read_catalogue,
                             verdict)
 from grader.notebooks import grade_id, is_solution_cell, read_notebook

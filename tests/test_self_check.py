@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.course import Course, CourseError
+from grader.layout import Course, CourseError
 from grader.notebooks import nbgrader_metadata, read_notebook
 from grader.self_check import assignment_of, self_check
 

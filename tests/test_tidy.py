@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from grader.course import Course
+from grader.layout import Course
 from grader.tidy import tidy
 
 ROOT = Path(__file__).resolve().parent.parent
