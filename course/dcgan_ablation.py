@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 from course import digit_quality
-from course.dcgan_train import SCORED_SAMPLES, DCGANTraining, TrainConfig, sample_quality
+from course.dcgan_config import TrainConfig
+from course.dcgan_samples import SCORED_SAMPLES, sample_quality
+from course.dcgan_train import DCGANTraining
 from course.repro import available_cores
 from course.shipped import RESULTS, read_json, write_json
 

@@ -17,7 +17,10 @@ import torch
 from torch import nn
 
 from course.dcgan import DCGANGenerator, random_latent
-from course.dcgan_train import LOG_COLUMNS, DCGANTraining, TrainConfig, quality_report
+from course.dcgan_checkpoint import LOG_COLUMNS
+from course.dcgan_config import TrainConfig
+from course.dcgan_samples import quality_report
+from course.dcgan_train import DCGANTraining
 from course.image_data import upscale_tanh_digits
 from course.shipped import RESULTS, read_torch, write_torch
 
