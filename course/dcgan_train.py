@@ -43,6 +43,7 @@ from course.dcgan_distributed import launched_by_torchrun, process_group
 from course.dcgan_samples import GRID_SIDE, SCORED_SAMPLES, SCORE_SEED, quality_report, sample_quality, save_grid
 from course.dcgan_setup import DCGANSetup
 from course.gan import discriminator_loss, generator_loss
+from course.repro import cpu_threads
 
 # the script's importers find the parts' names here too
 __all__ = ["CHECKPOINT_NAME", "GRID_SIDE", "LOG_COLUMNS", "LOG_NAME", "SCORED_SAMPLES", "SCORE_SEED", "DCGANTraining",
@@ -183,20 +184,6 @@ class DCGANTraining(DCGANSetup):
         self._pending = []
         if self.is_main:
             write_log(self.out_dir, self.history, fresh=True)
-
-
-@contextlib.contextmanager
-def cpu_threads(device: torch.device, threads: int | None):
-    """Train on ``threads`` CPU threads inside the block when ``device`` is the CPU (None: as many as now)."""
-    if torch.device(device).type != "cpu" or threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
