@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
+from course.rnn_by_hand import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 
