@@ -1,6 +1,6 @@
 """Lecture 06's DCGAN on the digits, shipped: the generator of ``python -m course.dcgan_train``'s default run.
 
-The default run takes two to three minutes on a laptop CPU, so lecture 06 loads its generator from
+The default run trains for longer than a lecture cell should wait, so lecture 06 loads its generator from
 ``course/shipped/dcgan_digits.pt`` (with the run's traces and how it was made) to show good samples at once;
 ``python -m course.shipped dcgan_digits`` repeats the run and rewrites the file. The weights are stored in
 float16 (half the bytes); every score the lecture prints is measured on the weights as shipped.
