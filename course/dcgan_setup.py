@@ -52,7 +52,8 @@ class DCGANSetup:
         self.q_optimizer = None if code_head is None else self._adam(self.code_head)
         # fp16 needs loss scaling; bf16 (and fp32) do not, so the scaler is usually a no-op
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and not torch.cuda.is_bf16_supported())
-        self.fixed_noise = self.latent(GRID_SIDE**2, torch.Generator().manual_seed(config.seed + FIXED_NOISE_SEED_OFFSET))
+        fixed = torch.Generator().manual_seed(config.seed + FIXED_NOISE_SEED_OFFSET)
+        self.fixed_noise = self.latent(GRID_SIDE**2, fixed)
         # drawn where it is used: no host-to-device copy (and no wait) per step on a GPU
         self.noise_rng = torch.Generator(self.device).manual_seed(noise_seed(config.seed, self.rank))
         self.data = RealBatches(dataset, config.batch_size, config.seed, self.rank, self.world_size,

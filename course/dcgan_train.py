@@ -126,29 +126,29 @@ class DCGANTraining(DCGANSetup):
         Returns the history, one row of LOG_COLUMNS per step.
         """
         total = self.config.steps if steps is None else steps
-        every = self.config
+        config = self.config
         if self.is_main and self.step == 0:
             write_log(self.out_dir, self.history, fresh=True)
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=None if self.is_main else True)  # None: off when not a terminal
         batches = self.real_batches()
-        with cpu_threads(self.device, self.config.threads), contextlib.closing(bar):
+        with cpu_threads(self.device, config.threads), contextlib.closing(bar):
             while self.step < total:
                 self.generator.train()
                 self.discriminator.train()
                 self._pending.append(self.train_step(next(batches)))
                 self.step += 1
                 bar.update()
-                if self.step % every.log_every == 0:
+                if self.step % config.log_every == 0:
                     self._flush(bar)
-                if self.step % every.sample_every == 0:
+                if self.step % config.sample_every == 0:
                     self.save_samples()
-                if self.step % every.checkpoint_every == 0:
+                if self.step % config.checkpoint_every == 0:
                     self.save_checkpoint()
         self._flush()
-        if self.step % every.sample_every:
+        if self.step % config.sample_every:
             self.save_samples()
-        if self.step % every.checkpoint_every:
+        if self.step % config.checkpoint_every:
             self.save_checkpoint()
         return self.history
 
