@@ -23,6 +23,12 @@ D(G(z)) before D's update), ``samples_<step>.png`` (an 8x8 grid of G(fixed_noise
 different steps show the same 64 noise vectors) and ``checkpoint.pt`` (models, optimisers, step,
 history and every random state; ``--resume`` continues to exactly the state an uninterrupted run
 reaches on the same device).
+
+This module is the step and the loop (:class:`DCGANTraining`) and the command line's ``main``; the parts it
+stands on have their own modules: course.dcgan_config (the settings, the CLI, the seed offsets),
+course.dcgan_setup (the players, optimisers and random streams the settings build), course.dcgan_data (the real
+batches), course.dcgan_distributed (torchrun's process group and DistributedDataParallel),
+course.dcgan_checkpoint (the log and the checkpoint) and course.dcgan_samples (the grids and their quality).
 """
 
 from __future__ import annotations
