@@ -26,6 +26,7 @@ from torch import nn
 from course.data import digits
 from course.digit_quality import digits_classifier, score_generated
 from course.image_data import to_unit_range, upscale_digits
+from course.pytorch_basics import minibatch_descent
 from course.repro import single_cpu_thread
 
 PIXELS = 64  # 8x8
@@ -155,18 +156,10 @@ def _train(model: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: 
     seeded with ``seed``; the mean loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
     with single_cpu_thread(X.device):
-        for _ in range(epochs):
-            total = 0.0
-            for index in batches(len(X), batch_size, generator):
-                loss = batch_loss(X[index], generator)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(index)
-            losses.append(total / len(X))
-    return losses
+        return minibatch_descent(optimizer, epochs,
+                                 lambda: ((X[index],) for index in batches(len(X), batch_size, generator)),
+                                 lambda batch: batch_loss(batch, generator))
 
 
 def train_autoencoder(model: Autoencoder, X: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,

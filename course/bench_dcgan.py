@@ -26,8 +26,9 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from course.dcgan_train import DCGANTraining, TrainConfig, cpu_threads
-from course.repro import pick_device
+from course.dcgan_config import TrainConfig
+from course.dcgan_train import DCGANTraining
+from course.repro import cpu_threads, pick_device
 
 # -- the textbook loop (pytorch/examples, dcgan/main.py) ---------------------------------------------------
 

@@ -194,6 +194,22 @@ def dcgan_weights_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def seeded_players(seed: int, latent_size: int, ngf: int, ndf: int, channels: int, image_size: int,
+                   codes: int = 0) -> tuple[DCGANGenerator, DCGANDiscriminator, CodeHead | None]:
+    """(G, D, InfoGAN's code head or None without codes), initialised as the paper says from ``seed``.
+
+    Torch's global generator is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = DCGANGenerator(latent_size, ngf, channels, image_size)
+        discriminator = DCGANDiscriminator(ndf, channels, image_size)
+        generator.apply(dcgan_weights_init)
+        discriminator.apply(dcgan_weights_init)
+        code_head = CodeHead(discriminator.main[-1].in_channels, codes) if codes else None
+    return generator, discriminator, code_head
+
+
 @torch.no_grad()
 def generate_images(generator: nn.Module, noise: torch.Tensor) -> torch.Tensor:
     """G(noise) in eval mode, as float32 on the CPU; the generator's mode is put back afterwards.

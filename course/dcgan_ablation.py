@@ -2,9 +2,9 @@
 time up to the default run of ``python -m course.dcgan_train``, each trained by the kit's own script and scored on
 1,000 samples as ``--score`` scores them.
 
-    python -m course.shipped dcgan_ablation   # six runs of 2-5 minutes each, one process per core
+    python -m course.shipped dcgan_ablation   # six runs, one process per core
 
-Each row is measured on the machine that ships the table; the same seed on another CPU gives other numbers (GAN
+Each row's figures come from the machine that made the table; the same seed on another CPU gives other numbers (GAN
 training amplifies the last bit of a float sum that differs between CPUs), which is why the default's second seed
 is a row too.
 """
@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 from course import digit_quality
-from course.dcgan_train import SCORED_SAMPLES, DCGANTraining, TrainConfig, sample_quality
+from course.dcgan_config import TrainConfig
+from course.dcgan_samples import SCORED_SAMPLES, sample_quality
+from course.dcgan_train import DCGANTraining
 from course.repro import available_cores
 from course.shipped import RESULTS, read_json, write_json
 

@@ -1,6 +1,6 @@
 """Lecture 06's DCGAN on the digits, shipped: the generator of ``python -m course.dcgan_train``'s default run.
 
-The default run takes two to three minutes on a laptop CPU, so lecture 06 loads its generator from
+The default run trains for longer than a lecture cell should wait, so lecture 06 loads its generator from
 ``course/shipped/dcgan_digits.pt`` (with the run's traces and how it was made) to show good samples at once;
 ``python -m course.shipped dcgan_digits`` repeats the run and rewrites the file. The weights are stored in
 float16 (half the bytes); every score the lecture prints is measured on the weights as shipped.
@@ -17,7 +17,10 @@ import torch
 from torch import nn
 
 from course.dcgan import DCGANGenerator, random_latent
-from course.dcgan_train import LOG_COLUMNS, DCGANTraining, TrainConfig, quality_report
+from course.dcgan_checkpoint import LOG_COLUMNS
+from course.dcgan_config import TrainConfig
+from course.dcgan_samples import quality_report
+from course.dcgan_train import DCGANTraining
 from course.image_data import upscale_tanh_digits
 from course.shipped import RESULTS, read_torch, write_torch
 

@@ -16,7 +16,7 @@ Inception score and the FID judge ImageNet-like samples with an Inception networ
 
 The classifier (``DigitsQualityNet``) sees 32x32 images in [-1, 1] with one channel, the DCGAN's
 offline default data: scikit-learn's digits upscaled by ``course.image_data.digits_images``. It is
-trained once per process and seed (cached), on one CPU thread, in about 6 seconds; seed 0's, which every score
+trained once per process and seed (cached), on one CPU thread; seed 0's, which every score
 uses by default, ships with the kit (``course/shipped/digits_classifier.pt``, written by
 ``python -m course.shipped digits_classifier``) and is loaded instead while its settings are the code's.
 

@@ -9,6 +9,8 @@ what lab 00 asks for: standardising features, a ``Dataset``, the loop and its ev
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
@@ -97,18 +99,31 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_s
     batches = shuffled_batches(X, y, batch_size, seed)
     criterion = nn.BCELoss()
     step = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
+    return minibatch_descent(step, epochs, lambda: batches,
+                             lambda features, labels: criterion(model(features), labels),  # (B, 1) each
+                             zero_grad)
+
+
+def minibatch_descent(optimizer: torch.optim.Optimizer, epochs: int, epoch_batches: Callable[[], Iterable[tuple]],
+                      batch_loss: Callable[..., torch.Tensor], zero_grad: bool = True) -> list[float]:
+    """The loop every PyTorch program shares: for each batch of each epoch, the loss, ``zero_grad``, ``backward``,
+    ``step``; returns the mean loss of each epoch, weighted by batch size.
+
+    ``epoch_batches()`` gives one epoch's batches, tuples of tensors whose first dimension counts the examples;
+    ``batch_loss(*batch)`` is the loss of one. ``zero_grad=False`` leaves the gradients to pile up.
+    """
     losses = []
     for _ in range(epochs):
-        total = 0.0
-        for features, labels in batches:
-            prediction = model(features)  # (B, 1)
-            loss = criterion(prediction, labels)
+        total, examples = 0.0, 0
+        for batch in epoch_batches():
+            loss = batch_loss(*batch)
             if zero_grad:
-                step.zero_grad()
+                optimizer.zero_grad()
             loss.backward()
-            step.step()
-            total += loss.item() * len(labels)
-        losses.append(total / len(y))
+            optimizer.step()
+            total += loss.item() * len(batch[0])
+            examples += len(batch[0])
+        losses.append(total / examples)
     return losses
 
 

@@ -72,21 +72,26 @@ def autocast(device: torch.device):
 
 
 @contextlib.contextmanager
-def single_cpu_thread(device: torch.device):
-    """Run the block on one CPU thread when ``device`` is the CPU; other devices are left alone.
+def cpu_threads(device: torch.device, threads: int | None):
+    """Run the block on ``threads`` CPU threads when ``device`` is the CPU; other devices, and None, are left alone.
 
     Small models gain nothing from several threads, and when another process holds a
-    core, threads that wait on each other make training tens of times slower.
+    core, threads that wait on each other make training many times slower.
     """
-    if torch.device(device).type != "cpu":
+    if torch.device(device).type != "cpu" or threads is None:
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
+
+
+def single_cpu_thread(device: torch.device):
+    """Run the block on one CPU thread when ``device`` is the CPU: :func:`cpu_threads` with one thread."""
+    return cpu_threads(device, 1)
 
 
 def available_cores() -> int:

@@ -9,7 +9,7 @@ the command that reproduces it, the date, the seconds it took, torch's version a
     python -m course.shipped mode_collapse    # recompute lecture 04's benchmark and rewrite its file
     python -m course.shipped dcgan_digits     # retrain lecture 06's DCGAN and rewrite its checkpoint
     python -m course.shipped dcgan_ablation   # lecture 06's table: six DCGAN runs, one process per core
-    python -m course.shipped variant_benchmark   # lecture 07's tables: about two CPU-hours, spread over the cores
+    python -m course.shipped variant_benchmark   # lecture 07's tables, spread over the cores
     python -m course.shipped digits_classifier   # retrain the classifier that scores generated digits
 """
 

@@ -20,6 +20,7 @@ from course.pytorch_basics import (
     eights_and_nines,
     evaluate,
     fit,
+    minibatch_descent,
     shuffled_batches,
     standardise,
 )
@@ -119,6 +120,16 @@ def test_fit_with_one_batch_per_epoch_is_gradient_descent_with_or_without_zero_g
     assert len(losses) == 3 and all(isinstance(loss, float) for loss in losses)
     for got, want in zip(model.parameters(), expected.parameters()):
         assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_minibatch_descent_weighs_each_batch_by_its_size_and_steps_once_a_batch():
+    weight = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.5)
+    batches = [(torch.full((3,), 2.0),), (torch.full((1,), 6.0),)]  # the loss of a batch: mean of (w - x)^2
+    losses = minibatch_descent(optimizer, 1, lambda: batches, lambda x: ((weight - x) ** 2).mean())
+    # first batch: loss 4, w -> 0 + 0.5 * 2 * 2 = 2; second: loss (2 - 6)^2 = 16, w -> 2 + 0.5 * 2 * 4 = 6
+    assert losses == [(4.0 * 3 + 16.0 * 1) / 4]
+    assert weight.item() == 6.0
 
 
 def test_fit_on_the_digits_learns_and_refuses_an_unknown_optimizer():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from course.repro import DEVICE_ENV, FULL_SIZE_ENV, autocast, full_size, pick_device, seed_everything, single_cpu_thread
+from course.repro import (DEVICE_ENV, FULL_SIZE_ENV, autocast, cpu_threads, full_size, pick_device, seed_everything,
+                          single_cpu_thread)
 
 
 def draw():
@@ -72,4 +73,14 @@ def test_single_cpu_thread_restores_the_thread_count():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     with single_cpu_thread(torch.device("meta")):  # not the CPU: left alone
+        assert torch.get_num_threads() == before
+
+
+def test_cpu_threads_sets_the_count_on_the_cpu_only_and_restores_it():
+    before = torch.get_num_threads()
+    other = 3 if before == 2 else 2
+    with cpu_threads(torch.device("cpu"), other):
+        assert torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
+    with cpu_threads(torch.device("cpu"), None), cpu_threads(torch.device("meta"), 1):  # left alone
         assert torch.get_num_threads() == before

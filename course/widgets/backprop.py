@@ -18,6 +18,7 @@ from course.backprop import (
     squared_error,
 )
 from course.plots import plot_loss_curve
+from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
 FORWARD_NAMES = ("a1", "f1", "a2", "f2", "a3", "y")
@@ -113,21 +114,10 @@ class BackpropExplorer(ShowsItsWidget):
         self.refresh()
 
     # -- the inputs live in the sliders, so the widget and the code never disagree
-    @property
-    def x1(self) -> float:
-        return self.x1_slider.value
-
-    @property
-    def x2(self) -> float:
-        return self.x2_slider.value
-
-    @property
-    def z(self) -> float:
-        return self.z_slider.value
-
-    @property
-    def eta(self) -> float:
-        return self.eta_slider.value
+    x1 = control_value("x1_slider")
+    x2 = control_value("x2_slider")
+    z = control_value("z_slider")
+    eta = control_value("eta_slider")
 
     def forward(self) -> Forward221:
         """The forward pass at the current weights and inputs."""

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from course.bce import bce_from_logits, binary_entropy, gradient_wrt_logit, gradient_wrt_probability
+from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 MODES = ("probability", "logit")
@@ -107,13 +108,8 @@ class BCEExplorer(ShowsItsWidget):
         self._build_controls(prediction, label, mode)
         self.refresh()
 
-    @property
-    def mode(self) -> str:
-        return self.mode_buttons.value
-
-    @property
-    def label(self) -> float:
-        return self.label_slider.value
+    mode = control_value("mode_buttons")
+    label = control_value("label_slider")
 
     def prediction(self) -> float:
         """The active slider's value: h in probability mode, z in logit mode."""

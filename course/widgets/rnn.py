@@ -9,7 +9,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from course.rnn import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
+from course.rnn_by_hand import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
+from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 
@@ -79,13 +80,8 @@ class RNNStepper(ShowsItsWidget):
         self.refresh()
 
     # -- what the explorer computes -------------------------------------------------------------
-    @property
-    def scale(self) -> float:
-        return self.scale_slider.value
-
-    @property
-    def activation(self) -> str:
-        return self.activation_picker.value
+    scale = control_value("scale_slider")
+    activation = control_value("activation_picker")
 
     @property
     def t(self) -> int:
