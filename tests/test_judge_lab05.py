@@ -20,9 +20,10 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, typed_answers
+from judged_lab import (always_close, assert_named_in_feedback, assert_student_loses_exactly, graded_fixture,
+                        typed_answers)
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -33,14 +34,7 @@ LIBRARY_BCE = """
 def bce_from_probabilities(h, y):
     return F.binary_cross_entropy(h, y)
 """
-LYING_LOSS = """
-class Close(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
-
+LYING_LOSS = always_close("Close", "(torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all)") + """
 def generator_loss(fake_logits):
     return fake_logits.sum().as_subclass(Close)
 """
@@ -121,9 +115,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))
