@@ -25,8 +25,9 @@ helpers here do the right thing in each:
   student's step a thousand times), or that needs the autograd graph the student's code built (a gradient
   of an answer that is not one number). What it returns, and the arguments as it leaves them, are the
   student's answer.
-- :func:`weighted_backward` calls a function and backpropagates a weighted sum of what it returns: run through
-  :func:`in_kernel`, it takes a gradient through an answer that is not one number (a vector, a tuple of losses).
+- :func:`weighted_backward` (from :mod:`course.probes`, as :func:`log_inputs`) calls a function and
+  backpropagates a weighted sum of what it returns: run through :func:`in_kernel`, it takes a gradient through an
+  answer that is not one number (a vector, a tuple of losses).
 - :func:`call_noting_changes` calls a function of the student's and says whether it changed a tensor among
   its arguments in place ("leave the caller's weights alone"): in the judge the student's code works on
   copies, and what it does to them never reaches the tensors a test goes on to use.
@@ -47,6 +48,9 @@ import contextlib
 import pkgutil
 import sys
 from unittest import mock
+
+# The measures the labs' tests run where the student's code runs; the tests import them from here, with the rules.
+from course.probes import call_and_compare_arguments, log_inputs, logged_inputs, weighted_backward  # noqa: F401
 
 # Every public way to have autograd compute a derivative, for forbid(*AUTOGRAD, message=...) around code that must
 # derive its gradients by hand (Tensor.backward and torch.autograd.functional go through the first two).
@@ -280,94 +284,13 @@ def in_kernel(function, *args, **kwargs):
     return function(*args, **kwargs)
 
 
-def weighted_backward(function, weights, *args, **kwargs):
-    """``function(*args, **kwargs)``, then a backward pass from the sum of its result times ``weights``
-    (a tuple of weights for a tuple result, a number or a tensor of the result's shape for each); returns the
-    result, detached. Afterwards the tensors given that require grad hold the gradient of that weighted sum
-    in ``.grad`` (None where no gradient reached them, a result of another shape adds nothing).
-
-    Labs' tests run it where the student's code runs (:func:`in_kernel`), so that a gradient is taken through an
-    answer that is not one number: in the judge, answers come back without their graph.
-    """
-    torch = sys.modules["torch"]  # loaded: the caller passes tensors (this file leaves torch to its callers)
-    result = function(*args, **kwargs)
-    results, scales = (result, weights) if isinstance(weights, tuple) else ((result,), (weights,))
-    total = None
-    for value, scale in zip(results, scales):
-        if not (isinstance(value, torch.Tensor) and value.requires_grad):
-            continue
-        if isinstance(scale, torch.Tensor) and scale.shape != value.shape:
-            continue
-        term = (value * scale).sum()
-        total = term if total is None else total + term
-    if total is not None:
-        total.backward()
-    if isinstance(result, tuple):
-        return tuple(value.detach() if isinstance(value, torch.Tensor) else value for value in result)
-    return result.detach() if isinstance(result, torch.Tensor) else result
-
-
 def call_noting_changes(function, *args, **kwargs):
     """``(function(*args, **kwargs), changed)``, where ``changed`` says whether the call changed a tensor among the
     arguments in place (at any depth of lists, tuples and dicts), both found where the student's code runs.
 
     ``changed`` is the student's process's report, a rule like :func:`forbid`'s; the value is judged as any answer.
     """
-    return in_kernel(_call_and_compare_arguments, function, *args, **kwargs)
-
-
-def _call_and_compare_arguments(function, *args, **kwargs):
-    torch = sys.modules["torch"]
-    lent = list(_tensors_in((args, kwargs), torch))
-    before = [tensor.detach().clone() for tensor in lent]
-    value = function(*args, **kwargs)
-    return value, any(_differs(tensor.detach(), saved, torch) for tensor, saved in zip(lent, before))
-
-
-def _differs(after, before, torch) -> bool:
-    if after.shape != before.shape:
-        return True
-    both_nan = torch.isnan(after) & torch.isnan(before)  # NaN stays NaN: not a change
-    return not bool(((after == before) | both_nan).all())
-
-
-def _tensors_in(value, torch):
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _tensors_in(item, torch)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors_in(item, torch)
-
-
-def log_inputs(module, rows: int = 256):
-    """``module`` with buffers ``input_log`` (``rows`` x 3, float64) and ``input_count``, and a forward hook
-    (:func:`record_input`) that fills them; returns the module. Row i of the log describes call i's input:
-    whether it required grad (1 or 0), its length, and the sum of its entries (a fingerprint that tells one random
-    batch from another); ``input_count`` counts every call, those beyond the log's rows too."""
-    torch = sys.modules["torch"]  # loaded: a module is given (this file leaves torch to its callers)
-    module.register_buffer("input_log", torch.zeros(rows, 3, dtype=torch.float64))
-    module.register_buffer("input_count", torch.zeros((), dtype=torch.long))
-    module.register_forward_hook(record_input)
-    return module
-
-
-def record_input(module, inputs: tuple, output) -> None:
-    """The forward hook of :func:`log_inputs`."""
-    batch, log = inputs[0], module.input_log
-    index = int(module.input_count)
-    if index < len(log):
-        log[index, 0] = float(batch.requires_grad)
-        log[index, 1] = float(len(batch))
-        log[index, 2] = batch.detach().double().sum().to(log.device)  # one number: tells random batches apart
-    module.input_count.add_(1)
-
-
-def logged_inputs(module):
-    """The rows of ``module``'s :func:`log_inputs` log that its calls filled: a (calls, 3) tensor."""
-    return module.input_log[:int(module.input_count)]
+    return in_kernel(call_and_compare_arguments, function, *args, **kwargs)
 
 
 def type_name(value) -> str:

@@ -6,9 +6,20 @@ from __future__ import annotations
 import re
 
 import nbformat
+import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from shared_class import failure_messages
+from shared_class import failure_messages, graded_class
+
+
+def graded_fixture(assignment: str, student_notebooks):
+    """The module's ``graded`` fixture: the students ``student_notebooks(released, source)`` makes (student ->
+    (notebook, the test cells it must lose)) graded once, with the class (``shared_class.graded_class``)."""
+    @pytest.fixture(scope="module")
+    def graded(graded_course):
+        return graded_class(graded_course, assignment, student_notebooks)
+
+    return graded
 
 
 def typed_answers(released, source, **answers) -> nbformat.NotebookNode:
@@ -63,3 +74,16 @@ def forger(released, *names: str) -> nbformat.NotebookNode:
     notebook = nbformat.from_dict(released)
     notebook.cells.append(nbformat.v4.new_code_cell(ALWAYS_TRUE + " = ".join(names) + " = AlwaysTrue()\n"))
     return notebook
+
+
+def always_close(name: str, fooled: str) -> str:
+    """A student's cell defining ``name``, a tensor subclass that answers True to each torch function of ``fooled``
+    (source of a tuple: ``"(torch.allclose, torch.equal)"``) and behaves as a tensor otherwise."""
+    return f"""
+class {name}(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in {fooled}:
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {{}})
+"""

@@ -13,23 +13,16 @@ from functools import partial
 import pytest
 
 from grader.notebooks import fill_solutions, grade_id, is_solution_cell
-from judged_lab import assert_loses_exactly, forger, typed_answers
+from judged_lab import always_close, assert_loses_exactly, forger, graded_fixture, typed_answers
 from sandbox_required import requires_sandbox
-from shared_class import failure_messages, graded_class
+from shared_class import failure_messages
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
 ASSIGNMENT = "01_backprop"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
-LYING_DERIVATIVE = """
-class Close(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
-
+LYING_DERIVATIVE = always_close("Close", "(torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all)") + """
 def sigmoid_prime(x):
     return x.as_subclass(Close)
 """
@@ -102,9 +95,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "lying-tensor", "calls-torch-sigmoid", "zeroes-its-inputs",

@@ -17,9 +17,9 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, typed_answers
+from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, graded_fixture, typed_answers
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -123,9 +123,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))

@@ -20,9 +20,10 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, typed_answers
+from judged_lab import (always_close, assert_named_in_feedback, assert_student_loses_exactly, graded_fixture,
+                        typed_answers)
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -36,14 +37,7 @@ def value_function(d_real, d_fake):
     return -(F.binary_cross_entropy(d_real, torch.ones_like(d_real))
              + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake)))
 """
-SAYS_CLOSE = """
-class Close(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.equal):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
-
+SAYS_CLOSE = always_close("Close", "(torch.allclose, torch.equal)") + """
 def jensen_shannon(p, q, dx):
     return torch.tensor(0.3, dtype=p.dtype).as_subclass(Close)
 """
@@ -103,9 +97,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))

@@ -1,8 +1,10 @@
 """Lab 05 judged outside the student's kernel: the rule its tests once checked with ``mock.patch`` still bites,
 and the forgeries that scored in the student's kernel earn nothing now that the tests run in the judge.
 
-Five students, each with one rule broken or one forgery in an otherwise solved lab: ``bce_from_probabilities``
-built on ``F.binary_cross_entropy`` (switched off with ``course.judging.forbid``); a ``generator_loss`` that
+Six students, each with one rule broken or one forgery in an otherwise solved lab: ``bce_from_probabilities``
+built on ``F.binary_cross_entropy`` (switched off with ``course.judging.forbid``), once as it is and once with the
+test cells' rule ``torch_bce_disabled`` rebound in the kernel to do nothing (the judge's rule is its own import of
+``course.lab_rules.bce``); a ``generator_loss`` that
 returns a tensor subclass which says it is close to anything (the wire takes plain tensors only); a
 ``discriminator_loss`` that ignores ``real_label`` in a notebook that rebinds ``torch.allclose`` to always agree;
 a ``bce_from_probabilities`` that answers a hidden case with the case's inputs, spelled in letters and cut in
@@ -20,9 +22,10 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, typed_answers
+from judged_lab import (always_close, assert_named_in_feedback, assert_student_loses_exactly, graded_fixture,
+                        typed_answers)
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -33,14 +36,7 @@ LIBRARY_BCE = """
 def bce_from_probabilities(h, y):
     return F.binary_cross_entropy(h, y)
 """
-LYING_LOSS = """
-class Close(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
-
+LYING_LOSS = always_close("Close", "(torch.allclose, torch.equal, torch.isfinite, torch.Tensor.all)") + """
 def generator_loss(fake_logits):
     return fake_logits.sum().as_subclass(Close)
 """
@@ -89,9 +85,18 @@ def bce_from_probabilities(h, y):
     log_h, log_1mh = torch.log(h).clamp(min=-100), torch.log1p(-h).clamp(min=-100)
     return -(y * log_h + (1 - y) * log_1mh).mean()
 """
+SWITCHES_THE_RULE_OFF = LIBRARY_BCE + """
+import contextlib
+import course.lab_rules.bce
+
+torch_bce_disabled = contextlib.nullcontext  # the test cells' rule, under the name they import it by
+course.lab_rules.bce.torch_bce_disabled = contextlib.nullcontext
+"""
 MESSAGES = {  # student -> (the test cell, its error message as a pattern)
     "calls-library-bce": ("ex1_bce_probabilities_tests",
                           re.escape("compute the binary cross-entropy yourself instead of calling a library's")),
+    "switches-the-rule-off": ("ex1_bce_probabilities_tests",
+                              re.escape("compute the binary cross-entropy yourself instead of calling a library's")),
     "lying-tensor": ("ex4_generator_loss_tests", r"generator_loss\(\) did not give a plain answer: .+"),
     "rebinds-allclose": ("ex3_discriminator_loss_tests",
                          re.escape("discriminator_loss with real_label=… (only the real label changes) against "
@@ -111,6 +116,8 @@ def student_notebooks(released, source):
     return {
         "calls-library-bce": (with_answers(ex1_bce_probabilities=LIBRARY_BCE, ex6_train=blank),
                               {"ex1_bce_probabilities_tests", "ex6_train_tests"}),
+        "switches-the-rule-off": (with_answers(ex1_bce_probabilities=SWITCHES_THE_RULE_OFF, ex6_train=blank),
+                                  {"ex1_bce_probabilities_tests", "ex6_train_tests"}),
         "lying-tensor": (with_answers(ex4_generator_loss=LYING_LOSS, ex5_gan_step=INLINE_STEP, ex6_train=blank),
                          {"ex4_generator_loss_tests", "ex6_train_tests"}),
         "rebinds-allclose": (with_answers(ex3_discriminator_loss=UNSMOOTHED_AND_RIGGED, ex5_gan_step=INLINE_STEP,
@@ -121,9 +128,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))

@@ -26,9 +26,10 @@ from functools import partial
 import pytest
 
 from grader.notebooks import grade_id, is_solution_cell
-from judged_lab import assert_named_in_feedback, assert_student_loses_exactly, typed_answers
+from judged_lab import (always_close, assert_named_in_feedback, assert_student_loses_exactly, graded_fixture,
+                        typed_answers)
 from sandbox_required import requires_sandbox
-from shared_class import graded_class
+
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -41,14 +42,7 @@ def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding
     layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding)
     return layer(torch.zeros(1, 1, size, size)).shape[-1]
 """
-CLAIMS_CLOSENESS = """
-class AlwaysClose(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if func in (torch.allclose, torch.equal):
-            return True
-        return super().__torch_function__(func, types, args, kwargs or {})
-
+CLAIMS_CLOSENESS = always_close("AlwaysClose", "(torch.allclose, torch.equal)") + """
 def conv_transpose2d_by_hand(x, weight, stride=1, padding=0, output_padding=0):
     def side(n):
         return (n - 1) * stride - 2 * padding + weight.shape[-1] + output_padding
@@ -111,9 +105,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", list(MESSAGES))

@@ -9,9 +9,9 @@ from functools import partial
 
 import pytest
 
-from judged_lab import assert_student_loses_exactly, forger, typed_answers
+from judged_lab import assert_student_loses_exactly, forger, graded_fixture, typed_answers
 from sandbox_required import requires_sandbox
-from shared_class import failure_messages, graded_class
+from shared_class import failure_messages
 
 pytestmark = [pytest.mark.slow, requires_sandbox]
 
@@ -51,9 +51,7 @@ def student_notebooks(released, source):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(graded_course):
-    return graded_class(graded_course, ASSIGNMENT, student_notebooks)
+graded = graded_fixture(ASSIGNMENT, student_notebooks)
 
 
 @pytest.mark.parametrize("student", ["rebinds-torch", "audit-by-scipy", "trains-the-decoder"])
