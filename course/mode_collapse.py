@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from course.gan import CoverageRun, grid_2d, measure_mode_coverage, ring_2d
+from course.gan.benchmark import CoverageRun, measure_mode_coverage
+from course.gan.targets import grid_2d, ring_2d
 from course.shipped import RESULTS, read_json, write_json
 
 SETTINGS = {"non-saturating, k=1": dict(kind="non-saturating", d_steps=1),

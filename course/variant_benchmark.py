@@ -24,8 +24,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from course.gan import CoverageRun, grid_2d, measure_mode_coverage, ring_2d
-from course.gan_variants import VARIANTS, VariantTrainer
+from course.gan.benchmark import CoverageRun, measure_mode_coverage
+from course.gan.targets import grid_2d, ring_2d
+from course.gan_variants.trainer import VariantTrainer
+from course.gan_variants.variants import VARIANTS
 from course.repro import available_cores, pick_device
 from course.shipped import RESULTS, read_torch, write_torch
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from course.gan import GANHistory
+from course.gan.training import GANHistory
 from course.plots import moving_average, plot_gan_history, plot_generator_loss_gradients
 
 

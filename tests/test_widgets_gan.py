@@ -7,7 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course.gan import MODE_SAMPLES, TARGETS, GANTrainer, GaussianMixture, generator_gradient_field
+from course.gan.measures import MODE_SAMPLES
+from course.gan.targets import TARGETS, GaussianMixture
+from course.gan.training import GANTrainer, generator_gradient_field
 from course.repro import single_cpu_thread
 from course.widgets.gan import CURVE_POINTS, GRID_SIDE, GANPlayground, block_means, gan_playground
 

@@ -8,8 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course.gan import TARGETS, generator_gradient_field, mode_coverage
-from course.gan_variants import VARIANTS
+from course.gan.measures import mode_coverage
+from course.gan.targets import TARGETS
+from course.gan.training import generator_gradient_field
+from course.gan_variants.variants import VARIANTS
 from course.repro import single_cpu_thread
 from course.widgets import VariantPlayground, variant_playground
 from course.widgets.gan import game_readout

@@ -19,20 +19,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from course.gan import (
-    EQUILIBRIUM_D,
-    EQUILIBRIUM_D_LOSS,
-    EQUILIBRIUM_G_LOSS,
-    GENERATOR_LOSSES,
-    MODE_SAMPLES,
-    TARGETS,
-    GANTrainer,
-    GaussianMixture,
-    Target,
-    generator_gradient_field,
-    make_target,
-    mode_coverage,
-)
+from course.gan import EQUILIBRIUM_D, EQUILIBRIUM_D_LOSS, EQUILIBRIUM_G_LOSS, GENERATOR_LOSSES
+from course.gan.measures import MODE_SAMPLES, mode_coverage
+from course.gan.targets import TARGETS, GaussianMixture, Target, make_target
+from course.gan.training import GANTrainer, generator_gradient_field
 from course.repro import pick_device, single_cpu_thread
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 import torch
 
-from course.gan import TARGETS
-from course.gan_variants import CGAN, EBGAN, VARIANTS, FeatureMatching, Variant, VariantTrainer, make_variant
+from course.gan.targets import TARGETS
+from course.gan_variants.trainer import VariantTrainer
+from course.gan_variants.variants import CGAN, EBGAN, VARIANTS, FeatureMatching, Variant, make_variant
 from course.widgets.gan import GANPlayground, Readout, game_readout
 
 FALLBACK_TARGET = "ring"  # where switching to a variant with codes moves a target it cannot learn
