@@ -8,6 +8,7 @@ from typing import Callable
 import torch
 
 from course.gan.measures import MODE_SAMPLES, mode_coverage
+from course.gan.seeds import SEED_OFFSETS
 from course.gan.targets import GaussianMixture
 from course.gan.training import GANTrainer
 
@@ -49,7 +50,7 @@ def measure_mode_coverage(target: GaussianMixture, label: str, steps: int, seeds
     for seed in seeds:
         run = trainer(target, seed=seed, **trainer_options)
         run.step(steps)
-        generated.append(run.generate(samples, seed=10_000 + seed))
+        generated.append(run.generate(samples, seed=seed + SEED_OFFSETS.scoring))
         coverage = mode_coverage(generated[-1], target)
         covered.append(coverage.modes_covered)
         shares.append(coverage.high_quality_share)

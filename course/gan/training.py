@@ -9,6 +9,7 @@ from torch import nn
 
 from course.gan import GENERATOR_LOSSES, Discriminator, Generator, StepStats, alternating_step, generator_loss
 from course.gan.measures import sliced_wasserstein
+from course.gan.seeds import SEED_OFFSETS, stream
 from course.gan.targets import Target, sample_noise
 from course.repro import pick_device, single_cpu_thread
 
@@ -40,8 +41,8 @@ class GANTrainer:
     """A generator and a discriminator for ``target``, with their optimisers, trained step by step.
 
     Everything random is seeded by ``seed`` without touching the global generators: the initial
-    weights, the real batches (``seed + 1``) and the noise (``seed + 2``); the same arguments give
-    the same run. Models and batches live on ``device`` (``pick_device()`` by default) and the forward
+    weights by ``seed`` itself, the real batches, the noise and the fixed evaluation samples by their
+    streams of course.gan.seeds; the same arguments give the same run. Models and batches live on ``device`` (``pick_device()`` by default) and the forward
     passes run under autocast on CUDA. ``step(n)`` trains on; ``history`` holds what was measured.
 
     Defaults suit 1-D targets: Adam with beta1 = 0.5 (as DCGAN) and the non-saturating G loss.
@@ -72,11 +73,11 @@ class GANTrainer:
         self.lr_decay_steps = lr_decay_steps
         self._lr_schedules = [] if lr_decay_steps is None else [
             torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor) for optimizer in (self.g_optimizer, self.d_optimizer)]
-        self._data_rng = torch.Generator().manual_seed(seed + 1)
-        self._noise_rng = torch.Generator().manual_seed(seed + 2)
+        self._data_rng = stream(seed, SEED_OFFSETS.data)
+        self._noise_rng = stream(seed, SEED_OFFSETS.noise)
         # fixed evaluation samples, so the distance curve measures G and not sampling luck
-        self._eval_target = target.sample(eval_samples, generator=seed + 3)
-        self._eval_noise = sample_noise(eval_samples, noise_dim, generator=seed + 4)
+        self._eval_target = target.sample(eval_samples, generator=stream(seed, SEED_OFFSETS.eval_target))
+        self._eval_noise = sample_noise(eval_samples, noise_dim, generator=stream(seed, SEED_OFFSETS.eval_noise))
         self.history = GANHistory()
         self._pending: list[StepStats] = []
 

@@ -12,6 +12,7 @@ from torch import nn
 from course.autoencoders import as_quality_images
 from course.data import digits
 from course.digit_quality import digits_classifier
+from course.gan.seeds import SEED_OFFSETS, stream
 from course.gan.targets import as_generator, sample_noise
 from course.gan_variants.trainer import VariantTrainer
 from course.image_data import to_unit_range
@@ -105,7 +106,7 @@ def train_with_cgan_step(step, generator: nn.Module, discriminator: nn.Module, g
     (:func:`course.judging.in_kernel`): a thousand calls over the wire would take minutes.
     """
     target = DigitsTarget()
-    data_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+    data_rng, noise_rng = stream(seed, SEED_OFFSETS.data), stream(seed, SEED_OFFSETS.noise)
     with single_cpu_thread(torch.device("cpu")):  # small models train fastest on one thread
         for _ in range(steps):
             real, labels = target.sample_labeled(batch_size, data_rng)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from course.gan import StepStats
+from course.gan.seeds import SEED_OFFSETS, stream
 from course.gan.targets import Target, sample_noise
 from course.gan.training import GANTrainer
 from course.gan_variants.variants import Batch, Variant, make_variant
@@ -40,8 +41,8 @@ class VariantTrainer(GANTrainer):
                              f"not {getattr(target, 'name', type(target).__name__)}")
         options.setdefault("d_steps", self.variant.d_steps)
         super().__init__(target, **options)
-        self.variant.attach(self.generator, self.discriminator, torch.Generator().manual_seed(self.seed + 7))
-        self._code_rng = torch.Generator().manual_seed(self.seed + 5)
+        self.variant.attach(self.generator, self.discriminator, stream(self.seed, SEED_OFFSETS.variant))
+        self._code_rng = stream(self.seed, SEED_OFFSETS.codes)
         self._eval_codes = balanced_codes(len(self._eval_noise), self.codes)
 
     def _build_players(self, noise_dim, hidden, depth):
@@ -105,7 +106,7 @@ class VariantTrainer(GANTrainer):
     def generator_field(self, points: torch.Tensor) -> torch.Tensor:
         """-d(N * G's loss)/dx at ``points`` (N, dim) taken as the fakes of one batch: where G's loss pushes them."""
         x = torch.as_tensor(points, dtype=torch.float32).reshape(len(points), -1).to(self.device).requires_grad_(True)
-        real, labels = _sample_labeled(self.target, len(x), torch.Generator().manual_seed(self.seed + 6))
+        real, labels = _sample_labeled(self.target, len(x), stream(self.seed, SEED_OFFSETS.field_batch))
         batch = Batch(real.to(self.device), labels.to(self.device), torch.zeros(len(x), self.noise_dim, device=self.device),
                       balanced_codes(len(x), self.codes).to(self.device))
         with torch.enable_grad():
