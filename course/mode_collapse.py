@@ -18,9 +18,9 @@ from course.gan.benchmark import CoverageRun, measure_mode_coverage
 from course.gan.targets import grid_2d, ring_2d
 from course.shipped import RESULTS, read_json, write_json
 
-SETTINGS = {"non-saturating, k=1": dict(kind="non-saturating", d_steps=1),
-            "non-saturating, k=3": dict(kind="non-saturating", d_steps=3),
-            "saturating, k=1": dict(kind="saturating", d_steps=1)}
+SETTINGS = {"non-saturating, k=1": dict(generator_loss_kind="non-saturating", d_steps=1),
+            "non-saturating, k=3": dict(generator_loss_kind="non-saturating", d_steps=3),
+            "saturating, k=1": dict(generator_loss_kind="saturating", d_steps=1)}
 PLAYERS = dict(noise_dim=2, hidden=64, batch_size=256, lr_d=1e-3, lr_g=1e-3)
 FULL_STEPS, FULL_SEEDS = 10_000, 5
 

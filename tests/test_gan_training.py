@@ -34,7 +34,7 @@ def test_trainer_records_every_step_and_the_distance():
     assert len(history) == 25 == trainer.steps_done
     assert history.distance_steps == [0, 10, 20, 25]
     assert trainer.d_optimizer.state[next(trainer.discriminator.parameters())]["step"].item() == 50  # k = 2
-    assert all(0 < p < 1 for p in history.d_real + history.d_fake)
+    assert all(0 < p < 1 for p in history.real_verdict + history.fake_verdict)
     assert history.distance[-1] == pytest.approx(wasserstein_1d(trainer.generate(), trainer._eval_target))
 
 
@@ -48,8 +48,8 @@ def test_history_losses_match_a_recomputation():
     expected = F.binary_cross_entropy_with_logits(real_logits, torch.ones(len(real))) + \
         F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(len(noise)))
     assert trainer.history.d_loss[0] == pytest.approx(expected.item(), rel=1e-5)
-    assert trainer.history.d_real[0] == pytest.approx(torch.sigmoid(real_logits).mean().item(), rel=1e-5)
-    assert trainer.history.d_fake[0] == pytest.approx(torch.sigmoid(fake_logits).mean().item(), rel=1e-5)
+    assert trainer.history.real_verdict[0] == pytest.approx(torch.sigmoid(real_logits).mean().item(), rel=1e-5)
+    assert trainer.history.fake_verdict[0] == pytest.approx(torch.sigmoid(fake_logits).mean().item(), rel=1e-5)
 
 
 def test_default_run_learns_the_1d_gaussian():
@@ -57,13 +57,13 @@ def test_default_run_learns_the_1d_gaussian():
     trainer = train_gan(gaussian_1d(), steps=2000, eval_every=500, seed=0, device="cpu")
     assert trainer.history.distance[0] > 2.0
     assert trainer.history.distance[-1] < 0.25
-    assert abs(trainer.history.d_real[-1] - 0.5) < 0.1 and abs(trainer.history.d_fake[-1] - 0.5) < 0.1
+    assert abs(trainer.history.real_verdict[-1] - 0.5) < 0.1 and abs(trainer.history.fake_verdict[-1] - 0.5) < 0.1
 
 
 def test_two_dimensional_targets_train_and_probe():
     trainer = train_gan(ring_2d(), steps=20, eval_every=10, seed=0, device="cpu", batch_size=64)
     grid = torch.cartesian_prod(torch.linspace(-3, 3, 5), torch.linspace(-3, 3, 5))
-    probability = trainer.discriminator_probability(grid)
+    probability = trainer.discriminator_view(grid)
     assert probability.shape == (25,) and ((probability > 0) & (probability < 1)).all()
     assert trainer.generate(10, seed=0).shape == (10, 2)
     assert all(distance > 0 for distance in trainer.history.distance)
@@ -71,7 +71,7 @@ def test_two_dimensional_targets_train_and_probe():
 
 def test_bad_options_are_refused():
     with pytest.raises(ValueError):
-        GANTrainer(gaussian_1d(), kind="minimax", device="cpu")
+        GANTrainer(gaussian_1d(), generator_loss_kind="minimax", device="cpu")
     with pytest.raises(ValueError):
         GANTrainer(gaussian_1d(), d_steps=0, device="cpu")
     with pytest.raises(ValueError, match="lr_decay_steps"):
@@ -101,4 +101,4 @@ def test_history_records_steps_in_order():
     steps = [StepStats(*(torch.tensor(float(4 * i + j)) for j in range(4))) for i in range(3)]
     history.record(steps)
     assert history.d_loss == [0.0, 4.0, 8.0] and history.g_loss == [1.0, 5.0, 9.0]
-    assert history.d_real == [2.0, 6.0, 10.0] and history.d_fake == [3.0, 7.0, 11.0] and len(history) == 3
+    assert history.real_verdict == [2.0, 6.0, 10.0] and history.fake_verdict == [3.0, 7.0, 11.0] and len(history) == 3

@@ -24,15 +24,15 @@ def test_every_variant_trains_finitely_and_records_its_history(name):
     trainer.step(4)
     history = trainer.history
     assert len(history) == 4 and trainer.variant.name == name
-    values = history.d_loss + history.g_loss + history.d_real + history.d_fake
+    values = history.d_loss + history.g_loss + history.real_verdict + history.fake_verdict
     assert all(math.isfinite(v) for v in values)
     if trainer.variant.verdict_name == "D(x)":
-        assert all(0 < p < 1 for p in history.d_real + history.d_fake)
+        assert all(0 < p < 1 for p in history.real_verdict + history.fake_verdict)
     elif trainer.variant.verdict_name.startswith("energy"):
-        assert all(e >= 0 for e in history.d_real + history.d_fake)
+        assert all(e >= 0 for e in history.real_verdict + history.fake_verdict)
     samples = trainer.generate()
     assert samples.shape == (2000, 2) and torch.isfinite(samples).all()
-    view = trainer.discriminator_probability(torch.randn(70, 2, generator=rng(34)))
+    view = trainer.discriminator_view(torch.randn(70, 2, generator=rng(34)))
     assert view.shape == (70,) and torch.isfinite(view).all()
     step_count = trainer.d_optimizer.state[next(trainer.discriminator.parameters())]["step"]
     assert int(step_count) == 4 * trainer.d_steps
@@ -163,7 +163,7 @@ def test_discriminator_view_is_what_each_variant_calls_real(name):
             one_hot = F.one_hot(torch.arange(8), 8).float()
             expected = torch.stack([torch.sigmoid(D.net(torch.cat([x, one_hot[k].expand(70, 8)], 1)))
                                     for k in range(8)]).max(dim=0).values
-    assert torch.allclose(trainer.discriminator_probability(x), expected, atol=1e-6)
+    assert torch.allclose(trainer.discriminator_view(x), expected, atol=1e-6)
 
 
 def test_measure_mode_coverage_with_the_variant_trainer_scores_seeds_like_by_hand():

@@ -121,7 +121,7 @@ def test_each_target_renders(name):
 
 @pytest.mark.parametrize("name, kind", [("ring", "non-saturating"), ("mixture", "saturating")])
 def test_displayed_numbers_match_torch(name, kind):
-    playground = GANPlayground(target=name, kind=kind, steps_per_tick=40, device="cpu", dpi=TEST_DPI)
+    playground = GANPlayground(target=name, generator_loss_kind=kind, steps_per_tick=40, device="cpu", dpi=TEST_DPI)
     playground.step()
     trainer, frame = playground.trainer, playground.frame
     # D's verdict on the grid, by plain torch
@@ -143,8 +143,8 @@ def test_displayed_numbers_match_torch(name, kind):
     assert shown["steps"] == 40
     assert shown["d_loss"] == pytest.approx(trainer.history.d_loss[-1], abs=tolerance)
     assert shown["g_loss"] == pytest.approx(trainer.history.g_loss[-1], abs=tolerance)
-    assert shown["d_real"] == pytest.approx(trainer.history.d_real[-1], abs=tolerance)
-    assert shown["d_fake"] == pytest.approx(trainer.history.d_fake[-1], abs=tolerance)
+    assert shown["real_verdict"] == pytest.approx(trainer.history.real_verdict[-1], abs=tolerance)
+    assert shown["fake_verdict"] == pytest.approx(trainer.history.fake_verdict[-1], abs=tolerance)
     assert shown["distance"] == pytest.approx(trainer.distance(), abs=tolerance)
     assert len(fakes) == MODE_SAMPLES
     covered, share = reference_coverage(fakes, trainer.target)
@@ -165,7 +165,7 @@ def test_loss_traces_are_block_means():
 
 
 SETTINGS = [  # (control, new value, its key in settings(), how the rebuilt trainer shows it)
-    ("kind_picker", "saturating", "kind", lambda t: t.kind == "saturating"),
+    ("generator_loss_picker", "saturating", "generator_loss_kind", lambda t: t.generator_loss_kind == "saturating"),
     ("lr_d_slider", 1e-3, "lr_d", lambda t: t.d_optimizer.param_groups[0]["lr"] == 1e-3),
     ("lr_g_slider", 3e-4, "lr_g", lambda t: t.g_optimizer.param_groups[0]["lr"] == 3e-4),
     ("d_steps_slider", 3, "d_steps", lambda t: t.d_steps == 3),
@@ -211,6 +211,6 @@ def test_widget_displays_and_bad_settings_are_refused(ring):
     bundle = ring._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ring.widget.model_id
     assert ring.widget.model_id and math.isfinite(ring.values()["distance"])
-    for bad in ({"target": "moons"}, {"kind": "wasserstein"}, {"d_steps": 0}, {"batch_size": 0}):
+    for bad in ({"target": "moons"}, {"generator_loss_kind": "wasserstein"}, {"d_steps": 0}, {"batch_size": 0}):
         with pytest.raises(ValueError):
             GANPlayground(**bad)

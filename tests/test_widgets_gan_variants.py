@@ -79,9 +79,9 @@ def test_the_variant_replaces_the_generator_loss_toggle():
     laid_out = list(all_widgets(shown.widget))
     assert shown.variant_picker in laid_out and shown.changes_note in laid_out
     assert list(shown.variant_picker.options) == list(VARIANTS) and shown.variant_picker.value == "vanilla"
-    assert not hasattr(shown, "kind_picker") and "kind" not in shown.settings()
+    assert not hasattr(shown, "generator_loss_picker") and "generator_loss_kind" not in shown.settings()
     with pytest.raises(TypeError, match="variant"):
-        VariantPlayground(kind="saturating")
+        VariantPlayground(generator_loss_kind="saturating")
     with pytest.raises(ValueError, match="unknown variant"):
         VariantPlayground(variant="DCGAN")
 
@@ -132,8 +132,8 @@ def test_status_numbers_match_a_direct_count(name):
     assert numbers["modes_covered"] == coverage.modes_covered and numbers["modes"] == coverage.modes == 8
     assert numbers["high_quality_share"] == pytest.approx(coverage.high_quality_share, abs=tolerance)
     assert numbers["distance"] == pytest.approx(trainer.distance(), abs=tolerance)
-    assert numbers["d_real"] == pytest.approx(trainer.history.d_real[-1], abs=tolerance)
-    assert numbers["d_fake"] == pytest.approx(trainer.history.d_fake[-1], abs=tolerance)
+    assert numbers["real_verdict"] == pytest.approx(trainer.history.real_verdict[-1], abs=tolerance)
+    assert numbers["fake_verdict"] == pytest.approx(trainer.history.fake_verdict[-1], abs=tolerance)
     assert f"{VARIANTS[name].verdict_name} <span" in shown.status.value  # D(x) or critic f(x)
 
 

@@ -133,14 +133,16 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> t
 class StepStats:
     """What one alternating step measured, as 0-d tensors (no GPU sync until read).
 
-    ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))) come from the last
-    discriminator step, before its update; ``g_loss`` from the generator step.
+    ``d_loss`` and the means of what D says of the real and of the fake batch, ``real_verdict`` and
+    ``fake_verdict``, come from the last discriminator step, before its update; ``g_loss`` from the generator
+    step. In the BCE games here the verdicts are probabilities, mean D(x) and mean D(G(z)); in topic 07's
+    they are whatever the variant's D outputs per sample (a critic's score, an energy).
     """
 
     d_loss: torch.Tensor
     g_loss: torch.Tensor
-    d_real: torch.Tensor
-    d_fake: torch.Tensor
+    real_verdict: torch.Tensor
+    fake_verdict: torch.Tensor
 
 
 def discriminator_step(generator: nn.Module, discriminator: nn.Module, d_optimizer: torch.optim.Optimizer,
@@ -162,14 +164,14 @@ def discriminator_step(generator: nn.Module, discriminator: nn.Module, d_optimiz
 
 
 def generator_step(generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
-                   noise: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
+                   noise: torch.Tensor, generator_loss_kind: str = "non-saturating") -> torch.Tensor:
     """One update of G through the (current) discriminator; D's parameters get gradients but no step.
 
     Those stray gradients in D are harmless: the next discriminator step zeroes them first.
     """
     with autocast(noise.device):
         fake_logits = discriminator(generator(noise))  # (N,)
-    loss = generator_loss(fake_logits, kind)
+    loss = generator_loss(fake_logits, generator_loss_kind)
     g_optimizer.zero_grad(set_to_none=True)
     loss.backward()
     g_optimizer.step()
@@ -178,7 +180,7 @@ def generator_step(generator: nn.Module, discriminator: nn.Module, g_optimizer: 
 
 def alternating_step(generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,
                      d_optimizer: torch.optim.Optimizer, real_batches, d_noise_batches, g_noise: torch.Tensor,
-                     real_label: float = 1.0, kind: str = "non-saturating") -> StepStats:
+                     real_label: float = 1.0, generator_loss_kind: str = "non-saturating") -> StepStats:
     """k discriminator steps (one per real batch and noise batch), then one generator step.
 
     The seeds' algorithm: D is trained k times with G held fixed, then G once with D held fixed.
@@ -186,9 +188,9 @@ def alternating_step(generator: nn.Module, discriminator: nn.Module, g_optimizer
     if len(real_batches) != len(d_noise_batches) or not real_batches:
         raise ValueError("give as many noise batches as real batches, and at least one of each")
     for real, noise in zip(real_batches, d_noise_batches):
-        d_loss, d_real, d_fake = discriminator_step(generator, discriminator, d_optimizer, real, noise, real_label)
-    g_loss = generator_step(generator, discriminator, g_optimizer, g_noise, kind)
-    return StepStats(d_loss, g_loss, d_real, d_fake)
+        d_loss, real_verdict, fake_verdict = discriminator_step(generator, discriminator, d_optimizer, real, noise, real_label)
+    g_loss = generator_step(generator, discriminator, g_optimizer, g_noise, generator_loss_kind)
+    return StepStats(d_loss, g_loss, real_verdict, fake_verdict)
 
 
 # What the labs import from course.gan besides the game above (and what their hidden tests switch off by these

@@ -20,8 +20,8 @@ class GANHistory:
 
     d_loss: list[float] = field(default_factory=list)
     g_loss: list[float] = field(default_factory=list)
-    d_real: list[float] = field(default_factory=list)
-    d_fake: list[float] = field(default_factory=list)
+    real_verdict: list[float] = field(default_factory=list)
+    fake_verdict: list[float] = field(default_factory=list)
     distance_steps: list[int] = field(default_factory=list)
     distance: list[float] = field(default_factory=list)
 
@@ -32,8 +32,8 @@ class GANHistory:
         """Append the measurements of some steps, read from the device in one transfer."""
         if not stats:
             return
-        table = torch.stack([torch.stack([s.d_loss, s.g_loss, s.d_real, s.d_fake]).float() for s in stats]).cpu()
-        for column, values in zip((self.d_loss, self.g_loss, self.d_real, self.d_fake), table.T.tolist()):
+        table = torch.stack([torch.stack([s.d_loss, s.g_loss, s.real_verdict, s.fake_verdict]).float() for s in stats]).cpu()
+        for column, values in zip((self.d_loss, self.g_loss, self.real_verdict, self.fake_verdict), table.T.tolist()):
             column.extend(values)
 
 
@@ -53,16 +53,16 @@ class GANTrainer:
     def __init__(self, target: Target, *, noise_dim: int = 4, hidden: int = 32, depth: int = 2,
                  batch_size: int = 256, d_steps: int = 1, lr_d: float = 2e-3, lr_g: float = 2e-3,
                  betas: tuple[float, float] = (0.5, 0.999), real_label: float = 1.0,
-                 kind: str = "non-saturating", seed: int = 0, device: torch.device | str | None = None,
+                 generator_loss_kind: str = "non-saturating", seed: int = 0, device: torch.device | str | None = None,
                  eval_samples: int = 2000, lr_decay_steps: int | None = None):
-        if kind not in GENERATOR_LOSSES:
-            raise ValueError(f"kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+        if generator_loss_kind not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss_kind={generator_loss_kind!r}; choose one of {GENERATOR_LOSSES}")
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"batch_size={batch_size}, d_steps={d_steps}: both must be at least 1")
         if lr_decay_steps is not None and lr_decay_steps < 1:
             raise ValueError(f"lr_decay_steps={lr_decay_steps}: give a number of steps (at least 1), or None for constant rates")
         self.target, self.batch_size, self.d_steps = target, batch_size, d_steps
-        self.real_label, self.kind, self.seed = real_label, kind, seed
+        self.real_label, self.generator_loss_kind, self.seed = real_label, generator_loss_kind, seed
         self._noise_dim = noise_dim
         self.device = torch.device(device) if device is not None else pick_device()
         with torch.random.fork_rng(devices=[]):  # seeded weights, global generator left as it was
@@ -126,7 +126,7 @@ class GANTrainer:
         real = [self._real_batch() for _ in range(self.d_steps)]
         d_noise = [self._noise_batch() for _ in range(self.d_steps)]
         return alternating_step(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-                                real, d_noise, self._noise_batch(), self.real_label, self.kind)
+                                real, d_noise, self._noise_batch(), self.real_label, self.generator_loss_kind)
 
     def _flush(self) -> None:
         # one transfer for the whole batch of steps instead of a GPU sync per step
@@ -141,8 +141,9 @@ class GANTrainer:
         return self.generator(noise.to(self.device)).float().cpu()
 
     @torch.no_grad()
-    def discriminator_probability(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) = sigmoid(logit) for x of shape (N, dim) (or (N,) in 1-D), on the CPU: shape (N,)."""
+    def discriminator_view(self, x: torch.Tensor) -> torch.Tensor:
+        """What D says of the points x of shape (N, dim) (or (N,) in 1-D), higher meaning "real": here the
+        probability D(x) = sigmoid(logit), on the CPU, shape (N,); topic 07's trainer gives its variant's view."""
         self.discriminator.eval()
         x = torch.as_tensor(x, dtype=torch.float32).reshape(-1, self.target.dim).to(self.device)
         return torch.sigmoid(self.discriminator(x).float()).cpu()
@@ -181,10 +182,10 @@ def train_gan(target: Target, steps: int = 1000, eval_every: int = 100, **traine
 
 
 def generator_gradient_field(discriminator: nn.Module, points: torch.Tensor,
-                             kind: str = "non-saturating") -> torch.Tensor:
+                             generator_loss_kind: str = "non-saturating") -> torch.Tensor:
     """-dl_G/dx at each point x taken as a fake: the direction in which G's loss pushes that sample.
 
-    l_G is one sample's generator loss of ``kind`` (the batch loss is their mean), so the arrows do not
+    l_G is one sample's generator loss of ``generator_loss_kind`` (the batch loss is their mean), so the arrows do not
     shrink as the batch grows. Where the discriminator says "fake" the non-saturating arrows are long
     and the saturating ones nearly vanish. ``points`` is (N, dim) (or (N,) in 1-D); the result is
     (N, dim) float32 on the CPU, in full precision, and D's parameter gradients are left untouched.
@@ -193,6 +194,6 @@ def generator_gradient_field(discriminator: nn.Module, points: torch.Tensor,
     x = torch.as_tensor(points, dtype=torch.float32).detach()
     x = x.reshape(len(x), -1).to(device).requires_grad_(True)  # (N, dim)
     with torch.enable_grad():
-        per_sample_sum = generator_loss(discriminator(x), kind) * len(x)
+        per_sample_sum = generator_loss(discriminator(x), generator_loss_kind) * len(x)
         (gradient,) = torch.autograd.grad(per_sample_sum, x)
     return -gradient.float().cpu()

@@ -29,7 +29,7 @@ class VariantTrainer(GANTrainer):
     ``variant`` is a name of ``VARIANTS`` (or an instance); ``d_steps`` defaults to the variant's
     (5 critic steps for the WGANs). Codes for the fakes (CGAN's requested class, InfoGAN's code) are
     drawn uniformly from their own seeded generator; the fixed evaluation set asks for every code
-    equally often. The per-step ``d_real``/``d_fake`` are the variant's ``verdict`` (a probability for
+    equally often. The per-step ``real_verdict``/``fake_verdict`` are the variant's ``verdict`` (a probability for
     the BCE variants, a critic score or an energy otherwise).
     """
 
@@ -95,7 +95,7 @@ class VariantTrainer(GANTrainer):
         return fake
 
     @torch.no_grad()
-    def discriminator_probability(self, x: torch.Tensor) -> torch.Tensor:
+    def discriminator_view(self, x: torch.Tensor) -> torch.Tensor:
         """The variant's view of the points x (N, dim): D(x) for the BCE variants, the critic's score, -energy."""
         self.discriminator.eval()
         x = torch.as_tensor(x, dtype=torch.float32).reshape(-1, self.target.dim).to(self.device)

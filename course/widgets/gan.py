@@ -91,9 +91,9 @@ class Readout:
         return "mean " + self.verdict.removesuffix("(x)")
 
 
-def game_readout(kind: str) -> Readout:
-    """Topic 04's game: D a probability; the losses' Nash values 2 log 2 and, by G's loss ``kind``, +-log 2."""
-    g_loss = EQUILIBRIUM_G_LOSS[kind]
+def game_readout(generator_loss_kind: str) -> Readout:
+    """Topic 04's game: D a probability; the losses' Nash values 2 log 2 and, by ``generator_loss_kind``, +-log 2."""
+    g_loss = EQUILIBRIUM_G_LOSS[generator_loss_kind]
     return Readout(nash_losses=((EQUILIBRIUM_D_LOSS, "2 log 2"), (g_loss, "log 2" if g_loss > 0 else "-log 2")))
 
 
@@ -177,7 +177,7 @@ def _draw_traces(loss_ax, d_ax, history, readout: Readout) -> None:
             loss_ax.axhline(nash[0], color=color, linestyle="--", linewidth=0.8, label=nash[1])
     loss_ax.set_ylabel("loss")
     loss_ax.legend(fontsize=7, ncol=2, loc="upper right")
-    traced = ((history.d_real, readout.verdict, "darkgreen"), (history.d_fake, readout.fake_verdict, "purple"))
+    traced = ((history.real_verdict, readout.verdict, "darkgreen"), (history.fake_verdict, readout.fake_verdict, "purple"))
     for values, label, color in traced:
         d_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
     if readout.probability:  # a critic's score or an energy has no Nash value and no range to clamp to
@@ -217,7 +217,7 @@ def status_html(values: dict, dim: int, readout: Readout = Readout()) -> str:
     distance = "Wasserstein-1" if dim == 1 else "sliced Wasserstein-1"
     parts = [f"<b>{readout.game}</b>"] if readout.game else []
     parts += [f"steps {number('steps')}", f"D loss {number('d_loss')}", f"G loss {number('g_loss')}",
-              f"{readout.verdict} {number('d_real')}", f"{readout.fake_verdict} {number('d_fake')}",
+              f"{readout.verdict} {number('real_verdict')}", f"{readout.fake_verdict} {number('fake_verdict')}",
               f"{distance} to the target {number('distance')}",
               f"modes covered {number('modes_covered')} of {number('modes')}",
               f"high-quality share {number('high_quality_share')}"]
@@ -228,7 +228,7 @@ class GANPlayground(ShowsItsWidget):
     """Train a small GAN (course.gan's ``GANTrainer``) on a chosen target, live, and watch it.
 
     Settings (each a control; changing one rebuilds the trainer at step 0): ``target`` (one of TARGETS),
-    ``kind`` of generator loss, ``lr_d``, ``lr_g``, ``d_steps`` (k: D steps per G step), ``batch_size``,
+    ``generator_loss_kind``, ``lr_d``, ``lr_g``, ``d_steps`` (k: D steps per G step), ``batch_size``,
     ``seed``. ``steps_per_tick`` (no reset) is how many steps **Step** and each tick of **Play** take
     before one redraw. ``step(n)``, ``reset()``, ``set_target(name)`` drive it from code; ``values()``
     holds the numbers of the status line, ``frame`` what the figure shows, ``render()`` its PNG bytes.
@@ -243,19 +243,19 @@ class GANPlayground(ShowsItsWidget):
     bound) or 0.05 s on its CPU, the redraw 0.28-0.33 s. So Play's TICK_MS = 200 keeps up on a laptop.
     """
 
-    def __init__(self, target: str = "ring", kind: str = "non-saturating", lr_d: float = 2e-3,
+    def __init__(self, target: str = "ring", generator_loss_kind: str = "non-saturating", lr_d: float = 2e-3,
                  lr_g: float = 2e-3, d_steps: int = 1, batch_size: int = 256, seed: int = 0,
                  steps_per_tick: int = 20, hidden: int = 32, dpi: int = 72,
                  device: torch.device | str | None = None):
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
-        if kind not in GENERATOR_LOSSES:
-            raise ValueError(f"kind={kind!r}; choose one of {GENERATOR_LOSSES}")
+        if generator_loss_kind not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss_kind={generator_loss_kind!r}; choose one of {GENERATOR_LOSSES}")
         if not 1 <= d_steps <= MAX_D_STEPS or batch_size < 1 or steps_per_tick < 1 or min(lr_d, lr_g) <= 0:
             raise ValueError(f"need 1 <= d_steps={d_steps} <= {MAX_D_STEPS}, batch_size={batch_size} >= 1, "
                              f"steps_per_tick={steps_per_tick} >= 1 and positive learning rates")
         self.hidden, self.dpi, self.device = hidden, dpi, device
-        self._build_controls(target, kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick)
+        self._build_controls(target, generator_loss_kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick)
         self.reset()
 
     # -- the settings live in the controls, so the widget and the code never disagree
@@ -273,7 +273,7 @@ class GANPlayground(ShowsItsWidget):
 
     def _game_settings(self) -> dict:
         """The settings that choose the game itself: here G's loss."""
-        return {"kind": self.kind_picker.value}
+        return {"generator_loss_kind": self.generator_loss_picker.value}
 
     @property
     def steps_per_tick(self) -> int:
@@ -301,7 +301,7 @@ class GANPlayground(ShowsItsWidget):
         self.refresh()
 
     def _build_trainer(self, settings: dict, device: torch.device) -> GANTrainer:
-        return GANTrainer(self.target, kind=settings["kind"], **self._trainer_options(settings, device))
+        return GANTrainer(self.target, generator_loss_kind=settings["generator_loss_kind"], **self._trainer_options(settings, device))
 
     def _trainer_options(self, settings: dict, device: torch.device) -> dict:
         """The trainer's keyword arguments that do not depend on the game."""
@@ -344,11 +344,11 @@ class GANPlayground(ShowsItsWidget):
 
     def _heat_values(self, points: torch.Tensor) -> torch.Tensor:
         """What the heat map (the curve in 1-D) shows at ``points``: D(x)."""
-        return self.trainer.discriminator_probability(points)
+        return self.trainer.discriminator_view(points)
 
     def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
         """-dl_G/dx at ``points`` taken as fakes, for the arrows."""
-        return generator_gradient_field(self.trainer.discriminator, points, self.trainer.kind)
+        return generator_gradient_field(self.trainer.discriminator, points, self.trainer.generator_loss_kind)
 
     def measure_numbers(self, fake: torch.Tensor | None = None) -> dict:
         """The status line's numbers; modes are counted on the MODE_SAMPLES fakes of G's evaluation set."""
@@ -362,8 +362,8 @@ class GANPlayground(ShowsItsWidget):
             "steps": self.steps_done,
             "d_loss": last(history.d_loss),
             "g_loss": last(history.g_loss),
-            "d_real": last(history.d_real),
-            "d_fake": last(history.d_fake),
+            "real_verdict": last(history.real_verdict),
+            "fake_verdict": last(history.fake_verdict),
             "distance": self.trainer.distance(),
             "modes_covered": None,
             "modes": None,
@@ -383,7 +383,7 @@ class GANPlayground(ShowsItsWidget):
 
     def readout(self) -> Readout:
         """How the figure and the status line name D's number and which Nash values they draw."""
-        return game_readout(self.trainer.kind)
+        return game_readout(self.trainer.generator_loss_kind)
 
     def _draw(self, frame: Frame) -> bytes:
         return render_playground_png(frame, self.trainer.history, self.target, self.readout(), self.dpi)
@@ -403,14 +403,14 @@ class GANPlayground(ShowsItsWidget):
         if change["new"] > change["old"]:
             self.step_and_draw()
 
-    def _build_controls(self, target, kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick) -> None:
+    def _build_controls(self, target, generator_loss_kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick) -> None:
         # room for the longest label, "k (D steps per G step)", and for the longest choice, "minibatch discrimination"
         style = {"description_width": "12em"}
         layout = {"width": "28em"}
         rates = [(f"{rate:g}", rate) for rate in sorted(set(LEARNING_RATES) | {lr_d, lr_g})]
         self.target_picker = widgets.Dropdown(options=list(TARGETS), value=target, description="target",
                                               style=style, layout=layout)
-        game_controls = self._build_game_controls(kind, style, layout)
+        game_controls = self._build_game_controls(generator_loss_kind, style, layout)
         self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", style=style,
                                                  layout=layout)
         self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", style=style,
@@ -447,12 +447,12 @@ class GANPlayground(ShowsItsWidget):
             self.figure,
         ])
 
-    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
+    def _build_game_controls(self, generator_loss_kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
         """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out.
         ``style`` and ``layout`` size a labelled control as the others are sized (toggle buttons size themselves)."""
-        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind)
-        self.kind_picker.observe(lambda _change: self.reset(), names="value")
-        return [labelled("G loss", self.kind_picker, label_width=style["description_width"])]
+        self.generator_loss_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=generator_loss_kind)
+        self.generator_loss_picker.observe(lambda _change: self.reset(), names="value")
+        return [labelled("G loss", self.generator_loss_picker, label_width=style["description_width"])]
 
 
 def gan_playground(**kwargs) -> GANPlayground:

@@ -39,7 +39,7 @@ def check_combination(variant: str, target: str) -> None:
 
 
 def view_name(variant: Variant) -> str:
-    """What ``VariantTrainer.discriminator_probability`` returns for ``variant``, named for the heat map."""
+    """What ``VariantTrainer.discriminator_view`` returns for ``variant``, named for the heat map."""
     if isinstance(variant, EBGAN):
         return "minus energy -E(x)"  # low energy reads as "real"
     if isinstance(variant, CGAN):
@@ -80,7 +80,7 @@ class VariantPlayground(GANPlayground):
     ``frame.d_grid`` holds what the heat map shows: D(x) for the BCE variants (for CGAN its best class),
     and the critic's score or minus the energy min-max rescaled to [0, 1] over the grid for WGAN, WGAN-GP
     and EBGAN; ``frame.field`` is ``trainer.generator_field``, -d(N * G's loss)/dx at the fakes. The
-    status line leads with the variant's name, and its d_real, d_fake numbers (the variant's verdict)
+    status line leads with the variant's name, and its real_verdict, fake_verdict numbers (the variant's verdict)
     are labelled by ``variant.verdict_name``: D(x), critic f(x) or energy E(x).
 
     Measured (2-core CPU shared with other work, dpi 72, batch 256, ring, medians of 12 ticks, two runs):
@@ -92,8 +92,8 @@ class VariantPlayground(GANPlayground):
     """
 
     def __init__(self, target: str = "ring", variant: str = "vanilla", d_steps: int | None = None, **options):
-        if "kind" in options:
-            raise TypeError("a variant brings its own losses: choose variant=, not kind=")
+        if "generator_loss_kind" in options:
+            raise TypeError("a variant brings its own losses: choose variant=, not generator_loss_kind=")
         check_combination(variant, target)
         self._restart_deferred = False
         self._first_variant = variant
@@ -123,13 +123,13 @@ class VariantPlayground(GANPlayground):
         return VariantTrainer(self.target, settings["variant"], **self._trainer_options(settings, device))
 
     def _heat_values(self, points: torch.Tensor) -> torch.Tensor:
-        view = self.trainer.discriminator_probability(points)
+        view = self.trainer.discriminator_view(points)
         return view if self.readout().probability else rescaled(view)
 
     def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
         return self.trainer.generator_field(points)
 
-    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
+    def _build_game_controls(self, generator_loss_kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
         self.variant_picker = widgets.Dropdown(options=list(VARIANTS), value=self._first_variant,
                                                description="variant", style=style, layout=layout)
         self.changes_note = widgets.HTML()
