@@ -2,6 +2,7 @@
 direct count of the modes; stepping, resetting, the controls and the play loop."""
 
 import math
+import operator
 
 import pytest
 import torch
@@ -11,7 +12,8 @@ from course.gan.measures import MODE_SAMPLES
 from course.gan.targets import TARGETS, GaussianMixture
 from course.gan.training import GANTrainer, generator_gradient_field
 from course.repro import single_cpu_thread
-from course.widgets.gan import CURVE_POINTS, GRID_SIDE, GANPlayground, block_means, gan_playground
+from course.widgets.gan import GANPlayground, gan_playground
+from course.widgets.gan_figure import CURVE_POINTS, GRID_SIDE, block_means
 
 from widget_display import keyed_numbers
 
@@ -165,7 +167,7 @@ def test_loss_traces_are_block_means():
 
 
 SETTINGS = [  # (control, new value, its key in settings(), how the rebuilt trainer shows it)
-    ("generator_loss_picker", "saturating", "generator_loss_kind", lambda t: t.generator_loss_kind == "saturating"),
+    ("game.generator_loss_picker", "saturating", "generator_loss_kind", lambda t: t.generator_loss_kind == "saturating"),
     ("lr_d_slider", 1e-3, "lr_d", lambda t: t.d_optimizer.param_groups[0]["lr"] == 1e-3),
     ("lr_g_slider", 3e-4, "lr_g", lambda t: t.g_optimizer.param_groups[0]["lr"] == 3e-4),
     ("d_steps_slider", 3, "d_steps", lambda t: t.d_steps == 3),
@@ -178,7 +180,7 @@ SETTINGS = [  # (control, new value, its key in settings(), how the rebuilt trai
 def test_changing_a_setting_restarts_with_it(ring):
     for control, value, key, check in SETTINGS:
         ring.trainer.step(2)  # train without a redraw: only the restart draws
-        getattr(ring, control).value = value
+        operator.attrgetter(control)(ring).value = value
         assert ring.steps_done == 0 and keyed_numbers(ring.status.value)["steps"] == 0, control
         assert check(ring.trainer) and ring.settings()[key] == value, control
     ring.trainer.step(2)
