@@ -188,7 +188,8 @@ def alternating_step(generator: nn.Module, discriminator: nn.Module, g_optimizer
     if len(real_batches) != len(d_noise_batches) or not real_batches:
         raise ValueError("give as many noise batches as real batches, and at least one of each")
     for real, noise in zip(real_batches, d_noise_batches):
-        d_loss, real_verdict, fake_verdict = discriminator_step(generator, discriminator, d_optimizer, real, noise, real_label)
+        d_loss, real_verdict, fake_verdict = discriminator_step(generator, discriminator, d_optimizer, real, noise,
+                                                                real_label)
     g_loss = generator_step(generator, discriminator, g_optimizer, g_noise, generator_loss_kind)
     return StepStats(d_loss, g_loss, real_verdict, fake_verdict)
 

@@ -42,8 +42,8 @@ class GANTrainer:
 
     Everything random is seeded by ``seed`` without touching the global generators: the initial
     weights by ``seed`` itself, the real batches, the noise and the fixed evaluation samples by their
-    streams of course.gan.seeds; the same arguments give the same run. Models and batches live on ``device`` (``pick_device()`` by default) and the forward
-    passes run under autocast on CUDA. ``step(n)`` trains on; ``history`` holds what was measured.
+    streams of course.gan.seeds; the same arguments give the same run. Models and batches live on
+    ``device`` (``pick_device()`` by default) and the forward passes run under autocast on CUDA. ``step(n)`` trains on; ``history`` holds what was measured.
 
     Defaults suit 1-D targets: Adam with beta1 = 0.5 (as DCGAN) and the non-saturating G loss.
     ``lr_decay_steps`` anneals both learning rates linearly to zero over that many steps: the two players
