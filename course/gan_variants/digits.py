@@ -19,6 +19,7 @@ from course.image_data import to_unit_range
 from course.repro import single_cpu_thread
 from course.training import predict_classes
 
+
 class DigitsTarget:
     """scikit-learn's 8x8 digits (train split) as 64-D points in [-1, 1], row by row, with their classes.
 
@@ -94,7 +95,6 @@ def code_confusion(trainer: VariantTrainer, per_code: int = 100, seed: int = 0, 
     counts = torch.zeros(trainer.codes, DigitsTarget.classes, dtype=torch.long)
     counts.index_put_((codes, predicted.cpu()), torch.ones(len(codes), dtype=torch.long), accumulate=True)
     return CodeConfusion(counts)
-
 
 
 def train_with_cgan_step(step, generator: nn.Module, discriminator: nn.Module, g_optimizer: torch.optim.Optimizer,

@@ -10,6 +10,7 @@ from torch import nn
 from course.gan import Discriminator, Generator, mlp
 from course.gan_variants import guard
 
+
 def with_one_hot(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
     """x (N, F) with the one-hot code of ``labels`` (N,) appended: (N, F + classes). CGAN's and InfoGAN's input;
     lab 07's exercise 7 is given it."""

@@ -9,6 +9,7 @@ from torch import nn
 
 from course.gan_variants import guard
 
+
 def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """|| mean f(x) - mean f(G(z)) ||^2 over the batch (Salimans et al., 2016): G matches D's statistics."""
     guard.reference_guard()

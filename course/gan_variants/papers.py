@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from course.gan.benchmark import CoverageRun
 
+
 @dataclass(frozen=True)
 class PublishedCoverage:
     """A published result on the ring or grid benchmark: mean modes covered and share of high-quality samples."""
