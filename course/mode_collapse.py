@@ -2,9 +2,9 @@
 
 Three settings (the non-saturating loss at k = 1 and k = 3, the saturating loss at k = 1), the same players
 (MLPs of two hidden layers of 64 units, 2-D noise, Adam at 1e-3 for both, batch 256), both targets of
-course.gan, several seeds each, scored with course.gan.mode_coverage (the VEEGAN paper's definitions).
-The full size (5 seeds x 10,000 steps) takes about 10 minutes on a laptop CPU, so lecture 04 shows the
-shipped result at its default size (course.shipped) and runs this at ``COURSE_FULL=1``.
+course.gan, several seeds each, scored with course.gan.measures.mode_coverage (the VEEGAN paper's definitions).
+The full size (5 seeds x 10,000 steps) is too long for a lecture, so lecture 04 shows the shipped result at its
+default size (course.shipped) and runs this at ``COURSE_FULL=1``.
 """
 
 from __future__ import annotations
@@ -14,19 +14,20 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from course.gan import CoverageRun, grid_2d, measure_mode_coverage, ring_2d
+from course.gan.benchmark import CoverageRun, measure_mode_coverage
+from course.gan.targets import grid_2d, ring_2d
 from course.shipped import RESULTS, read_json, write_json
 
-SETTINGS = {"non-saturating, k=1": dict(kind="non-saturating", d_steps=1),
-            "non-saturating, k=3": dict(kind="non-saturating", d_steps=3),
-            "saturating, k=1": dict(kind="saturating", d_steps=1)}
+SETTINGS = {"non-saturating, k=1": dict(generator_loss_kind="non-saturating", d_steps=1),
+            "non-saturating, k=3": dict(generator_loss_kind="non-saturating", d_steps=3),
+            "saturating, k=1": dict(generator_loss_kind="saturating", d_steps=1)}
 PLAYERS = dict(noise_dim=2, hidden=64, batch_size=256, lr_d=1e-3, lr_g=1e-3)
 FULL_STEPS, FULL_SEEDS = 10_000, 5
 
 
 def collapse_benchmark(steps: int = FULL_STEPS, seeds=range(FULL_SEEDS),
                        device: torch.device | str | None = None) -> list[CoverageRun]:
-    """One :class:`course.gan.CoverageRun` per (target, setting): ring first, then grid, settings in order."""
+    """One :class:`course.gan.benchmark.CoverageRun` per (target, setting): ring first, then grid, settings in order."""
     runs = [(target, label, options) for target in (ring_2d(), grid_2d()) for label, options in SETTINGS.items()]
     return [measure_mode_coverage(target, label, steps, seeds, **options, **PLAYERS, device=device)
             for target, label, options in tqdm(runs, desc="GANs trained", unit="setting")]

@@ -80,21 +80,22 @@ def moving_average(values: Sequence[float], width: int = 50) -> torch.Tensor:
     return values.unfold(0, width, 1).mean(dim=1)
 
 
-def plot_gan_history(loss_ax, probability_ax, history, width: int = 50, kind: str = "non-saturating"):
+def plot_gan_history(loss_ax, probability_ax, history, width: int = 50,
+                     generator_loss_kind: str = "non-saturating"):
     """Moving averages of the GAN losses and of mean D(x), D(G(z)), with their equilibrium values.
 
     At the equilibrium D = 1/2 everywhere, so L_D = 2 log 2, L_G = log 2 (non-saturating) or -log 2
-    (saturating, ``kind``) and both means of D are 1/2: the dotted lines.
+    (saturating, ``generator_loss_kind``) and both means of D are 1/2: the dotted lines.
     """
-    g_equilibrium = EQUILIBRIUM_G_LOSS[kind]
+    g_equilibrium = EQUILIBRIUM_G_LOSS[generator_loss_kind]
     loss_ax.plot(moving_average(history.d_loss, width), label="L_D")
     loss_ax.plot(moving_average(history.g_loss, width), label="L_G")
     loss_ax.axhline(EQUILIBRIUM_D_LOSS, color="gray", linestyle=":",
                     label=f"2 log 2, {'log 2' if g_equilibrium > 0 else '-log 2'}")
     loss_ax.axhline(g_equilibrium, color="gray", linestyle=":")
     loss_ax.set_title(f"losses (moving average of {width} steps)", fontsize=10)
-    probability_ax.plot(moving_average(history.d_real, width), label="mean D(x), real")
-    probability_ax.plot(moving_average(history.d_fake, width), label="mean D(G(z)), fake")
+    probability_ax.plot(moving_average(history.real_verdict, width), label="mean D(x), real")
+    probability_ax.plot(moving_average(history.fake_verdict, width), label="mean D(G(z)), fake")
     probability_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle=":")
     probability_ax.set_ylim(0, 1)
     probability_ax.set_title("the discriminator's verdicts", fontsize=10)

@@ -1,17 +1,18 @@
 """Lecture 07's measurements of the GAN variants on the ring and the grid, as one computation.
 
-Three tables of :class:`course.gan.CoverageRun` (the VEEGAN paper's definitions, :func:`course.gan.mode_coverage`):
+Three tables of :class:`course.gan.benchmark.CoverageRun` (the VEEGAN paper's definitions,
+:func:`course.gan.measures.mode_coverage`):
 
-- **benchmark**: every variant of ``course.gan_variants.VARIANTS`` on both targets with the same players (MLPs
-  of two hidden layers of 64 units, 2-D noise, batch 256, learning rate 1e-3 for both);
+- **benchmark**: every variant of ``course.gan_variants.variants.VARIANTS`` on both targets with the same players
+  (MLPs of two hidden layers of 64 units, 2-D noise, batch 256, learning rate 1e-3 for both);
 - **settled**: vanilla, InfoGAN and CGAN with 128 units and both rates decaying linearly to zero;
 - **ablation**: InfoGAN on the grid with each of those two changes alone (the table puts the benchmark's and the
   settled game's InfoGAN rows around them).
 
-At full size (5 seeds x 10,000 steps) that is about two CPU-hours, so lecture 07 shows the shipped result at its
+At full size (5 seeds x 10,000 steps) that is too long for a lecture, so lecture 07 shows the shipped result at its
 default size (course.shipped) and computes it at ``COURSE_FULL=1``. Each seed of each setting is trained on its
-own, seeded as in :func:`course.gan.measure_mode_coverage`, so the work spreads over processes (one thread each)
-and gives the same runs as one process would.
+own, seeded as in :func:`course.gan.benchmark.measure_mode_coverage`, so the work spreads over processes (one
+thread each) and gives the same runs as one process would.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from course.gan import CoverageRun, grid_2d, measure_mode_coverage, ring_2d
-from course.gan_variants import VARIANTS, VariantTrainer
+from course.gan.benchmark import CoverageRun, measure_mode_coverage
+from course.gan.targets import grid_2d, ring_2d
+from course.gan_variants.trainer import VariantTrainer
+from course.gan_variants.variants import VARIANTS
 from course.repro import available_cores, pick_device
 from course.shipped import RESULTS, read_torch, write_torch
 
@@ -62,7 +65,7 @@ def settings() -> list[Setting]:
 
 
 def train_one_seed(setting: Setting, steps: int, seed: int, device: str | None = None) -> CoverageRun:
-    """One seed of one setting: :func:`course.gan.measure_mode_coverage` for that seed alone."""
+    """One seed of one setting: :func:`course.gan.benchmark.measure_mode_coverage` for that seed alone."""
     return measure_mode_coverage(TARGETS[setting.target](), setting.label, steps, [seed], trainer=VariantTrainer,
                                  variant=setting.variant, device=device, **setting.options(steps))
 

@@ -12,8 +12,11 @@ import torch
 from course.autoencoders import VAE, as_quality_images, digit_pixels, held_out_negative_elbo
 from course.dcgan import on_one_cpu_thread
 from course.digit_quality import digits_classifier, score_generated
-from course.gan import Discriminator, Generator, gaussian_1d, sample_noise, wasserstein_1d
-from course.gan_variants import DigitsTarget, train_with_cgan_step, with_one_hot
+from course.gan import Discriminator, Generator
+from course.gan.measures import wasserstein_1d
+from course.gan.targets import gaussian_1d, sample_noise
+from course.gan_variants.digits import DigitsTarget, train_with_cgan_step
+from course.gan_variants.layers import with_one_hot
 from course.image_data import digits_images
 from course.training import predict_classes
 from grader.layout import Course

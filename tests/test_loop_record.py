@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from course import loop_record, trusted
 from course.autoencoders import VAE
-from course.gan import Discriminator, Generator, alternating_step, gaussian_1d, sample_noise
+from course.gan import Discriminator, Generator, alternating_step
+from course.gan.targets import gaussian_1d, sample_noise
 
 
 def gan_loop(steps: int, seed: int = 0, lr: float = 2e-3, step_function=None):

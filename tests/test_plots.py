@@ -6,7 +6,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from course.gan import GANHistory
+from course.gan.training import GANHistory
 from course.plots import moving_average, plot_gan_history, plot_generator_loss_gradients
 
 
@@ -27,7 +27,7 @@ def test_moving_average_matches_a_convolution_and_handles_short_series():
 
 
 def test_gan_history_plot_draws_each_series_and_the_equilibrium_lines():
-    history = GANHistory(d_loss=[1.5] * 60, g_loss=[0.7] * 60, d_real=[0.6] * 60, d_fake=[0.4] * 60)
+    history = GANHistory(d_loss=[1.5] * 60, g_loss=[0.7] * 60, real_verdict=[0.6] * 60, fake_verdict=[0.4] * 60)
     loss_ax, probability_ax = Figure().subplots(1, 2)
     plot_gan_history(loss_ax, probability_ax, history, width=10)
     assert loss_ax.lines[0].get_ydata()[0] == pytest.approx(1.5)
@@ -37,8 +37,8 @@ def test_gan_history_plot_draws_each_series_and_the_equilibrium_lines():
 
 
 def test_gan_history_plot_draws_the_saturating_loss_equilibrium_below_zero():
-    history = GANHistory(d_loss=[1.5] * 20, g_loss=[-0.7] * 20, d_real=[0.5] * 20, d_fake=[0.5] * 20)
+    history = GANHistory(d_loss=[1.5] * 20, g_loss=[-0.7] * 20, real_verdict=[0.5] * 20, fake_verdict=[0.5] * 20)
     loss_ax, probability_ax = Figure().subplots(1, 2)
-    plot_gan_history(loss_ax, probability_ax, history, width=5, kind="saturating")
+    plot_gan_history(loss_ax, probability_ax, history, width=5, generator_loss_kind="saturating")
     equilibrium = sorted(line.get_ydata()[0] for line in loss_ax.lines[2:])
     assert equilibrium == pytest.approx([-math.log(2), 2 * math.log(2)])

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from course.gan import GANTrainer, ring_2d
+from course.gan.targets import ring_2d
+from course.gan.training import GANTrainer
 from course.progress import step_with_progress
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from course import mode_collapse, shipped
-from course.gan import coverage_table
+from course.gan.benchmark import coverage_table
 from course.repro import full_size
 
 

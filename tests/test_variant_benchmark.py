@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from course import shipped, variant_benchmark
-from course.gan import measure_mode_coverage
-from course.gan_variants import VARIANTS, VariantTrainer
+from course.gan.benchmark import measure_mode_coverage
+from course.gan_variants.trainer import VariantTrainer
+from course.gan_variants.variants import VARIANTS
 from course.variant_benchmark import Setting
 
 TINY_STEPS = 3

@@ -2,14 +2,18 @@
 direct count of the modes; stepping, resetting, the controls and the play loop."""
 
 import math
+import operator
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from course.gan import MODE_SAMPLES, TARGETS, GANTrainer, GaussianMixture, generator_gradient_field
+from course.gan.measures import MODE_SAMPLES
+from course.gan.targets import TARGETS, GaussianMixture
+from course.gan.training import GANTrainer, generator_gradient_field
 from course.repro import single_cpu_thread
-from course.widgets.gan import CURVE_POINTS, GRID_SIDE, GANPlayground, block_means, gan_playground
+from course.widgets.gan import GANPlayground, gan_playground
+from course.widgets.gan_figure import CURVE_POINTS, GRID_SIDE, block_means
 
 from widget_display import keyed_numbers
 
@@ -119,7 +123,7 @@ def test_each_target_renders(name):
 
 @pytest.mark.parametrize("name, kind", [("ring", "non-saturating"), ("mixture", "saturating")])
 def test_displayed_numbers_match_torch(name, kind):
-    playground = GANPlayground(target=name, kind=kind, steps_per_tick=40, device="cpu", dpi=TEST_DPI)
+    playground = GANPlayground(target=name, generator_loss_kind=kind, steps_per_tick=40, device="cpu", dpi=TEST_DPI)
     playground.step()
     trainer, frame = playground.trainer, playground.frame
     # D's verdict on the grid, by plain torch
@@ -141,8 +145,8 @@ def test_displayed_numbers_match_torch(name, kind):
     assert shown["steps"] == 40
     assert shown["d_loss"] == pytest.approx(trainer.history.d_loss[-1], abs=tolerance)
     assert shown["g_loss"] == pytest.approx(trainer.history.g_loss[-1], abs=tolerance)
-    assert shown["d_real"] == pytest.approx(trainer.history.d_real[-1], abs=tolerance)
-    assert shown["d_fake"] == pytest.approx(trainer.history.d_fake[-1], abs=tolerance)
+    assert shown["real_verdict"] == pytest.approx(trainer.history.real_verdict[-1], abs=tolerance)
+    assert shown["fake_verdict"] == pytest.approx(trainer.history.fake_verdict[-1], abs=tolerance)
     assert shown["distance"] == pytest.approx(trainer.distance(), abs=tolerance)
     assert len(fakes) == MODE_SAMPLES
     covered, share = reference_coverage(fakes, trainer.target)
@@ -163,7 +167,7 @@ def test_loss_traces_are_block_means():
 
 
 SETTINGS = [  # (control, new value, its key in settings(), how the rebuilt trainer shows it)
-    ("kind_picker", "saturating", "kind", lambda t: t.kind == "saturating"),
+    ("game.generator_loss_picker", "saturating", "generator_loss_kind", lambda t: t.generator_loss_kind == "saturating"),
     ("lr_d_slider", 1e-3, "lr_d", lambda t: t.d_optimizer.param_groups[0]["lr"] == 1e-3),
     ("lr_g_slider", 3e-4, "lr_g", lambda t: t.g_optimizer.param_groups[0]["lr"] == 3e-4),
     ("d_steps_slider", 3, "d_steps", lambda t: t.d_steps == 3),
@@ -176,7 +180,7 @@ SETTINGS = [  # (control, new value, its key in settings(), how the rebuilt trai
 def test_changing_a_setting_restarts_with_it(ring):
     for control, value, key, check in SETTINGS:
         ring.trainer.step(2)  # train without a redraw: only the restart draws
-        getattr(ring, control).value = value
+        operator.attrgetter(control)(ring).value = value
         assert ring.steps_done == 0 and keyed_numbers(ring.status.value)["steps"] == 0, control
         assert check(ring.trainer) and ring.settings()[key] == value, control
     ring.trainer.step(2)
@@ -209,6 +213,6 @@ def test_widget_displays_and_bad_settings_are_refused(ring):
     bundle = ring._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ring.widget.model_id
     assert ring.widget.model_id and math.isfinite(ring.values()["distance"])
-    for bad in ({"target": "moons"}, {"kind": "wasserstein"}, {"d_steps": 0}, {"batch_size": 0}):
+    for bad in ({"target": "moons"}, {"generator_loss_kind": "wasserstein"}, {"d_steps": 0}, {"batch_size": 0}):
         with pytest.raises(ValueError):
             GANPlayground(**bad)

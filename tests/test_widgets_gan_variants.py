@@ -8,11 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course.gan import TARGETS, generator_gradient_field, mode_coverage
-from course.gan_variants import VARIANTS
+from course.gan.measures import mode_coverage
+from course.gan.targets import TARGETS
+from course.gan.training import generator_gradient_field
+from course.gan_variants.variants import VARIANTS
 from course.repro import single_cpu_thread
 from course.widgets import VariantPlayground, variant_playground
-from course.widgets.gan import game_readout
+from course.widgets.gan_figure import game_readout
 from course.widgets.gan_variants import CODED_TARGETS, FALLBACK_TARGET
 
 from widget_display import keyed_numbers
@@ -60,13 +62,13 @@ def test_switching_the_variant_restarts_once_with_it(monkeypatch):
     rebuild = shown._build_trainer
     monkeypatch.setattr(shown, "_build_trainer", lambda *args: restarts.append(args) or rebuild(*args))
     shown.trainer.step(2)
-    shown.variant_picker.value = "WGAN-GP"  # its d_steps (5) and a kept target: still one restart
+    shown.game.variant_picker.value = "WGAN-GP"  # its d_steps (5) and a kept target: still one restart
     assert len(restarts) == 1 and shown.steps_done == 0 and keyed_numbers(shown.status.value)["steps"] == 0
     assert shown.trainer.variant.name == "WGAN-GP" and shown.settings()["variant"] == "WGAN-GP"
     assert shown.trainer.d_steps == shown.d_steps_slider.value == 5 and shown.target.name == "ring"
-    assert html.escape(VARIANTS["WGAN-GP"].changes) in shown.changes_note.value
+    assert html.escape(VARIANTS["WGAN-GP"].changes) in shown.game.changes_note.value
     shown.trainer.step(2)
-    shown.variant_picker.value = "vanilla"
+    shown.game.variant_picker.value = "vanilla"
     assert len(restarts) == 2 and shown.steps_done == 0 and shown.trainer.d_steps == 1
     shown.d_steps_slider.value = 2  # the other settings still restart as in topic 04's playground
     assert len(restarts) == 3 and shown.trainer.d_steps == 2 and shown.trainer.variant.name == "vanilla"
@@ -75,11 +77,11 @@ def test_switching_the_variant_restarts_once_with_it(monkeypatch):
 def test_the_variant_replaces_the_generator_loss_toggle():
     shown = variant_playground(device="cpu", dpi=TEST_DPI)
     laid_out = list(all_widgets(shown.widget))
-    assert shown.variant_picker in laid_out and shown.changes_note in laid_out
-    assert list(shown.variant_picker.options) == list(VARIANTS) and shown.variant_picker.value == "vanilla"
-    assert not hasattr(shown, "kind_picker") and "kind" not in shown.settings()
+    assert shown.game.variant_picker in laid_out and shown.game.changes_note in laid_out
+    assert list(shown.game.variant_picker.options) == list(VARIANTS) and shown.game.variant_picker.value == "vanilla"
+    assert not hasattr(shown.game, "generator_loss_picker") and "generator_loss_kind" not in shown.settings()
     with pytest.raises(TypeError, match="variant"):
-        VariantPlayground(kind="saturating")
+        VariantPlayground(generator_loss_kind="saturating")
     with pytest.raises(ValueError, match="unknown variant"):
         VariantPlayground(variant="DCGAN")
 
@@ -104,14 +106,14 @@ def test_switching_to_cgan_on_the_spiral_moves_to_the_ring():
     shown = playground(target="spiral")
     assert tuple(shown.target_picker.options) == tuple(TARGETS)
     shown.trainer.step(2)
-    shown.variant_picker.value = "CGAN"
+    shown.game.variant_picker.value = "CGAN"
     assert shown.target_picker.value == FALLBACK_TARGET == "ring" == shown.target.name
     assert shown.trainer.variant.name == "CGAN" and shown.steps_done == 0
     assert tuple(shown.target_picker.options) == CODED_TARGETS
     shown.target_picker.value = "mixture"
-    shown.variant_picker.value = "InfoGAN"  # a mixture suits it: the target stays
+    shown.game.variant_picker.value = "InfoGAN"  # a mixture suits it: the target stays
     assert shown.target.name == "mixture" and shown.trainer.variant.name == "InfoGAN"
-    shown.variant_picker.value = "vanilla"  # every target again, the current one kept
+    shown.game.variant_picker.value = "vanilla"  # every target again, the current one kept
     assert tuple(shown.target_picker.options) == tuple(TARGETS) and shown.target.name == "mixture"
 
 
@@ -130,8 +132,8 @@ def test_status_numbers_match_a_direct_count(name):
     assert numbers["modes_covered"] == coverage.modes_covered and numbers["modes"] == coverage.modes == 8
     assert numbers["high_quality_share"] == pytest.approx(coverage.high_quality_share, abs=tolerance)
     assert numbers["distance"] == pytest.approx(trainer.distance(), abs=tolerance)
-    assert numbers["d_real"] == pytest.approx(trainer.history.d_real[-1], abs=tolerance)
-    assert numbers["d_fake"] == pytest.approx(trainer.history.d_fake[-1], abs=tolerance)
+    assert numbers["real_verdict"] == pytest.approx(trainer.history.real_verdict[-1], abs=tolerance)
+    assert numbers["fake_verdict"] == pytest.approx(trainer.history.fake_verdict[-1], abs=tolerance)
     assert f"{VARIANTS[name].verdict_name} <span" in shown.status.value  # D(x) or critic f(x)
 
 

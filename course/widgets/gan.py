@@ -1,289 +1,142 @@
 """The GAN playground: pick a target, train a small GAN live and watch it learn (after GAN Lab).
 
-The left panel is the data space. In 2-D: the discriminator's verdict D(x) as a heat map (green: "real",
-pink: "fake"), the real samples, the generated ones and, at some of the fakes, the generator's gradient
-field -dl_G/dx, the arrows along which the generator's loss pushes each fake. In 1-D: histograms of the
-real and generated samples, the target's density, the curve D(x), the line D* = 1/2 of the Nash
-equilibrium (纳什均衡) and the same arrows along the axis. The right panels trace the losses and the mean
-D(x), D(G(z)) against the step, with their Nash values dashed.
+One :class:`GANPlayground` plays a game object: topic 04's :class:`PlainGame` (the plain GAN, G's loss as
+its setting) by default, topic 07's ``VariantGame`` (course.widgets.gan_variants) for the variants. The game
+brings its own controls, builds the trainer and says what the figure shows of D and of G's loss; the
+playground owns everything the games share: the target and training settings, Step, Play, Reset, the status
+line and the figure (course.widgets.gan_figure).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from contextlib import contextmanager
+from typing import Callable, Protocol
 
 import ipywidgets as widgets
-import numpy as np
 import torch
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from course.gan import (
-    EQUILIBRIUM_D,
-    EQUILIBRIUM_D_LOSS,
-    EQUILIBRIUM_G_LOSS,
-    GENERATOR_LOSSES,
-    MODE_SAMPLES,
-    TARGETS,
-    GANTrainer,
-    GaussianMixture,
-    Target,
-    generator_gradient_field,
-    make_target,
-    mode_coverage,
-)
+from course.gan import GENERATOR_LOSSES
+from course.gan.measures import MODE_SAMPLES, mode_coverage
+from course.gan.targets import TARGETS, GaussianMixture, make_target
+from course.gan.training import GANTrainer, generator_gradient_field
 from course.repro import pick_device, single_cpu_thread
-from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
+from course.widgets.display import ShowsItsWidget, figure_image, labelled
+from course.widgets.gan_figure import (VIEW_SEED, Frame, Readout, evaluation_grid, game_readout,
+                                       render_playground_png, status_html, view_bounds)
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256, 512)
 MAX_D_STEPS = 5
 STEPS_PER_TICK = (1, 5, 10, 20, 50, 100)
 TICK_MS = 200
-
-GRID_SIDE = 60  # D is evaluated on GRID_SIDE x GRID_SIDE points in 2-D
-CURVE_POINTS = 200  # and on this many points in 1-D
 DRAWN_SAMPLES = 500  # real and fake points scattered in 2-D (histograms use all MODE_SAMPLES)
 ARROWS = 120  # fakes that carry an arrow of the gradient field
 ARROW_SHARE = 0.08  # the longest arrow spans this share of the view
-LOSS_TRACE_POINTS = 400  # longer histories are drawn as means over blocks of steps
-VIEW_SEED = 12345  # the real samples drawn, the same for every run
-
-
 RESETTING = "Changing any setting above restarts training from step 0; <b>Reset</b> restarts with the same settings."
 
 
-@dataclass(frozen=True)
-class Frame:
-    """What one drawing shows, kept so the tests can compare it with torch.
+class Game(Protocol):
+    """What a :class:`GANPlayground` asks of the game it plays."""
 
-    ``grid`` (G, dim) are the points where D was evaluated and ``d_grid`` (G,) its values there (in 2-D
-    the grid is GRID_SIDE x GRID_SIDE, x varying fastest); ``real`` and ``fake`` are the samples drawn;
-    ``field`` (A, dim) is the gradient field -dl_G/dx at ``arrow_points`` (A, dim), drawn ``arrow_scale``
-    times as long.
-    """
+    d_steps: int  # k for the first run when the playground is given none
+    fallback_target: str  # where the target moves when the game switches to one it cannot learn
 
-    steps: int
-    bounds: tuple[float, float]
-    grid: torch.Tensor
-    d_grid: torch.Tensor
-    real: torch.Tensor
-    fake: torch.Tensor
-    arrow_points: torch.Tensor
-    field: torch.Tensor
-    arrow_scale: float
+    def controls(self, style: dict, layout: dict, changed: Callable[[int | None], None]) -> list[widgets.Widget]:
+        """Build the game's controls (sized by ``style`` and ``layout``) and return what to lay out; when one
+        moves, call ``changed`` with the k the new game starts with (None: keep the slider's)."""
 
+    def settings(self) -> dict:
+        """The game's settings as its controls hold them now."""
 
-@dataclass(frozen=True)
-class Readout:
-    """What the figure and the status line call D's number and which Nash values they draw.
+    def targets(self) -> tuple[str, ...]:
+        """The targets the game can learn now."""
 
-    ``verdict`` names the traced per-step number at a real x ("D(x)"; topic 07's critic or energy);
-    ``view`` what the heat map (the curve in 1-D) shows; a ``probability`` verdict lies in [0, 1] with
-    the Nash value 1/2, so its trace is clamped to [0, 1] and the 1/2 lines are drawn. ``nash_losses``
-    are (value, label) for D's and G's loss at the equilibrium, None where the game has no such line;
-    ``game`` leads the status line ("" for topic 04's game).
-    """
+    def check_target(self, name: str) -> None:
+        """Refuse a known target the game cannot learn."""
 
-    verdict: str = "D(x)"
-    view: str = "D(x)"
-    probability: bool = True
-    nash_losses: tuple[tuple[float, str] | None, tuple[float, str] | None] = (None, None)
-    game: str = ""
+    def trainer(self, target, settings: dict, options: dict) -> GANTrainer:
+        """The trainer of a run on ``target`` with the trainer keyword arguments ``options``."""
 
-    @property
-    def fake_verdict(self) -> str:
-        return self.verdict.replace("(x)", "(G(z))")
+    def heat_values(self, trainer: GANTrainer, points: torch.Tensor) -> torch.Tensor:
+        """What the heat map (the curve in 1-D) shows at ``points``, in [0, 1]."""
 
-    @property
-    def trace_axis(self) -> str:
-        return "mean " + self.verdict.removesuffix("(x)")
+    def generator_field(self, trainer: GANTrainer, points: torch.Tensor) -> torch.Tensor:
+        """-dl_G/dx at ``points`` taken as fakes, for the arrows."""
+
+    def readout(self, trainer: GANTrainer) -> Readout:
+        """How the figure and the status line name D's number and which Nash values they draw."""
 
 
-def game_readout(kind: str) -> Readout:
-    """Topic 04's game: D a probability; the losses' Nash values 2 log 2 and, by G's loss ``kind``, +-log 2."""
-    g_loss = EQUILIBRIUM_G_LOSS[kind]
-    return Readout(nash_losses=((EQUILIBRIUM_D_LOSS, "2 log 2"), (g_loss, "log 2" if g_loss > 0 else "-log 2")))
+class PlainGame:
+    """Topic 04's game: the plain GAN, whose one setting is G's loss (``generator_loss_picker``)."""
 
+    d_steps = 1
+    fallback_target = "ring"
 
-def view_bounds(target: Target) -> tuple[float, float]:
-    """A fixed window (the same on both axes in 2-D) holding the target and the origin, where G starts."""
-    samples = target.sample(MODE_SAMPLES, generator=VIEW_SEED)
-    low = min(samples.min().item(), -1.0)
-    high = max(samples.max().item(), 1.0)
-    margin = 0.15 * (high - low)
-    return low - margin, high + margin
+    def __init__(self, generator_loss_kind: str = "non-saturating"):
+        if generator_loss_kind not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss_kind={generator_loss_kind!r}; choose one of {GENERATOR_LOSSES}")
+        self.first_kind = generator_loss_kind
 
+    def controls(self, style, layout, changed):
+        self.generator_loss_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=self.first_kind)
+        self.generator_loss_picker.observe(lambda _change: changed(None), names="value")
+        return [labelled("G loss", self.generator_loss_picker, label_width=style["description_width"])]
 
-def evaluation_grid(bounds: tuple[float, float], dim: int) -> torch.Tensor:
-    """The points where D is drawn: CURVE_POINTS on a line in 1-D, a GRID_SIDE^2 grid in 2-D (x fastest)."""
-    if dim == 1:
-        return torch.linspace(*bounds, CURVE_POINTS)[:, None]  # (CURVE_POINTS, 1)
-    ticks = torch.linspace(*bounds, GRID_SIDE)
-    y, x = torch.meshgrid(ticks, ticks, indexing="ij")
-    return torch.stack([x.reshape(-1), y.reshape(-1)], dim=1)  # (GRID_SIDE**2, 2)
+    def settings(self):
+        return {"generator_loss_kind": self.generator_loss_picker.value}
 
+    def targets(self):
+        return tuple(TARGETS)
 
-def block_means(values: list[float], points: int = LOSS_TRACE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) with long histories averaged over blocks of steps, so a trace stays readable and quick."""
-    values = np.asarray(values, dtype=float)
-    block = max(1, math.ceil(len(values) / points))
-    usable = len(values) // block * block
-    if usable == 0:
-        return np.arange(1, len(values) + 1), values
-    means = values[:usable].reshape(-1, block).mean(axis=1)
-    steps = np.arange(1, usable + 1).reshape(-1, block)[:, -1]
-    return steps, means
+    def check_target(self, name):
+        pass
 
+    def trainer(self, target, settings, options):
+        return GANTrainer(target, generator_loss_kind=settings["generator_loss_kind"], **options)
 
-def _draw_2d(ax, fig, frame: Frame, readout: Readout) -> None:
-    low, high = frame.bounds
-    image = ax.imshow(frame.d_grid.reshape(GRID_SIDE, GRID_SIDE).numpy(), origin="lower", extent=(low, high, low, high),
-                      vmin=0.0, vmax=1.0, cmap="PiYG", alpha=0.75, interpolation="bilinear")
-    colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, ticks=(0.0, 0.5, 1.0))
-    colorbar.set_label(readout.view)
-    ax.scatter(*frame.real.T.numpy(), s=4, color="darkgreen", label="real x")
-    ax.scatter(*frame.fake.T.numpy(), s=4, color="purple", label="fake G(z)")
-    arrows = frame.field * frame.arrow_scale
-    ax.quiver(*frame.arrow_points.T.numpy(), *arrows.T.numpy(), angles="xy", scale_units="xy", scale=1.0,
-              width=0.004, color="black", alpha=0.7)
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
-    ax.set_aspect("equal")
+    def heat_values(self, trainer, points):
+        return trainer.discriminator_view(points)
 
+    def generator_field(self, trainer, points):
+        return generator_gradient_field(trainer.discriminator, points, trainer.generator_loss_kind)
 
-def _draw_1d(ax, frame: Frame, target: Target, readout: Readout) -> None:
-    low, high = frame.bounds
-    bins = np.linspace(low, high, 61)
-    for samples, color, label in ((frame.real, "darkgreen", "real x"), (frame.fake, "purple", "fake G(z)")):
-        # fakes outside the view pile up in the edge bins instead of vanishing
-        density, _ = np.histogram(samples[:, 0].clamp(low, high).numpy(), bins=bins, density=True)
-        ax.stairs(density, bins, fill=True, color=color, alpha=0.35, label=label)  # one artist, not 60 bars
-    if isinstance(target, GaussianMixture):
-        ax.plot(frame.grid[:, 0].numpy(), target.density(frame.grid).numpy(), color="darkgreen", linewidth=1,
-                label="p_data")
-    ax.set_xlim(low, high)
-    ax.set_ylabel("density")
-    twin = ax.twinx()
-    twin.plot(frame.grid[:, 0].numpy(), frame.d_grid.numpy(), color="black", label=readout.view)
-    if readout.probability:
-        twin.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=1, label="D* = 1/2")
-    arrows = frame.field[:, 0] * frame.arrow_scale
-    twin.quiver(frame.arrow_points[:, 0].numpy(), np.full(len(arrows), 0.04), arrows.numpy(), np.zeros(len(arrows)),
-                angles="xy", scale_units="xy", scale=1.0, width=0.004, color="purple", alpha=0.6)
-    twin.set_ylim(0, 1)
-    twin.set_yticks((0.0, 0.5, 1.0))
-    twin.set_ylabel(readout.view)
-    twin.legend(loc="upper right", fontsize=7)
-
-
-def _draw_traces(loss_ax, d_ax, history, readout: Readout) -> None:
-    loss_colors = ("tab:blue", "tab:orange")
-    for values, label, color in zip((history.d_loss, history.g_loss), ("D loss", "G loss"), loss_colors):
-        loss_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    for nash, color in zip(readout.nash_losses, loss_colors):
-        if nash is not None:
-            loss_ax.axhline(nash[0], color=color, linestyle="--", linewidth=0.8, label=nash[1])
-    loss_ax.set_ylabel("loss")
-    loss_ax.legend(fontsize=7, ncol=2, loc="upper right")
-    traced = ((history.d_real, readout.verdict, "darkgreen"), (history.d_fake, readout.fake_verdict, "purple"))
-    for values, label, color in traced:
-        d_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
-    if readout.probability:  # a critic's score or an energy has no Nash value and no range to clamp to
-        d_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
-        d_ax.set_ylim(0, 1)
-        d_ax.set_yticks((0.0, 0.5, 1.0))
-    d_ax.set_xlabel("step")
-    d_ax.set_ylabel(readout.trace_axis)
-    d_ax.legend(fontsize=7, ncol=3, loc="upper right")
-
-
-def render_playground_png(frame: Frame, history, target: Target, readout: Readout, dpi: int = 72) -> bytes:
-    """The data space on the left, the loss and D traces on the right, as PNG bytes, labelled by ``readout``."""
-    fig = Figure(figsize=(10, 4.2), dpi=dpi)
-    layout = fig.add_gridspec(2, 2, width_ratios=(1.15, 1))
-    space = fig.add_subplot(layout[:, 0])
-    if target.dim == 1:
-        _draw_1d(space, frame, target, readout)
-    else:
-        _draw_2d(space, fig, frame, readout)
-    space.set_title(f"{target.name} after {frame.steps} steps (arrows: -dl_G/dx)", fontsize=9)
-    space.legend(loc="upper left", fontsize=7)
-    loss_ax, d_ax = fig.add_subplot(layout[0, 1]), fig.add_subplot(layout[1, 1])
-    _draw_traces(loss_ax, d_ax, history, readout)
-    for axis in (space.xaxis, space.yaxis, loss_ax.xaxis, loss_ax.yaxis, d_ax.xaxis):
-        axis.set_major_locator(MaxNLocator(4))  # each tick is several artists to build and lay out: a few do
-    return figure_png(fig)
-
-
-def status_html(values: dict, dim: int, readout: Readout = Readout()) -> str:
-    """The status line; each number sits in an element tagged with its ``data-key`` for the tests."""
-    def number(key: str) -> str:
-        value = values[key]
-        text = "&mdash;" if value is None else str(value) if isinstance(value, int) else f"{value:.4f}"
-        return f'<span data-key="{key}">{text}</span>'
-
-    distance = "Wasserstein-1" if dim == 1 else "sliced Wasserstein-1"
-    parts = [f"<b>{readout.game}</b>"] if readout.game else []
-    parts += [f"steps {number('steps')}", f"D loss {number('d_loss')}", f"G loss {number('g_loss')}",
-              f"{readout.verdict} {number('d_real')}", f"{readout.fake_verdict} {number('d_fake')}",
-              f"{distance} to the target {number('distance')}",
-              f"modes covered {number('modes_covered')} of {number('modes')}",
-              f"high-quality share {number('high_quality_share')}"]
-    return f"<p style='font-family:monospace'>{' &middot; '.join(parts)}</p>"
+    def readout(self, trainer):
+        return game_readout(trainer.generator_loss_kind)
 
 
 class GANPlayground(ShowsItsWidget):
-    """Train a small GAN (course.gan's ``GANTrainer``) on a chosen target, live, and watch it.
+    """Train a small GAN on a chosen target, live, and watch it; ``game`` (by default a :class:`PlainGame` of
+    ``generator_loss_kind``) says which GAN.
 
-    Settings (each a control; changing one rebuilds the trainer at step 0): ``target`` (one of TARGETS),
-    ``kind`` of generator loss, ``lr_d``, ``lr_g``, ``d_steps`` (k: D steps per G step), ``batch_size``,
-    ``seed``. ``steps_per_tick`` (no reset) is how many steps **Step** and each tick of **Play** take
-    before one redraw. ``step(n)``, ``reset()``, ``set_target(name)`` drive it from code; ``values()``
-    holds the numbers of the status line, ``frame`` what the figure shows, ``render()`` its PNG bytes.
-
-    ``hidden`` is the width of both MLPs, ``dpi`` the figure's, ``device`` the trainer's (``pick_device()``
-    by default); drawing always happens on the CPU. The same settings and seed give the same run and the
-    same figure bytes.
-
-    Measured (2-core CPU shared with other work, dpi 72, batch 256, k = 1): a tick of 20 steps plus the
-    redraw takes 0.16-0.19 s (median) on every target, 1-D or 2-D; the 20 steps are 0.02 s of it, the
-    rest is matplotlib. On an H100 machine (slower CPU): 20 steps 0.10 s on CUDA (tiny models: launch
-    bound) or 0.05 s on its CPU, the redraw 0.28-0.33 s. So Play's TICK_MS = 200 keeps up on a laptop.
+    Settings (each a control; changing one rebuilds the trainer at step 0): ``target``, the game's own, ``lr_d``,
+    ``lr_g``, ``d_steps`` (k: D steps per G step; the game's by default), ``batch_size``, ``seed``.
+    ``steps_per_tick`` (no reset) is how many steps **Step** and each tick of **Play** take before one redraw.
+    ``step(n)``, ``reset()``, ``set_target(name)`` drive it from code; ``values()`` holds the status line's numbers,
+    ``frame`` what the figure shows, ``render()`` its PNG bytes. ``hidden`` is the players' width, ``device`` the
+    trainer's (drawing happens on the CPU). The same settings and seed give the same run and figure bytes.
     """
 
-    def __init__(self, target: str = "ring", kind: str = "non-saturating", lr_d: float = 2e-3,
-                 lr_g: float = 2e-3, d_steps: int = 1, batch_size: int = 256, seed: int = 0,
+    def __init__(self, target: str = "ring", generator_loss_kind: str = "non-saturating", lr_d: float = 2e-3,
+                 lr_g: float = 2e-3, d_steps: int | None = None, batch_size: int = 256, seed: int = 0,
                  steps_per_tick: int = 20, hidden: int = 32, dpi: int = 72,
-                 device: torch.device | str | None = None):
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
-        if kind not in GENERATOR_LOSSES:
-            raise ValueError(f"kind={kind!r}; choose one of {GENERATOR_LOSSES}")
-        if not 1 <= d_steps <= MAX_D_STEPS or batch_size < 1 or steps_per_tick < 1 or min(lr_d, lr_g) <= 0:
-            raise ValueError(f"need 1 <= d_steps={d_steps} <= {MAX_D_STEPS}, batch_size={batch_size} >= 1, "
-                             f"steps_per_tick={steps_per_tick} >= 1 and positive learning rates")
+                 device: torch.device | str | None = None, game: Game | None = None):
+        self.game = PlainGame(generator_loss_kind) if game is None else game
+        self.game.check_target(target)
+        d_steps = self.game.d_steps if d_steps is None else d_steps
+        check_known_target(target)
+        check_training_settings(d_steps, batch_size, steps_per_tick, lr_d, lr_g)
         self.hidden, self.dpi, self.device = hidden, dpi, device
-        self._build_controls(target, kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick)
+        self._restart_deferred = False
+        self._build_controls(target, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick)
         self.reset()
 
     # -- the settings live in the controls, so the widget and the code never disagree
     def settings(self) -> dict:
         """The trainer's settings as the controls hold them now."""
-        return {
-            "target": self.target_picker.value,
-            **self._game_settings(),
-            "lr_d": self.lr_d_slider.value,
-            "lr_g": self.lr_g_slider.value,
-            "d_steps": self.d_steps_slider.value,
-            "batch_size": self.batch_picker.value,
-            "seed": self.seed_box.value,
-        }
-
-    def _game_settings(self) -> dict:
-        """The settings that choose the game itself: here G's loss."""
-        return {"kind": self.kind_picker.value}
+        return {"target": self.target_picker.value, **self.game.settings(), "lr_d": self.lr_d_slider.value,
+                "lr_g": self.lr_g_slider.value, "d_steps": self.d_steps_slider.value,
+                "batch_size": self.batch_picker.value, "seed": self.seed_box.value}
 
     @property
     def steps_per_tick(self) -> int:
@@ -297,9 +150,14 @@ class GANPlayground(ShowsItsWidget):
         """The numbers of the status line (None where they do not apply yet or for this target)."""
         return dict(self._values)
 
+    def readout(self) -> Readout:
+        return self.game.readout(self.trainer)
+
     # -- actions
     def reset(self) -> None:
         """Rebuild the trainer from the current settings and seed, back at step 0, and redraw."""
+        if self._restart_deferred:  # while the game moves other controls, restart only once
+            return
         settings = self.settings()
         device = torch.device(self.device) if self.device is not None else pick_device()
         with single_cpu_thread(device):  # sampling a few thousand points: a second thread only waits
@@ -311,18 +169,14 @@ class GANPlayground(ShowsItsWidget):
         self.refresh()
 
     def _build_trainer(self, settings: dict, device: torch.device) -> GANTrainer:
-        return GANTrainer(self.target, kind=settings["kind"], **self._trainer_options(settings, device))
-
-    def _trainer_options(self, settings: dict, device: torch.device) -> dict:
-        """The trainer's keyword arguments that do not depend on the game."""
-        return dict(hidden=self.hidden, batch_size=settings["batch_size"], d_steps=settings["d_steps"],
-                    lr_d=settings["lr_d"], lr_g=settings["lr_g"], seed=settings["seed"], device=device,
-                    eval_samples=MODE_SAMPLES)
+        shared = {key: settings[key] for key in ("batch_size", "d_steps", "lr_d", "lr_g", "seed")}
+        options = dict(shared, hidden=self.hidden, device=device, eval_samples=MODE_SAMPLES)
+        return self.game.trainer(self.target, settings, options)
 
     def set_target(self, name: str) -> None:
         """Switch to the target ``name`` and restart (also when it is the current one)."""
-        if name not in TARGETS:
-            raise ValueError(f"unknown target {name!r}; choose one of {sorted(TARGETS)}")
+        self.game.check_target(name)
+        check_known_target(name)
         if name == self.target_picker.value:
             self.reset()
         else:
@@ -334,122 +188,66 @@ class GANPlayground(ShowsItsWidget):
         self.refresh()
         return self.values()
 
-    def step_and_draw(self) -> dict:
-        """One tick of Play: ``steps_per_tick`` steps and one redraw."""
-        return self.step()
+    def _game_changed(self, d_steps: int | None) -> None:
+        """The game's control moved: offer the targets it can learn and its k (if it brings one); restart once."""
+        with self._restarts_held():
+            target = self.target_picker.value
+            self.target_picker.options = self.game.targets()  # selects the first option
+            self.target_picker.value = target if target in self.target_picker.options else self.game.fallback_target
+            if d_steps is not None:
+                self.d_steps_slider.value = d_steps
+        self.reset()
+
+    @contextmanager
+    def _restarts_held(self):
+        """Controls moved inside do not restart the run each (the caller restarts once, if at all)."""
+        self._restart_deferred = True
+        try:
+            yield
+        finally:
+            self._restart_deferred = False
 
     # -- what is shown
-    def measure(self, fake: torch.Tensor | None = None) -> Frame:
-        """Evaluate D on the grid and the gradient field at some of the fakes (G's fixed evaluation set)."""
-        if fake is None:
-            fake = self.trainer.generate()  # (MODE_SAMPLES, dim): fixed noise, so frames differ only by G
-        d_grid = self._heat_values(self.grid)
-        arrow_points = fake[:ARROWS]
-        field = self._generator_field(arrow_points)
-        longest = field.norm(dim=1).max().item()
-        scale = ARROW_SHARE * (self.bounds[1] - self.bounds[0]) / longest if longest > 0 else 0.0
-        drawn = MODE_SAMPLES if self.target.dim == 1 else DRAWN_SAMPLES
-        return Frame(self.steps_done, self.bounds, self.grid, d_grid, self.real[:drawn], fake[:drawn],
-                     arrow_points, field, scale)
-
-    def _heat_values(self, points: torch.Tensor) -> torch.Tensor:
-        """What the heat map (the curve in 1-D) shows at ``points``: D(x)."""
-        return self.trainer.discriminator_probability(points)
-
-    def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
-        """-dl_G/dx at ``points`` taken as fakes, for the arrows."""
-        return generator_gradient_field(self.trainer.discriminator, points, self.trainer.kind)
-
-    def measure_numbers(self, fake: torch.Tensor | None = None) -> dict:
-        """The status line's numbers; modes are counted on the MODE_SAMPLES fakes of G's evaluation set."""
-        fake = self.trainer.generate() if fake is None else fake
-        history = self.trainer.history
-
-        def last(values: list[float]) -> float | None:
-            return values[-1] if values else None
-
-        values = {
-            "steps": self.steps_done,
-            "d_loss": last(history.d_loss),
-            "g_loss": last(history.g_loss),
-            "d_real": last(history.d_real),
-            "d_fake": last(history.d_fake),
-            "distance": self.trainer.distance(),
-            "modes_covered": None,
-            "modes": None,
-            "high_quality_share": None,
-        }
-        if isinstance(self.target, GaussianMixture):
-            coverage = mode_coverage(fake, self.target)
-            values.update(modes_covered=coverage.modes_covered, modes=coverage.modes,
-                          high_quality_share=coverage.high_quality_share)
-        return values
-
     def render(self) -> bytes:
         """The figure of the current state as PNG bytes (what ``figure`` shows after a refresh)."""
         with single_cpu_thread(self.trainer.device):
-            frame = self.measure()
-        return self._draw(frame)
-
-    def readout(self) -> Readout:
-        """How the figure and the status line name D's number and which Nash values they draw."""
-        return game_readout(self.trainer.kind)
-
-    def _draw(self, frame: Frame) -> bytes:
+            frame = measure_frame(self, self.trainer.generate())
         return render_playground_png(frame, self.trainer.history, self.target, self.readout(), self.dpi)
 
     def refresh(self) -> None:
         """Recompute the numbers and the figure from the trainer as it is now."""
         with single_cpu_thread(self.trainer.device):
-            fake = self.trainer.generate()
-            self.frame = self.measure(fake)
-            self._values = self.measure_numbers(fake)
+            fake = self.trainer.generate()  # (MODE_SAMPLES, dim): fixed noise, so frames differ only by G
+            self.frame = measure_frame(self, fake)
+            self._values = status_numbers(self, fake)
         self.status.value = status_html(self._values, self.target.dim, self.readout())
-        self.figure.value = self._draw(self.frame)
+        self.figure.value = render_playground_png(self.frame, self.trainer.history, self.target, self.readout(),
+                                                  self.dpi)
 
-    # -- controls
-    def _on_tick(self, change) -> None:
-        # Play's stop button sends the value back to its minimum: only a forward tick trains
-        if change["new"] > change["old"]:
-            self.step_and_draw()
-
-    def _build_controls(self, target, kind, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick) -> None:
+    def _build_controls(self, target, lr_d, lr_g, d_steps, batch_size, seed, steps_per_tick) -> None:
         # room for the longest label, "k (D steps per G step)", and for the longest choice, "minibatch discrimination"
-        style = {"description_width": "12em"}
-        layout = {"width": "28em"}
+        style, layout = {"description_width": "12em"}, {"width": "28em"}
+        labelled_control = dict(style=style, layout=layout)
         rates = [(f"{rate:g}", rate) for rate in sorted(set(LEARNING_RATES) | {lr_d, lr_g})]
-        self.target_picker = widgets.Dropdown(options=list(TARGETS), value=target, description="target",
-                                              style=style, layout=layout)
-        game_controls = self._build_game_controls(kind, style, layout)
-        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", style=style,
-                                                 layout=layout)
-        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", style=style,
-                                                 layout=layout)
+        self.target_picker = widgets.Dropdown(options=self.game.targets(), value=target, description="target",
+                                              **labelled_control)
+        game_controls = self.game.controls(style, layout, self._game_changed)
+        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", **labelled_control)
+        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", **labelled_control)
         self.d_steps_slider = widgets.IntSlider(value=d_steps, min=1, max=MAX_D_STEPS,
-                                                description="k (D steps per G step)", style=style,
-                                                layout=layout)
+                                                description="k (D steps per G step)", **labelled_control)
         self.batch_picker = widgets.Dropdown(options=sorted(set(BATCH_SIZES) | {batch_size}), value=batch_size,
-                                             description="batch size", style=style, layout=layout)
-        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", style=style,
-                                               layout=layout)
+                                             description="batch size", **labelled_control)
+        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", **labelled_control)
         for control in (self.target_picker, self.lr_d_slider, self.lr_g_slider, self.d_steps_slider,
                         self.batch_picker, self.seed_box):
             control.observe(lambda _change: self.reset(), names="value")
         self.tick_picker = widgets.Dropdown(options=sorted(set(STEPS_PER_TICK) | {steps_per_tick}),
-                                            value=steps_per_tick, description="steps per tick", style=style,
-                                            layout=layout)
-        self.play = widgets.Play(value=0, min=0, max=10**6, step=1, interval=TICK_MS, description="play",
-                                 show_repeat=False)
-        self.play.observe(self._on_tick, names="value")
-        self.step_button = widgets.Button(description="Step", tooltip="train steps_per_tick steps, then redraw")
-        self.step_button.on_click(lambda _button: self.step())
-        self.reset_button = widgets.Button(description="Reset", tooltip="back to step 0, same settings and seed")
-        self.reset_button.on_click(lambda _button: self.reset())
-        self.status = widgets.HTML()
-        self.figure = figure_image()
+                                            value=steps_per_tick, description="steps per tick", **labelled_control)
+        self.play, self.step_button, self.reset_button = run_buttons(self.step, self.reset)
+        self.status, self.figure = widgets.HTML(), figure_image()
         self.widget = widgets.VBox([
-            widgets.HBox([widgets.VBox([self.target_picker, *game_controls, self.d_steps_slider,
-                                        self.batch_picker]),
+            widgets.HBox([widgets.VBox([self.target_picker, *game_controls, self.d_steps_slider, self.batch_picker]),
                           widgets.VBox([self.lr_d_slider, self.lr_g_slider, self.seed_box, self.tick_picker])]),
             widgets.HTML(f"<small>{RESETTING}</small>"),
             widgets.HBox([self.play, self.step_button, self.reset_button]),
@@ -457,12 +255,62 @@ class GANPlayground(ShowsItsWidget):
             self.figure,
         ])
 
-    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
-        """The controls that choose the game (here G's loss), each restarting the run; returns what to lay out.
-        ``style`` and ``layout`` size a labelled control as the others are sized (toggle buttons size themselves)."""
-        self.kind_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=kind)
-        self.kind_picker.observe(lambda _change: self.reset(), names="value")
-        return [labelled("G loss", self.kind_picker, label_width=style["description_width"])]
+
+def check_known_target(name: str) -> None:
+    if name not in TARGETS:
+        raise ValueError(f"unknown target {name!r}; choose one of {sorted(TARGETS)}")
+
+
+def check_training_settings(d_steps: int, batch_size: int, steps_per_tick: int, lr_d: float, lr_g: float) -> None:
+    if not 1 <= d_steps <= MAX_D_STEPS or batch_size < 1 or steps_per_tick < 1 or min(lr_d, lr_g) <= 0:
+        raise ValueError(f"need 1 <= d_steps={d_steps} <= {MAX_D_STEPS}, batch_size={batch_size} >= 1, "
+                         f"steps_per_tick={steps_per_tick} >= 1 and positive learning rates")
+
+
+def run_buttons(step: Callable[[], object], reset: Callable[[], None]):
+    """Play (each forward tick calls ``step``), Step (calls ``step``) and Reset (calls ``reset``)."""
+    play = widgets.Play(value=0, min=0, max=10**6, step=1, interval=TICK_MS, description="play", show_repeat=False)
+
+    def on_tick(change) -> None:
+        if change["new"] > change["old"]:  # Play's stop button sends the value back to its minimum: no step
+            step()
+
+    play.observe(on_tick, names="value")
+    step_button = widgets.Button(description="Step", tooltip="train steps_per_tick steps, then redraw")
+    step_button.on_click(lambda _button: step())
+    reset_button = widgets.Button(description="Reset", tooltip="back to step 0, same settings and seed")
+    reset_button.on_click(lambda _button: reset())
+    return play, step_button, reset_button
+
+
+def measure_frame(playground: GANPlayground, fake: torch.Tensor) -> Frame:
+    """What the figure shows: the game's view of D on the grid and G's gradient field at some of the fakes."""
+    field = playground.game.generator_field(playground.trainer, fake[:ARROWS])
+    longest = field.norm(dim=1).max().item()
+    low, high = playground.bounds
+    scale = ARROW_SHARE * (high - low) / longest if longest > 0 else 0.0
+    drawn = MODE_SAMPLES if playground.target.dim == 1 else DRAWN_SAMPLES
+    return Frame(playground.steps_done, playground.bounds, playground.grid,
+                 playground.game.heat_values(playground.trainer, playground.grid), playground.real[:drawn],
+                 fake[:drawn], fake[:ARROWS], field, scale)
+
+
+def status_numbers(playground: GANPlayground, fake: torch.Tensor) -> dict:
+    """The status line's numbers; modes are counted on the MODE_SAMPLES fakes of G's evaluation set."""
+    history = playground.trainer.history
+    values = {"steps": playground.steps_done, "d_loss": _last(history.d_loss), "g_loss": _last(history.g_loss),
+              "real_verdict": _last(history.real_verdict), "fake_verdict": _last(history.fake_verdict),
+              "distance": playground.trainer.distance(), "modes_covered": None, "modes": None,
+              "high_quality_share": None}
+    if isinstance(playground.target, GaussianMixture):
+        coverage = mode_coverage(fake, playground.target)
+        values.update(modes_covered=coverage.modes_covered, modes=coverage.modes,
+                      high_quality_share=coverage.high_quality_share)
+    return values
+
+
+def _last(values: list[float]) -> float | None:
+    return values[-1] if values else None
 
 
 def gan_playground(**kwargs) -> GANPlayground:

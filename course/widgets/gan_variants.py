@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from contextlib import contextmanager
 
 import ipywidgets as widgets
 import torch
 
-from course.gan import TARGETS
-from course.gan_variants import CGAN, EBGAN, VARIANTS, FeatureMatching, Variant, VariantTrainer, make_variant
-from course.widgets.gan import GANPlayground, Readout, game_readout
+from course.gan.targets import TARGETS
+from course.gan_variants.trainer import VariantTrainer
+from course.gan_variants.variants import CGAN, EBGAN, VARIANTS, FeatureMatching, Variant, make_variant
+from course.widgets.gan import GANPlayground
+from course.widgets.gan_figure import Readout, game_readout
 
 FALLBACK_TARGET = "ring"  # where switching to a variant with codes moves a target it cannot learn
 # a class or code names one of several Gaussian components: a mixture of at least two
@@ -38,7 +39,7 @@ def check_combination(variant: str, target: str) -> None:
 
 
 def view_name(variant: Variant) -> str:
-    """What ``VariantTrainer.discriminator_probability`` returns for ``variant``, named for the heat map."""
+    """What ``VariantTrainer.discriminator_view`` returns for ``variant``, named for the heat map."""
     if isinstance(variant, EBGAN):
         return "minus energy -E(x)"  # low energy reads as "real"
     if isinstance(variant, CGAN):
@@ -66,102 +67,78 @@ def rescaled(values: torch.Tensor) -> torch.Tensor:
     return (values - low) / (high - low)
 
 
-class VariantPlayground(GANPlayground):
-    """Train one of course.gan_variants' ``VARIANTS`` live on a chosen target and watch it (topic 07).
+class VariantGame:
+    """Topic 07's game for a :class:`course.widgets.gan.GANPlayground`: one of course.gan_variants' ``VARIANTS``,
+    chosen by ``variant_picker`` with what it changes shown under it (``changes_note``).
 
-    Everything of :class:`GANPlayground` (controls, Step, Play, Reset, ``step(n)``, ``values()``,
-    ``frame``, ``render()``), with the ``variant`` dropdown in place of the G loss toggle and, under it,
-    what the variant changes in the game. Switching the variant restarts at step 0 with the variant's own
-    ``d_steps`` (5 critic steps for the WGANs; ``d_steps=`` sets the first run's); CGAN and InfoGAN are
-    offered only the Gaussian mixtures (CODED_TARGETS), and switching to one of them on another target
-    moves it to FALLBACK_TARGET. In code an impossible combination is a ValueError.
-
-    ``frame.d_grid`` holds what the heat map shows: D(x) for the BCE variants (for CGAN its best class),
-    and the critic's score or minus the energy min-max rescaled to [0, 1] over the grid for WGAN, WGAN-GP
-    and EBGAN; ``frame.field`` is ``trainer.generator_field``, -d(N * G's loss)/dx at the fakes. The
-    status line leads with the variant's name, and its d_real, d_fake numbers (the variant's verdict)
-    are labelled by ``variant.verdict_name``: D(x), critic f(x) or energy E(x).
-
-    Measured (2-core CPU shared with other work, dpi 72, batch 256, ring, medians of 12 ticks, two runs):
-    a tick of 20 steps plus the redraw takes 0.21-0.22 s for vanilla (the steps 0.03 s of it, as topic
-    04's playground), 0.30-0.32 s for WGAN-GP (5 critic steps per G step, each with a gradient penalty:
-    0.12 s) and 0.48-0.52 s for minibatch discrimination (its batch-wide distances: 0.29-0.31 s); the
-    redraw is topic 04's, about 0.19 s. Play's TICK_MS = 200 is about one vanilla tick here; the other
-    two lag behind it, and fewer steps per tick make them smoother.
+    A variant brings its own k (5 critic steps for the WGANs) and, for CGAN and InfoGAN, only the Gaussian
+    mixtures (CODED_TARGETS) to learn: switching to one of them on another target moves it to FALLBACK_TARGET.
+    The heat map shows D(x) for the BCE variants (for CGAN its best class), and the critic's score or minus the
+    energy min-max rescaled to [0, 1] over the grid for WGAN, WGAN-GP and EBGAN; the arrows are
+    ``VariantTrainer.generator_field``, -d(N * G's loss)/dx at the fakes. The status line leads with the variant's
+    name, and its verdicts are labelled by ``variant.verdict_name``: D(x), critic f(x) or energy E(x).
     """
 
-    def __init__(self, target: str = "ring", variant: str = "vanilla", d_steps: int | None = None, **options):
-        if "kind" in options:
-            raise TypeError("a variant brings its own losses: choose variant=, not kind=")
-        check_combination(variant, target)
-        self._restart_deferred = False
-        self._first_variant = variant
-        first_d_steps = make_variant(variant).d_steps if d_steps is None else d_steps
-        super().__init__(target, d_steps=first_d_steps, **options)
-        with self._restarts_held():  # the target stays: the run just built is the right one
-            self._offer_targets()
+    fallback_target = FALLBACK_TARGET
 
-    def reset(self) -> None:
-        """Rebuild the trainer from the current settings and seed, back at step 0, and redraw."""
-        if not self._restart_deferred:  # while a variant switch moves other controls, restart only once
-            super().reset()
+    def __init__(self, variant: str = "vanilla"):
+        self.d_steps = make_variant(variant).d_steps  # an unknown variant: a ValueError naming the choices
+        self.first_variant = variant
+        self.variant_picker: widgets.Dropdown | None = None  # built with the playground's controls
 
-    def set_target(self, name: str) -> None:
-        """Switch to the target ``name`` and restart; a ValueError if the variant cannot learn it."""
-        check_combination(self.variant_picker.value, name)
-        super().set_target(name)
+    @property
+    def variant(self) -> str:
+        """The variant chosen now: the picker's, or the first one while the playground builds its controls."""
+        return self.first_variant if self.variant_picker is None else self.variant_picker.value
 
-    def readout(self) -> Readout:
-        return variant_readout(self.trainer.variant)
-
-    # -- the hooks of GANPlayground
-    def _game_settings(self) -> dict:
-        return {"variant": self.variant_picker.value}
-
-    def _build_trainer(self, settings: dict, device: torch.device) -> VariantTrainer:
-        return VariantTrainer(self.target, settings["variant"], **self._trainer_options(settings, device))
-
-    def _heat_values(self, points: torch.Tensor) -> torch.Tensor:
-        view = self.trainer.discriminator_probability(points)
-        return view if self.readout().probability else rescaled(view)
-
-    def _generator_field(self, points: torch.Tensor) -> torch.Tensor:
-        return self.trainer.generator_field(points)
-
-    def _build_game_controls(self, kind: str, style: dict, layout: dict) -> list[widgets.Widget]:
-        self.variant_picker = widgets.Dropdown(options=list(VARIANTS), value=self._first_variant,
+    def controls(self, style, layout, changed):
+        self.variant_picker = widgets.Dropdown(options=list(VARIANTS), value=self.first_variant,
                                                description="variant", style=style, layout=layout)
         self.changes_note = widgets.HTML()
         self._show_changes()
-        self.variant_picker.observe(self._on_variant, names="value")
+
+        def switched(change) -> None:
+            self._show_changes()
+            changed(make_variant(change["new"]).d_steps)
+
+        self.variant_picker.observe(switched, names="value")
         return [self.variant_picker, self.changes_note]
 
-    # -- switching the variant
-    def _on_variant(self, change) -> None:
-        with self._restarts_held():
-            self._offer_targets()
-            self.d_steps_slider.value = make_variant(change["new"]).d_steps
-            self._show_changes()
-        self.reset()
+    def settings(self):
+        return {"variant": self.variant}
 
-    @contextmanager
-    def _restarts_held(self):
-        """Controls moved inside do not restart the run each (the caller restarts once, if at all)."""
-        self._restart_deferred = True
-        try:
-            yield
-        finally:
-            self._restart_deferred = False
+    def targets(self):
+        return trainable_targets(self.variant)
 
-    def _offer_targets(self) -> None:
-        """Offer only the targets the variant can learn; an unsuited target moves to FALLBACK_TARGET."""
-        target = self.target_picker.value
-        self.target_picker.options = trainable_targets(self.variant_picker.value)  # selects the first option
-        self.target_picker.value = target if target in self.target_picker.options else FALLBACK_TARGET
+    def check_target(self, name):
+        check_combination(self.variant, name)
+
+    def trainer(self, target, settings, options):
+        return VariantTrainer(target, settings["variant"], **options)
+
+    def heat_values(self, trainer, points):
+        view = trainer.discriminator_view(points)
+        return view if self.readout(trainer).probability else rescaled(view)
+
+    def generator_field(self, trainer, points):
+        return trainer.generator_field(points)
+
+    def readout(self, trainer):
+        return variant_readout(trainer.variant)
 
     def _show_changes(self) -> None:
-        changes = html.escape(make_variant(self.variant_picker.value).changes)
+        changes = html.escape(make_variant(self.variant).changes)
         self.changes_note.value = f"<small>changes: {changes}</small>"
+
+
+class VariantPlayground(GANPlayground):
+    """A :class:`course.widgets.gan.GANPlayground` playing a :class:`VariantGame` of ``variant``, with the variant's
+    k unless ``d_steps`` is given. In code an impossible combination of variant and target is a ValueError."""
+
+    def __init__(self, target: str = "ring", variant: str = "vanilla", d_steps: int | None = None, **options):
+        if "generator_loss_kind" in options:
+            raise TypeError("a variant brings its own losses: choose variant=, not generator_loss_kind=")
+        super().__init__(target, d_steps=d_steps, game=VariantGame(variant), **options)
 
 
 def variant_playground(**kwargs) -> VariantPlayground:
