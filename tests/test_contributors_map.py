@@ -10,15 +10,15 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 MAP = CHECKOUT / "docs" / "contributors.md"
 MAPPED_FOLDERS = ("course", "grader", "tests")
-MAP_ROW = re.compile(r"^\| `((?:course|grader|tests)/[\w/]+\.(?:py|js))` \|", re.MULTILINE)  # a row of the map's tables
+MAP_ROW = re.compile(r"^\| `((?:course|grader|tests)/[\w/]+?\.(?:py|js))` \|", re.MULTILINE)  # a row of the map's tables
 
 
 def modules_in_checkout() -> set[str]:
-    """Every Python (and page-side JavaScript) file of the kit, as a path from the checkout; package markers left out."""
+    """Every Python (and page-side JavaScript) file of the kit, as a path from the checkout, packages' own included."""
     found = set()
     for folder in MAPPED_FOLDERS:
         for path in (CHECKOUT / folder).rglob("*"):
-            if path.suffix in (".py", ".js") and not path.name.startswith("__") and "lectures" not in path.parts:
+            if path.suffix in (".py", ".js") and "lectures" not in path.parts:
                 found.add(path.relative_to(CHECKOUT).as_posix())
     return found
 
