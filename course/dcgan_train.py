@@ -42,19 +42,14 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from course.dcgan_checkpoint import (CHECKPOINT_NAME, LOG_COLUMNS, LOG_NAME, load_checkpoint, read_log,
-                                     restore_training, save_checkpoint, training_state, write_log)
-from course.dcgan_config import TrainConfig, build_parser, parse_config
-from course.dcgan_distributed import launched_by_torchrun, process_group
-from course.dcgan_samples import GRID_SIDE, SCORED_SAMPLES, SCORE_SEED, quality_report, sample_quality, save_grid
+from course.dcgan_checkpoint import (CHECKPOINT_NAME, LOG_COLUMNS, LOG_NAME, load_checkpoint, restore_training,
+                                     save_checkpoint, training_state, write_log)
+from course.dcgan_config import TrainConfig, parse_config
+from course.dcgan_distributed import process_group
+from course.dcgan_samples import quality_report, save_grid
 from course.dcgan_setup import DCGANSetup
 from course.gan import discriminator_loss, generator_loss
 from course.repro import cpu_threads
-
-# the script's importers find the parts' names here too
-__all__ = ["CHECKPOINT_NAME", "GRID_SIDE", "LOG_COLUMNS", "LOG_NAME", "SCORED_SAMPLES", "SCORE_SEED", "DCGANTraining",
-           "TrainConfig", "build_parser", "cpu_threads", "launched_by_torchrun", "main", "parse_config",
-           "process_group", "quality_report", "read_log", "sample_quality"]
 
 
 class DCGANTraining(DCGANSetup):

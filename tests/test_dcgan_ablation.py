@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from course.dcgan_ablation import ROWS, ablation_table, shipped_ablation
-from course.dcgan_train import TrainConfig, parse_config
+from course.dcgan_config import TrainConfig, parse_config
 
 RUN_FIELDS = [field.name for field in dataclasses.fields(TrainConfig)
               if field.name not in ("out_dir", "device", "threads", "checkpoint_every", "sample_every")]

@@ -15,16 +15,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from course.bench_dcgan import TextbookDiscriminator, TextbookGenerator, textbook_step
-from course.dcgan_train import (
-    CHECKPOINT_NAME,
-    LOG_COLUMNS,
-    LOG_NAME,
-    DCGANTraining,
-    TrainConfig,
-    main,
-    quality_report,
-    read_log,
-)
+from course.dcgan_checkpoint import CHECKPOINT_NAME, LOG_COLUMNS, LOG_NAME, read_log
+from course.dcgan_config import TrainConfig
+from course.dcgan_samples import quality_report
+from course.dcgan_train import DCGANTraining, main
 from course.dcgan import latent_with_codes
 from course.image_data import digits_images
 

@@ -77,7 +77,7 @@ def test_the_shipped_dcgan_is_the_default_run_and_draws_digits():
     from dataclasses import asdict
 
     from course.dcgan_digits import shipped_dcgan
-    from course.dcgan_train import TrainConfig
+    from course.dcgan_config import TrainConfig
     from course.digit_quality import score_generated
 
     shipped = shipped_dcgan()
