@@ -52,6 +52,7 @@ TRAINING = {"epochs": 12, "batch_size": 64, "learning_rate": 2e-3}
 OUTLIERS_PER_KIND = 300  # of each of the three kinds of junk
 BLENDS = 600  # pairs drawn; those of equal classes are dropped
 SHIPPED_SEED = 0  # the classifier every score uses by default, shipped trained (course.shipped)
+JUNK_SEED_OFFSET = 1  # the outliers and blends draw from seed + 1; the weights and batches take the seed itself
 
 
 class DigitsQualityNet(nn.Module):
@@ -121,7 +122,7 @@ def digit_blends(images: torch.Tensor, labels: torch.Tensor, pairs: int,
 def quality_training_set(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The classifier's training images and target distributions (N, 10): real digits, outliers, blends."""
     images, labels = real_digits("train")
-    generator = torch.Generator().manual_seed(seed + 1)
+    generator = torch.Generator().manual_seed(seed + JUNK_SEED_OFFSET)
     outliers = outlier_images(OUTLIERS_PER_KIND, generator)
     blends, blend_targets = digit_blends(images, labels, BLENDS, generator)
     targets = [F.one_hot(labels, CLASSES).float(), torch.full((len(outliers), CLASSES), 1.0 / CLASSES), blend_targets]
