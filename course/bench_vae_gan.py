@@ -1,7 +1,7 @@
 """Quality benchmark: lecture 08's VAE against the kit's plain GAN on the same digits, per seed.
 
     python -m course.bench_vae_gan                  # the lecture's default sizes: VAE 100 epochs, GAN 2,000 steps
-    python -m course.bench_vae_gan --full --seeds 0 1 2   # the README's table: VAE 300 epochs, GAN 6,000 steps
+    python -m course.bench_vae_gan --full --seeds 0 1 2   # docs/results.md's table: VAE 300 epochs, GAN 6,000 steps
     python -m course.shipped vae_vs_gan                   # the same, written to the file lecture 08 shows
 
 Both models are the lecture's (course.autoencoders.VAE with 8-D codes; course.gan_variants.VariantTrainer's vanilla

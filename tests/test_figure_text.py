@@ -1,6 +1,6 @@
 """The figures need no Chinese font: no string the kit's code or a lecture's code builds holds a Chinese character
 (matplotlib's default font has none, and draws boxes). Chinese terms live in the text, which the browser draws
-with the machine's fonts (README: set-up)."""
+with the machine's fonts (docs/students.md: set-up)."""
 
 import ast
 import re

@@ -1,4 +1,4 @@
-"""The README's instructor section, end to end on a real lab: from the solutions to a grade sheet and
+"""The instructors' manual (docs/instructors.md), end to end on a real lab: from the solutions to a grade sheet and
 feedback for a simulated class, through the command line only.
 
 release -> collect (a Moodle zip) -> autograde -> feedback -> export. Each student's points per exercise
