@@ -7,8 +7,9 @@
 JupyterLab saves a notebook's outputs into its file, so a student who ran the tracked lectures in place would
 find ``git pull`` in conflict with them. The workspace holds ``lectures/NN_topic.ipynb`` and
 ``labs/NN_topic/NN_topic.ipynb`` (the layout the lectures' and labs' links to each other assume). Running it again
-after ``git pull`` adds what is new and never overwrites a copy: to start a notebook afresh, delete or rename your
-copy and run it again.
+after ``git pull`` adds what is new and never overwrites a copy; it names each copy whose code is no longer the kit's
+(a lecture's code, a lab's set-up and test cells), since an old copy may call what the kit has since renamed. To
+start a notebook afresh, delete or rename your copy and run it again.
 
 ``--open`` starts JupyterLab in the workspace as a student needs it: nbgrader's Validate button stays, its
 instructor panels (Create Assignment, the formgrader, the course list) are left out (``course/student_jupyter/``,
@@ -24,6 +25,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 import course
 
@@ -42,12 +45,17 @@ class WorkspaceReport:
     folder: Path
     copied: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    outdated: list[str] = field(default_factory=list)  # kept copies whose code is no longer the kit's
 
     def __str__(self) -> str:
         lines = [f"workspace {self.folder}: {len(self.copied)} notebook(s) copied, {len(self.kept)} of yours kept"]
         lines += [f"  new: {name}" for name in self.copied]
         if self.kept:
             lines.append("  (a copy you already have is never overwritten: delete or rename it to get a fresh one)")
+        lines += [f"  the kit's code differs from your copy: {name}" for name in self.outdated]
+        if self.outdated:
+            lines.append("  (the kit may have changed since you copied it, and an old copy may call what the kit has "
+                         "renamed: rename your copy and run this again to get the kit's version beside yours)")
         return "\n".join(lines)
 
 
@@ -61,6 +69,23 @@ def student_notebooks(lectures: Path = LECTURES, labs: Path = LABS) -> dict[str,
     return notebooks
 
 
+def kit_code(path: Path) -> dict[str, str]:
+    """The code cells the kit wrote in a notebook, by cell id: all of a lecture's, a lab's except its answer cells."""
+    notebook = nbformat.read(path, as_version=4)
+    return {cell.get("id", str(number)): cell.source for number, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution", False)}
+
+
+def differs_from_kit(copy: Path, source: Path) -> bool:
+    """Whether a student's copy holds other code than the kit's notebook in the cells the kit wrote (cells the
+    student added are the student's own)."""
+    try:
+        theirs = kit_code(copy)
+        return any(theirs.get(cell_id) != code for cell_id, code in kit_code(source).items())
+    except (OSError, ValueError):  # a copy that is not a readable notebook (nbformat's errors are ValueErrors)
+        return True
+
+
 def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path = LABS) -> WorkspaceReport:
     """Copy every lecture and lab that ``folder`` does not hold yet; returns what was copied and kept."""
     report = WorkspaceReport(folder)
@@ -68,6 +93,8 @@ def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path 
         target = folder / name
         if target.exists():
             report.kept.append(name)
+            if differs_from_kit(target, source):
+                report.outdated.append(name)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

@@ -39,6 +39,39 @@ def test_a_second_run_keeps_the_students_work_and_adds_what_is_new(tmp_path):
     assert "labs/01_backprop/01_backprop.ipynb" in report.kept and "never overwritten" in str(report)
 
 
+def test_a_lab_with_answers_is_not_called_outdated_but_a_lecture_whose_code_changed_is(tmp_path):
+    folder = tmp_path / "work"
+    workspace.create(folder)
+    lab = folder / "labs" / "01_backprop" / "01_backprop.ipynb"
+    answered = nbformat.read(lab, as_version=4)
+    for cell in answered.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "answer = 42"
+    answered.cells.append(nbformat.v4.new_code_cell("print('a cell of my own')"))
+    nbformat.write(answered, lab)
+    lecture = folder / "lectures" / "05_bce_loss.ipynb"
+    old = nbformat.read(lecture, as_version=4)
+    first_code = next(cell for cell in old.cells if cell.cell_type == "code")
+    first_code.source += "\nhistory.d_real  # a name an older kit had"
+    nbformat.write(old, lecture)
+    before = lecture.read_bytes()
+
+    report = workspace.create(folder)
+
+    assert report.outdated == ["lectures/05_bce_loss.ipynb"], report.outdated
+    assert lecture.read_bytes() == before, "an outdated copy was overwritten"
+    assert "the kit's code differs from your copy: lectures/05_bce_loss.ipynb" in str(report)
+    assert "rename your copy" in str(report)
+
+
+def test_an_unreadable_copy_is_named_rather_than_crashing(tmp_path):
+    folder = tmp_path / "work"
+    workspace.create(folder)
+    (folder / "lectures" / "01_backprop.ipynb").write_text("{not json")
+    report = workspace.create(folder)
+    assert report.outdated == ["lectures/01_backprop.ipynb"]
+
+
 def test_the_default_workspace_is_ignored_by_git():
     inside = workspace.DEFAULT_FOLDER / "lectures" / "01_backprop.ipynb"
     checked = subprocess.run(["git", "check-ignore", "-q", str(inside)], cwd=ROOT)
