@@ -51,7 +51,7 @@ class TrainConfig:
     ngf: int = 32
     ndf: int = 32
     batch_size: int = 32
-    lr: float = 2e-4
+    lr: float = 3e-4  # the paper's 2e-4 (paper_rules, full) reaches digits more slowly while the rates fall to zero
     betas: tuple[float, float] = (0.5, 0.999)
     steps: int = DEFAULT_STEPS
     codes: int = 10  # categories of G's code, read back by InfoGAN's head on D; 0: the paper's plain noise
@@ -75,15 +75,16 @@ class TrainConfig:
     @classmethod
     def full(cls, **overrides) -> "TrainConfig":
         """The paper's and pytorch/examples' sizes: 64x64 images, nz 100, widths 64, batch 128."""
-        sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000, codes=0, lr_decay=False,
-                     real_label=1.0,
+        sizes = dict(image_size=64, nz=100, ngf=64, ndf=64, batch_size=128, steps=10_000, codes=0, lr=2e-4,
+                     lr_decay=False, real_label=1.0,
                      checkpoint_every=1000, sample_every=1000, log_every=100)
         return cls(**{**sizes, **overrides})
 
     @classmethod
     def paper_rules(cls, **overrides) -> "TrainConfig":
-        """The paper's recipe on the 32x32 digits: no code, constant learning rates, hard labels."""
-        recipe = dict(image_size=32, nz=64, batch_size=64, steps=3000, codes=0, lr_decay=False, real_label=1.0)
+        """The paper's recipe on the 32x32 digits: no code, a constant learning rate of 2e-4, hard labels."""
+        recipe = dict(image_size=32, nz=64, batch_size=64, steps=3000, codes=0, lr=2e-4, lr_decay=False,
+                      real_label=1.0)
         return cls(**{**recipe, **overrides})
 
     @classmethod

@@ -11,11 +11,11 @@ a discriminator update on the real batch and on the detached fakes (course.gan's
 then a generator update through the freshly updated D with the non-saturating loss — course.gan's
 ``discriminator_step`` and ``generator_step``, with the fakes reused as pytorch/examples' dcgan does.
 
-The default run differs from the paper's DCGAN in four ways, each scored in lecture 06, section 7: it draws the
+The default run differs from the paper's DCGAN in five ways, each scored in lecture 06, section 7: it draws the
 digits at their own size, 8x8, and scales each sample up as the 32x32 digits are made; G gets a 10-way
 categorical code beside the noise and InfoGAN's code head on D's features must read it back (``codes``,
 ``code_weight``); both learning rates fall linearly to zero over the run (``lr_decay``); D's target for real
-images is 0.9, one-sided label smoothing (``real_label``).
+images is 0.9, one-sided label smoothing (``real_label``); the rates start at 3e-4 instead of 2e-4 (``lr``).
 ``TrainConfig.paper_rules()`` is the paper's recipe on the 32x32 digits, ``TrainConfig.full()`` its sizes.
 
 What it writes to ``out_dir`` (rank 0 alone): ``log.csv`` (per step: D loss, G loss, mean D(x), mean

@@ -81,8 +81,8 @@ def plain_discriminator_step(D, d_opt, real, fake, real_label=1.0):
 def test_train_step_is_the_dcgan_step_in_plain_torch(tmp_path, digits32, real_label):
     training = tiny(tmp_path, digits32, real_label=real_label)
     G, D = copy.deepcopy(training.generator), copy.deepcopy(training.discriminator)
-    g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g_opt = torch.optim.Adam(G.parameters(), lr=training.config.lr, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(D.parameters(), lr=training.config.lr, betas=(0.5, 0.999))
     real = next(training.real_batches())
     noise = torch.randn(len(real), 8, generator=copy.deepcopy(training.noise_rng))
 
@@ -109,8 +109,8 @@ def test_textbook_step_of_the_benchmark_matches_the_kit_step(tmp_path, digits32)
     netD = TextbookDiscriminator(4, 1, 32)
     netG.load_state_dict(training.generator.state_dict())
     netD.load_state_dict(training.discriminator.state_dict())
-    optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optimizerD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=training.config.lr, betas=(0.5, 0.999))
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=training.config.lr, betas=(0.5, 0.999))
     real = next(training.real_batches())
     noise = torch.randn(len(real), 8, generator=copy.deepcopy(training.noise_rng))
     training.train_step(real)
@@ -193,11 +193,12 @@ def test_full_size_switch_gives_the_paper_sizes(monkeypatch):
     monkeypatch.setenv("COURSE_FULL", "1")
     full = TrainConfig.default()
     assert (full.image_size, full.nz, full.ngf, full.ndf, full.batch_size) == (64, 100, 64, 64, 128)
-    assert (full.codes, full.lr_decay, full.real_label) == (0, False, 1.0)  # the paper's DCGAN
+    assert (full.codes, full.lr, full.lr_decay, full.real_label) == (0, 2e-4, False, 1.0)  # the paper's DCGAN
     monkeypatch.delenv("COURSE_FULL")
     default = TrainConfig.default()
     assert (default.image_size, default.codes, default.lr_decay) == (8, 10, True)
-    assert (TrainConfig.paper_rules().image_size, TrainConfig.paper_rules().codes) == (32, 0)
+    paper = TrainConfig.paper_rules()
+    assert (paper.image_size, paper.codes, paper.lr, paper.betas, paper.lr_decay) == (32, 0, 2e-4, (0.5, 0.999), False)
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
     with pytest.raises(ValueError, match="real_label=0.3"):
@@ -214,7 +215,7 @@ def test_the_coded_step_is_infogans_step_in_plain_torch(tmp_path, digits8):
     training = tiny(tmp_path, digits8, **TINY_CODED, steps=4)
     training.step = 1  # the second of four steps: lr * 3/4
     G, D, Q = (copy.deepcopy(model) for model in (training.generator, training.discriminator, training.code_head))
-    rate = 2e-4 * 3 / 4
+    rate = training.config.lr * 3 / 4
     g_opt, d_opt, q_opt = (torch.optim.Adam(model.parameters(), lr=rate, betas=(0.5, 0.999)) for model in (G, D, Q))
     real = next(training.real_batches())
     stream = copy.deepcopy(training.noise_rng)
@@ -250,8 +251,8 @@ def test_the_rates_fall_linearly_to_zero_and_stay_constant_without_decay(tmp_pat
         decaying.train(decaying.step + 1)
         constant.train(constant.step + 1)
         rates.append(decaying.g_optimizer.param_groups[0]["lr"])
-        assert constant.g_optimizer.param_groups[0]["lr"] == 2e-4
-    assert rates == pytest.approx([2e-4 * (1 - s / 8) for s in range(8)])
+        assert constant.g_optimizer.param_groups[0]["lr"] == constant.config.lr
+    assert rates == pytest.approx([decaying.config.lr * (1 - s / 8) for s in range(8)])
 
 
 def test_latent_with_codes_puts_the_one_hot_code_after_the_noise():
