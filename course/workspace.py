@@ -110,8 +110,12 @@ def student_environment(environ: dict[str, str] | None = None) -> dict[str, str]
 
 
 def open_in_jupyterlab(folder: Path, jupyter_arguments: list[str]) -> int:
-    """Run JupyterLab in ``folder`` on the first lecture until it is stopped; its exit status."""
-    command = [sys.executable, "-m", "jupyter", "lab", FIRST_NOTEBOOK, *jupyter_arguments]
+    """Run JupyterLab in ``folder`` on the first lecture until it is stopped; its exit status.
+
+    The root is set to the whole workspace: given a notebook alone, Jupyter would serve only that notebook's
+    folder, and the lectures' links to the labs (and the labs themselves) would be out of reach."""
+    command = [sys.executable, "-m", "jupyter", "lab", FIRST_NOTEBOOK, f"--ServerApp.root_dir={Path(folder).resolve()}",
+               *jupyter_arguments]
     return subprocess.call(command, cwd=folder, env=student_environment())
 
 

@@ -120,6 +120,18 @@ def test_what_follows_open_goes_to_jupyterlab_as_it_is(tmp_path, monkeypatch):
     assert not (Path.cwd() / "8899").exists(), "the port was taken for a folder"
 
 
+def test_jupyterlab_serves_the_whole_workspace_and_opens_the_first_lecture(tmp_path, monkeypatch):
+    """Given a notebook alone, Jupyter serves only its folder: the labs would be out of the lectures' reach."""
+    calls = []
+    monkeypatch.setattr(workspace.subprocess, "call", lambda command, **options: calls.append((command, options)) or 0)
+    folder = tmp_path / "work"
+    assert workspace.open_in_jupyterlab(folder, ["--port", "8899"]) == 0
+    (command, options), = calls
+    assert command[command.index("lab") + 1] == workspace.FIRST_NOTEBOOK
+    assert f"--ServerApp.root_dir={folder.resolve()}" in command and command[-2:] == ["--port", "8899"]
+    assert options["cwd"] == folder
+
+
 def test_a_missing_labs_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="requirements.txt"):
         workspace.create(tmp_path / "work", labs=tmp_path / "no-labs")
