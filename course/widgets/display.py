@@ -1,5 +1,5 @@
 """What every explorer shares: a figure turned into PNG bytes, the widget that shows it, toggle buttons with their
-label, and showing itself in a notebook."""
+label, and showing itself in a notebook, live or as a still."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import io
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
+
+from course.widgets.still import still_html
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -37,7 +39,11 @@ def labelled(description: str, toggles: widgets.ToggleButtons, label_width: str 
 
 
 class ShowsItsWidget:
-    """Leaving an explorer as a cell's last expression shows its ``widget``."""
+    """Leaving an explorer as a cell's last expression shows its ``widget``: live where a widget manager runs
+    (JupyterLab ranks the widget view first), and as a still of its current state in HTML everywhere else (the
+    web edition, GitHub, nbconvert exports)."""
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})  # ipywidgets gives b"" for a view-less widget
+        bundle["text/html"] = still_html(self.widget)
+        return bundle
