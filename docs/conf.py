@@ -14,7 +14,7 @@ copyright = "the course kit's authors"
 
 extensions = ["myst_nb", "sphinx_book_theme", "course.book.workspace_links",
               "course.book.offline_math",
-              "course.book.contents"]
+              "course.book.contents", "course.book.launch_buttons"]
 
 root_doc = "docs/index"
 # The book's parts and their pages, in reading order (paths from the checkout's root; course.book.contents).

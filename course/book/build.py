@@ -1,8 +1,9 @@
 """``python -m course.book``: build the web edition with Sphinx, warnings as errors, then check every link in it.
 
-The lectures are run while the book is built (their outputs are cached in ``build/book/jupyter_cache``, so a
-rebuild runs only the lectures that changed). ``--no-execute`` skips running them and shows the outputs saved in
-the notebooks, for a quick look at the text.
+The lectures run while the book is built; their outputs are cached beside the site (``build/book/.jupyter_cache``),
+so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks instead,
+for a quick look at the text. The launch buttons come from ``[tool.course.launch]`` in pyproject.toml;
+``--repository`` and ``--jupyterhub`` replace it for one build.
 """
 
 from __future__ import annotations
@@ -19,24 +20,25 @@ CHECKOUT = Path(course.__file__).resolve().parent.parent
 DEFAULT_OUTPUT = CHECKOUT / "build" / "book"
 
 
-def sphinx_command(output: Path, execute: bool, jobs: str) -> list[str]:
-    """Sphinx's HTML builder on the checkout with the book's configuration in docs/; every warning is an error."""
+def sphinx_command(output: Path, settings: dict[str, str], jobs: str) -> list[str]:
+    """Sphinx's HTML builder on the checkout with the book's configuration in docs/; every warning is an error.
+    ``settings`` replace configuration values of docs/conf.py (Sphinx's ``-D name=value``)."""
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(CHECKOUT / "docs"), "-W", "--keep-going",
                "-n", "-j", jobs, "-d", str(output / "doctrees"), str(CHECKOUT), str(output / "html")]
-    if not execute:
-        command += ["-D", "nb_execution_mode=off"]
+    for name, value in settings.items():
+        command += ["-D", f"{name}={value}"]
     return command
 
 
-def build(output: Path = DEFAULT_OUTPUT, execute: bool = True, jobs: str = "auto") -> int:
+def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None, jobs: str = "auto") -> int:
     """Build the book into ``output/html``; 0 when Sphinx had no warning and every internal link leads somewhere."""
     if not (CHECKOUT / "docs" / "conf.py").is_file():
         print(f"the book's sources (docs/conf.py) are missing under {CHECKOUT}: build it from a checkout of the kit",
               file=sys.stderr)
         return 2
-    status = subprocess.run(sphinx_command(output, execute, jobs), cwd=CHECKOUT).returncode
+    status = subprocess.run(sphinx_command(output, settings or {}, jobs), cwd=CHECKOUT).returncode
     if status != 0:
-        print("the book did not build cleanly: Sphinx's warnings above say where", file=sys.stderr)
+        print("the book did not build cleanly: Sphinx's messages above say where", file=sys.stderr)
         return status
     broken = broken_links(output / "html")
     for link in broken:
@@ -49,11 +51,19 @@ def build(output: Path = DEFAULT_OUTPUT, execute: bool = True, jobs: str = "auto
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.book", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course.book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="where the book goes (its pages in OUTPUT/html); default: build/book in the checkout")
     parser.add_argument("--no-execute", action="store_true",
-                        help="do not run the lectures: show the outputs saved in them (quick, but without figures)")
+                        help="do not run the lectures: show the outputs saved in them (quicker)")
+    parser.add_argument("--repository", help="the course's repository for the launch buttons, in place of "
+                                             "pyproject.toml's (e.g. https://github.com/your-org/your-course)")
+    parser.add_argument("--branch", help="the branch the launch buttons open, in place of pyproject.toml's")
+    parser.add_argument("--jupyterhub", help="a JupyterHub for a launch button, e.g. https://hub.example.edu")
     parser.add_argument("--jobs", default="auto", help="how many processes Sphinx reads with (default: one per core)")
     arguments = parser.parse_args(argv)
-    return build(arguments.output.resolve(), execute=not arguments.no_execute, jobs=arguments.jobs)
+    settings = {f"launch_{name}": value for name in ("repository", "branch", "jupyterhub")
+                if (value := getattr(arguments, name)) is not None}
+    if arguments.no_execute:
+        settings["nb_execution_mode"] = "off"
+    return build(arguments.output.resolve(), settings, jobs=arguments.jobs)

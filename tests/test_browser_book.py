@@ -1,0 +1,70 @@
+"""The web edition in Chromium: the front door leads to the front page, the parts are in the sidebar, a lecture's
+figures load and its formulas are typeset, its explorer shows as a still, and the search finds a lecture.
+
+The site is the one tests/built_book.py builds (lecture 01 run while building), served on a loopback port as any
+static host would serve it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import pytest
+
+from browser_session import require_browser
+from built_book import RUN_LECTURE, built_book
+
+require_browser()
+
+LECTURE_PAGE = f"course/lectures/{RUN_LECTURE}.html"
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """The built site's address on a loopback port."""
+    status, site = built_book(tmp_path_factory)
+    assert status == 0, "python -m course.book failed on the kit's own sources: its messages are in the log above"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *arguments: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_front_door_leads_to_the_front_page_whose_sidebar_holds_the_parts(book, page):
+    page.goto(f"{book}/")
+    page.wait_for_url("**/docs/index.html")
+    sidebar = page.locator(".bd-sidebar-primary")
+    for caption in ("Start here", "Lectures", "Labs", "For instructors", "Results and sources", "For contributors"):
+        assert sidebar.get_by_text(caption, exact=True).count() == 1, caption
+    sidebar.get_by_role("link", name="01 · Backpropagation", exact=False).first.click()
+    page.wait_for_url(f"**/{LECTURE_PAGE}")
+
+
+def test_a_lecture_page_shows_its_figures_formulas_and_explorer(book, page):
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(f"{book}/{LECTURE_PAGE}")
+    page.wait_for_load_state("networkidle")
+    figures = page.locator("main img")
+    assert figures.count() >= 4
+    unloaded = page.evaluate("() => [...document.querySelectorAll('main img')]"
+                             ".filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)")
+    assert not unloaded, f"figures that did not load: {unloaded}"
+    page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+                           timeout=30_000)
+    assert "Math Processing Error" not in page.locator("main").inner_text()
+    still = page.locator(".course-widget-still")
+    assert still.count() == 1 and still.is_visible()
+    assert "live when you run this notebook in JupyterLab" in still.inner_text()
+    assert not [url for url in failed if "/_static/mathjax/" not in url], failed  # MathJax probes for fonts
+
+
+def test_the_search_finds_a_lecture(book, page):
+    page.goto(f"{book}/search.html?q=backpropagation")
+    results = page.locator("#search-results ul.search li a")
+    results.first.wait_for(timeout=30_000)
+    assert any("Backpropagation" in text for text in results.all_inner_texts())
