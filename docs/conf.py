@@ -12,9 +12,8 @@ project = "Deep-learning course and lab kit"
 author = "the course kit's authors"
 copyright = "the course kit's authors"
 
-extensions = ["myst_nb", "sphinx_book_theme", "course.book.workspace_links",
-              "course.book.offline_math",
-              "course.book.contents", "course.book.launch_buttons"]
+extensions = ["myst_nb", "sphinx_book_theme", "course.book.contents", "course.book.workspace_links",
+              "course.book.lectures_run", "course.book.offline_math", "course.book.launch_buttons"]
 
 root_doc = "docs/index"
 # The book's parts and their pages, in reading order (paths from the checkout's root; course.book.contents).
@@ -39,6 +38,7 @@ nb_execution_show_tb = True
 # A live widget needs a kernel, and its JavaScript would come from a CDN: the page shows the still every explorer
 # carries beside its widget (course.widgets.still), with a note that it is live in JupyterLab.
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
+nb_ipywidgets_js = {}  # so no page loads ipywidgets' JavaScript from a CDN for widgets it does not show
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3  # "page.md#a-heading" links, as GitHub renders them, resolve in the book too

@@ -21,14 +21,17 @@ require_browser()
 LECTURE_PAGE = f"course/lectures/{RUN_LECTURE}.html"
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *arguments) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     """The built site's address on a loopback port."""
     status, site = built_book(tmp_path_factory)
     assert status == 0, "python -m course.book failed on the kit's own sources: its messages are in the log above"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *arguments: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -45,7 +48,8 @@ def test_the_front_door_leads_to_the_front_page_whose_sidebar_holds_the_parts(bo
 
 
 def test_a_lecture_page_shows_its_figures_formulas_and_explorer(book, page):
-    failed = []
+    requested, failed = [], []
+    page.on("request", lambda request: requested.append(request.url))
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(f"{book}/{LECTURE_PAGE}")
     page.wait_for_load_state("networkidle")
@@ -60,7 +64,9 @@ def test_a_lecture_page_shows_its_figures_formulas_and_explorer(book, page):
     still = page.locator(".course-widget-still")
     assert still.count() == 1 and still.is_visible()
     assert "live when you run this notebook in JupyterLab" in still.inner_text()
-    assert not [url for url in failed if "/_static/mathjax/" not in url], failed  # MathJax probes for fonts
+    assert not [url for url in requested if not url.startswith((book, "data:", "about:"))], "left the site"
+    # MathJax asks for a TeX font it then does without (the Jupyter project's copy has the STIX fonts only)
+    assert not [url for url in failed if url.startswith(book) and "/_static/mathjax/" not in url], failed
 
 
 def test_the_search_finds_a_lecture(book, page):

@@ -2,7 +2,7 @@
 
 The lectures run while the book is built; their outputs are cached beside the site (``build/book/.jupyter_cache``),
 so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks instead,
-for a quick look at the text. The launch buttons come from ``[tool.course.launch]`` in pyproject.toml;
+for a quick look at the text, and ``--only 01`` runs lecture 01 alone. The launch buttons come from ``[tool.course.launch]`` in pyproject.toml;
 ``--repository`` and ``--jupyterhub`` replace it for one build.
 """
 
@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the book goes (its pages in OUTPUT/html); default: build/book in the checkout")
     parser.add_argument("--no-execute", action="store_true",
                         help="do not run the lectures: show the outputs saved in them (quicker)")
+    parser.add_argument("--only", nargs="+", metavar="LECTURE",
+                        help="run only these lectures (e.g. 01 04_gan); the others show the outputs saved in them")
     parser.add_argument("--repository", help="the course's repository for the launch buttons, in place of "
                                              "pyproject.toml's (e.g. https://github.com/your-org/your-course)")
     parser.add_argument("--branch", help="the branch the launch buttons open, in place of pyproject.toml's")
@@ -66,4 +68,6 @@ def main(argv: list[str] | None = None) -> int:
                 if (value := getattr(arguments, name)) is not None}
     if arguments.no_execute:
         settings["nb_execution_mode"] = "off"
+    if arguments.only:
+        settings["book_run_only"] = ",".join(arguments.only)
     return build(arguments.output.resolve(), settings, jobs=arguments.jobs)
