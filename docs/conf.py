@@ -40,6 +40,13 @@ nb_execution_show_tb = True
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_ipywidgets_js = {}  # so no page loads ipywidgets' JavaScript from a CDN for widgets it does not show
 
+# Translations (course.translations): one catalogue per page, docs/locales/LANG/LC_MESSAGES/<page>.po, free of
+# line numbers so that moving a passage does not change its catalogue.
+locale_dirs = ["locales"]
+gettext_compact = False
+gettext_location = False
+gettext_uuid = False
+
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3  # "page.md#a-heading" links, as GitHub renders them, resolve in the book too
 myst_update_mathjax = False  # its settings are for MathJax 3; the book typesets with MathJax 2 (course.book.offline_math)

@@ -1,0 +1,5 @@
+import sys
+
+from course.translations.command import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""``python -m course.translations update|check LANGUAGE``: keep the catalogues in step with the English, and say
+what each page still lacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from sphinx_intl.basic import update as merge_templates
+
+from course.translations.catalogues import LOCALES, PageStatus, extract_templates, released_pages, statuses
+
+
+def update(language: str) -> int:
+    """Merge the current English passages into ``language``'s catalogues (new passages empty, changed ones keep
+    their old translation marked fuzzy, removed ones kept as obsolete comments)."""
+    with tempfile.TemporaryDirectory() as folder:
+        templates = extract_templates(Path(folder))
+        merge_templates(str(LOCALES), str(templates), (language,), line_width=120, jobs=1)
+    return 0
+
+
+def report(status: PageStatus, show_passages: bool) -> str:
+    done = status.passages - len(status.missing) - len(status.stale)
+    line = (f"{status.page}: {done}/{status.passages} translated, {len(status.stale)} stale, "
+            f"{len(status.missing)} missing, {len(status.damaged)} damaged")
+    if show_passages:
+        line += "".join(f"\n    stale: {passage[:100]}" for passage in status.stale)
+        line += "".join(f"\n    missing: {passage[:100]}" for passage in status.missing)
+        line += "".join(f"\n    damaged ({'; '.join(problems)}): {passage[:100]}"
+                        for passage, problems in status.damaged.items())
+    return line
+
+
+def check(language: str, every_page: bool, pages: list[str] = ()) -> int:
+    """List what the released pages' catalogues lack (every page's with ``every_page``); 1 if a released page
+    lacks anything."""
+    released = set(released_pages(language))
+    with tempfile.TemporaryDirectory() as folder:
+        found = statuses(language, extract_templates(Path(folder)))
+    unknown = released - {status.page for status in found}
+    for page in sorted(unknown):
+        print(f"{page}: listed in {LOCALES / language / 'released.txt'} but no such page", file=sys.stderr)
+    failing = [status for status in found if status.page in released and not status.complete]
+    for status in found:
+        if every_page or status.page in released or status.page in pages:
+            print(report(status, show_passages=status in failing or status.page in pages))
+    if failing or unknown:
+        print(f"{len(failing) + len(unknown)} released page(s) of the {language} edition need their translation "
+              f"brought up to date: python -m course.translations update {language}, then translate the stale and "
+              f"missing passages in their .po files", file=sys.stderr)
+        return 1
+    print(f"the released pages of the {language} edition are complete and current ({len(released)} page(s))")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course.translations", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    update_parser = commands.add_parser("update", help="merge the current English passages into the catalogues")
+    update_parser.add_argument("language", help="e.g. zh_CN")
+    check_parser = commands.add_parser("check", help="stale and missing translations; fails on a released page's")
+    check_parser.add_argument("language", help="e.g. zh_CN")
+    check_parser.add_argument("--all", action="store_true", help="report every page, not only the released ones")
+    check_parser.add_argument("--page", action="append", default=[],
+                              help="report this page in full (e.g. course/lectures/01_backprop), released or not")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "update":
+        return update(arguments.language)
+    return check(arguments.language, arguments.all, arguments.page)
