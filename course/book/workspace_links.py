@@ -21,8 +21,9 @@ from course.workspace import student_notebooks
 
 def workspace_docnames(srcdir: Path) -> dict[str, str]:
     """The book's page name of every notebook, by its path in a student's workspace (without ``.ipynb``)."""
-    return {workspace_path.removesuffix(".ipynb"): source.resolve().relative_to(srcdir.resolve()).with_suffix("").as_posix()
-            for workspace_path, source in student_notebooks().items()}
+    notebooks = student_notebooks(lectures=srcdir / "course" / "lectures", labs=srcdir / "labs")
+    return {workspace_path.removesuffix(".ipynb"): source.relative_to(srcdir).with_suffix("").as_posix()
+            for workspace_path, source in notebooks.items()}
 
 
 def resolve_workspace_links(app: Sphinx, doctree: nodes.document) -> None:

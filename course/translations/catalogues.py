@@ -22,12 +22,14 @@ LOCALES = CHECKOUT / "docs" / "locales"
 RELEASED = "released.txt"  # per language: the pages whose translation is complete and must stay so
 
 
-def extract_templates(folder: Path) -> Path:
-    """The English passages of every page of the book (docs/, the lectures, the labs) as gettext templates, one
-    ``.pot`` per page, under ``folder``; no notebook is run. Returns ``folder``."""
-    command = [sys.executable, "-m", "sphinx", "-q", "-b", "gettext", "-c", str(CHECKOUT / "docs"), "-W",
-               "-D", "nb_execution_mode=off", "-d", str(folder / ".doctrees"), str(CHECKOUT), str(folder)]
-    completed = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True)
+def extract_templates(folder: Path, checkout: Path = CHECKOUT) -> Path:
+    """The English passages of every page of the book (docs/, the lectures, the labs) of ``checkout`` as gettext
+    templates, one ``.pot`` per page, under ``folder``; no notebook is run. Returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "sphinx", "-q", "-b", "gettext", "-c", str(checkout / "docs"), "-W",
+               "-D", "nb_execution_mode=off", "-d", str(folder / ".doctrees"), str(checkout), str(folder)]
+    # run beside the templates: from a bare copy of a checkout, its course/ folder would hide the course package
+    completed = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"Sphinx could not extract the English passages:\n{completed.stderr}")
     return folder
