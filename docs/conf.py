@@ -13,7 +13,8 @@ author = "the course kit's authors"
 copyright = "the course kit's authors"
 
 extensions = ["myst_nb", "sphinx_book_theme", "course.book.contents", "course.book.workspace_links",
-              "course.book.lectures_run", "course.book.offline_math", "course.book.launch_buttons"]
+              "course.book.lectures_run", "course.book.offline_math", "course.book.launch_buttons",
+              "course.book.editions"]
 
 root_doc = "docs/index"
 # The book's parts and their pages, in reading order (paths from the checkout's root; course.book.contents).
@@ -22,7 +23,7 @@ book_parts = {
     "Lectures": ["course/lectures/*"],
     "Labs": ["labs/*/*"],
     "For instructors": ["docs/instructors"],
-    "Results and sources": ["docs/results", "docs/coverage"],
+    "Results and sources": ["docs/results", "docs/coverage", "docs/glossary"],
     "For contributors": ["docs/contributors"],
 }
 include_patterns = ["docs/*.md", "course/lectures/*.ipynb", "labs/*/*.ipynb"]
@@ -53,8 +54,10 @@ myst_update_mathjax = False  # its settings are for MathJax 3; the book typesets
 
 html_theme = "sphinx_book_theme"
 html_title = "Deep-learning course and lab kit"
+templates_path = ["_templates"]
 html_theme_options = {
     "show_toc_level": 2,
+    "article_header_end": ["language-switch.html", "article-header-buttons.html"],
     "use_download_button": True,
 }
 html_static_path = ["_static"]

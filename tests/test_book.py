@@ -159,3 +159,11 @@ def test_a_bad_repository_given_for_one_build_says_what_to_write(monkeypatch):
     monkeypatch.setattr(launch_buttons, "read_setting", lambda: LaunchSetting())
     with pytest.raises(ValueError, match="https://"):
         theme_options(launch_repository="github.com/another/course")
+
+
+def test_each_page_links_to_itself_in_the_other_edition(site):
+    english = (site / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    chinese = (site / "zh_CN" / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    assert f'href="../../zh_CN/course/lectures/{RUN_LECTURE}.html"' in english
+    assert f'href="../../../course/lectures/{RUN_LECTURE}.html"' in chinese
+    assert '<html lang="zh-CN"' in chinese and '<html lang="en"' in english

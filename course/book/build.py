@@ -3,7 +3,8 @@
 The lectures run while the book is built; their outputs are cached beside the site (``build/book/.jupyter_cache``),
 so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks instead,
 for a quick look at the text, and ``--only 01`` runs lecture 01 alone. The launch buttons come from ``[tool.course.launch]`` in pyproject.toml;
-``--repository`` and ``--jupyterhub`` replace it for one build.
+``--repository`` and ``--jupyterhub`` replace it for one build. Every edition is built, English at the site's root
+and each translation (docs/locales) in a folder of it, ``zh_CN/``; ``--lang zh_CN`` builds one.
 """
 
 from __future__ import annotations
@@ -14,32 +15,54 @@ import sys
 from pathlib import Path
 
 import course
+from course.book.editions import SOURCE_LANGUAGE, edition_root
 from course.book.site_links import broken_links
 
 CHECKOUT = Path(course.__file__).resolve().parent.parent
 DEFAULT_OUTPUT = CHECKOUT / "build" / "book"
+LOCALES = CHECKOUT / "docs" / "locales"
 
 
-def sphinx_command(output: Path, settings: dict[str, str], jobs: str) -> list[str]:
-    """Sphinx's HTML builder on the checkout with the book's configuration in docs/; every warning is an error.
-    ``settings`` replace configuration values of docs/conf.py (Sphinx's ``-D name=value``)."""
+def languages_available() -> list[str]:
+    """English, then every language with catalogues in docs/locales."""
+    translated = sorted(path.name for path in LOCALES.glob("*") if (path / "LC_MESSAGES").is_dir())
+    return [SOURCE_LANGUAGE, *translated]
+
+
+def sphinx_command(output: Path, language: str, settings: dict[str, str], jobs: str) -> list[str]:
+    """Sphinx's HTML builder on the checkout with the book's configuration in docs/, for one edition; every warning
+    is an error. ``settings`` replace configuration values of docs/conf.py (Sphinx's ``-D name=value``)."""
+    html = output / "html" / edition_root(language)
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(CHECKOUT / "docs"), "-W", "--keep-going",
-               "-n", "-j", jobs, "-d", str(output / "doctrees"), str(CHECKOUT), str(output / "html")]
-    for name, value in settings.items():
+               "-n", "-j", jobs, "-d", str(output / "doctrees" / language), str(CHECKOUT), str(html)]
+    edition = {"nb_execution_cache_path": str(output / ".jupyter_cache")}  # the editions run each lecture once
+    if language != SOURCE_LANGUAGE:
+        edition["language"] = language
+    for name, value in {**edition, **settings}.items():
         command += ["-D", f"{name}={value}"]
     return command
 
 
-def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None, jobs: str = "auto") -> int:
-    """Build the book into ``output/html``; 0 when Sphinx had no warning and every internal link leads somewhere."""
+def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None, jobs: str = "auto",
+          languages: list[str] | None = None) -> int:
+    """Build the book's editions (English at ``output/html``, each other language in a folder of it); 0 when Sphinx
+    had no warning and every internal link of the site leads somewhere."""
     if not (CHECKOUT / "docs" / "conf.py").is_file():
         print(f"the book's sources (docs/conf.py) are missing under {CHECKOUT}: build it from a checkout of the kit",
               file=sys.stderr)
         return 2
-    status = subprocess.run(sphinx_command(output, settings or {}, jobs), cwd=CHECKOUT).returncode
-    if status != 0:
-        print("the book did not build cleanly: Sphinx's messages above say where", file=sys.stderr)
-        return status
+    languages = languages or languages_available()
+    unknown = sorted(set(languages) - set(languages_available()))
+    if unknown:
+        print(f"no edition in {', '.join(unknown)}: the book is written in {', '.join(languages_available())}",
+              file=sys.stderr)
+        return 2
+    for language in languages:
+        edition_settings = {**(settings or {}), "book_editions": ",".join(languages)}
+        status = subprocess.run(sphinx_command(output, language, edition_settings, jobs), cwd=CHECKOUT).returncode
+        if status != 0:
+            print(f"the {language} edition did not build cleanly: Sphinx's messages above say where", file=sys.stderr)
+            return status
     broken = broken_links(output / "html")
     for link in broken:
         print(f"broken link: {link}", file=sys.stderr)
@@ -62,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                                              "pyproject.toml's (e.g. https://github.com/your-org/your-course)")
     parser.add_argument("--branch", help="the branch the launch buttons open, in place of pyproject.toml's")
     parser.add_argument("--jupyterhub", help="a JupyterHub for a launch button, e.g. https://hub.example.edu")
+    parser.add_argument("--lang", nargs="+", metavar="LANGUAGE", dest="languages",
+                        help=f"the editions to build (default: all, {' '.join(languages_available())})")
     parser.add_argument("--jobs", default="auto", help="how many processes Sphinx reads with (default: one per core)")
     arguments = parser.parse_args(argv)
     settings = {f"launch_{name}": value for name in ("repository", "branch", "jupyterhub")
@@ -70,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
         settings["nb_execution_mode"] = "off"
     if arguments.only:
         settings["book_run_only"] = ",".join(arguments.only)
-    return build(arguments.output.resolve(), settings, jobs=arguments.jobs)
+    return build(arguments.output.resolve(), settings, jobs=arguments.jobs, languages=arguments.languages)
