@@ -3,6 +3,7 @@
     python -m course.workspace --open     # copy into my-work/ (ignored by git), then open it in JupyterLab
     python -m course.workspace            # only copy, keeping every copy already there
     python -m course.workspace ~/dl-work --open --allow-root  # elsewhere; what follows --open goes to JupyterLab
+    python -m course.workspace --lang zh_CN --open     # 中文: the lectures and labs in Chinese (same code)
 
 JupyterLab saves a notebook's outputs into its file, so a student who ran the tracked lectures in place would
 find ``git pull`` in conflict with them. The workspace holds ``lectures/NN_topic.ipynb`` and
@@ -29,6 +30,8 @@ from pathlib import Path
 import nbformat
 
 import course
+from course.translations.catalogues import load_catalogue
+from course.translations.notebooks import translated_notebook
 
 DEFAULT_FOLDER = Path("my-work")  # listed in the kit's .gitignore
 PACKAGE = Path(course.__file__).resolve().parent
@@ -86,8 +89,10 @@ def differs_from_kit(copy: Path, source: Path) -> bool:
         return True
 
 
-def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path = LABS) -> WorkspaceReport:
-    """Copy every lecture and lab that ``folder`` does not hold yet; returns what was copied and kept."""
+def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path = LABS,
+           language: str | None = None) -> WorkspaceReport:
+    """Copy every lecture and lab that ``folder`` does not hold yet, in ``language`` where one is given (made from
+    the English notebook and its catalogue); returns what was copied and kept."""
     report = WorkspaceReport(folder)
     for name, source in student_notebooks(lectures, labs).items():
         target = folder / name
@@ -97,9 +102,20 @@ def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path 
                 report.outdated.append(name)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        if language is None:
+            shutil.copyfile(source, target)
+        else:
+            write_translation(source, target, language)
         report.copied.append(name)
     return report
+
+
+def write_translation(source: Path, target: Path, language: str) -> None:
+    """``source`` in ``language``: its Markdown from the catalogue of its page in the web edition (its path in the
+    checkout), its code as it is."""
+    page = source.resolve().relative_to(PACKAGE.parent).with_suffix("").as_posix()
+    notebook = translated_notebook(nbformat.read(source, as_version=4), load_catalogue(language, page), language)
+    nbformat.write(notebook, target)
 
 
 def student_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -123,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course.workspace", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
                         help=f"where the copies go (default: {DEFAULT_FOLDER}/, which git ignores)")
+    parser.add_argument("--lang", metavar="LANGUAGE",
+                        help="copies in this language, e.g. zh_CN (中文); the code is the same in every language")
     parser.add_argument("--open", nargs=argparse.REMAINDER, metavar="JUPYTERLAB_ARGUMENT",
                         help="then start JupyterLab there; what follows --open goes to JupyterLab as it is "
                              "(--allow-root, --port 8899)")
     arguments = parser.parse_args(argv)
     try:
-        report = create(arguments.folder)
+        report = create(arguments.folder, language=arguments.lang)
     except OSError as error:  # FileNotFoundError included
         parser.exit(2, f"python -m course.workspace: {error}\n")
     print(report)

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from course import workspace
+from course.translations.catalogues import load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEXTENSIONS = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
@@ -25,6 +26,22 @@ def test_it_copies_every_lecture_and_lab(tmp_path):
     for name in report.copied:
         source = ROOT / ("course" if name.startswith("lectures/") else "") / name
         assert (tmp_path / "work" / name).read_bytes() == source.read_bytes(), f"{name} is not the kit's copy"
+
+
+def test_copies_in_another_language_have_the_catalogues_text_and_the_same_code(tmp_path):
+    report = workspace.create(tmp_path / "work", language="zh_CN")
+    assert len(report.copied) == len(workspace.student_notebooks())
+    for name, source in workspace.student_notebooks().items():
+        english, chinese = (nbformat.read(path, as_version=4) for path in (source, tmp_path / "work" / name))
+        page = source.relative_to(ROOT).with_suffix("").as_posix()
+        catalogue = load_catalogue("zh_CN", page)
+        title = english.cells[0].source.split("\n", 1)[0].removeprefix("# ")
+        if catalogue.get(title) is not None and catalogue.get(title).string and not catalogue.get(title).fuzzy:
+            assert chinese.cells[0].source.startswith(f"# {catalogue.get(title).string}\n"), name
+        assert chinese.metadata["language"] == "zh_CN"
+        assert [(cell.get("id"), cell.source) for cell in chinese.cells if cell.cell_type == "code"] == \
+            [(cell.get("id"), cell.source) for cell in english.cells if cell.cell_type == "code"], name
+        assert not workspace.differs_from_kit(tmp_path / "work" / name, source), name
 
 
 def test_a_second_run_keeps_the_students_work_and_adds_what_is_new(tmp_path):

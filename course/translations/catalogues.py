@@ -40,6 +40,12 @@ def catalogue_path(language: str, page: str, locales: Path = LOCALES) -> Path:
     return locales / language / "LC_MESSAGES" / f"{page}.po"
 
 
+def load_catalogue(language: str, page: str, locales: Path = LOCALES) -> Catalog:
+    """``page``'s catalogue for ``language``; an empty one where the page has none yet (its passages stay English)."""
+    path = catalogue_path(language, page, locales)
+    return load_po(str(path)) if path.is_file() else Catalog(locale=language)
+
+
 def released_pages(language: str, locales: Path = LOCALES) -> list[str]:
     """The pages whose ``language`` edition is released: their catalogues must be complete and current."""
     listing = locales / language / RELEASED
