@@ -4,6 +4,7 @@ what each page still lacks."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -13,12 +14,22 @@ from sphinx_intl.basic import update as merge_templates
 from course.translations.catalogues import LOCALES, PageStatus, extract_templates, released_pages, statuses
 
 
-def update(language: str) -> int:
+def update(language: str, pages: list[str] = ()) -> int:
     """Merge the current English passages into ``language``'s catalogues (new passages empty, changed ones keep
-    their old translation marked fuzzy, removed ones kept as obsolete comments)."""
+    their old translation marked fuzzy, removed ones kept as obsolete comments): every page's, or those of the
+    pages under the given ``pages`` (``docs``, ``course/lectures/01_backprop``)."""
     with tempfile.TemporaryDirectory() as folder:
-        templates = extract_templates(Path(folder))
-        merge_templates(str(LOCALES), str(templates), (language,), line_width=120, jobs=1)
+        templates = extract_templates(Path(folder) / "all")
+        chosen = Path(folder) / "chosen"
+        for template in templates.rglob("*.pot"):
+            page = template.relative_to(templates).with_suffix("").as_posix()
+            if not pages or any(page == wanted or page.startswith(f"{wanted}/") for wanted in pages):
+                (chosen / template.relative_to(templates)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(template, chosen / template.relative_to(templates))
+        if not chosen.is_dir():
+            print(f"no page is called {' or '.join(pages)}", file=sys.stderr)
+            return 2
+        merge_templates(str(LOCALES), str(chosen), (language,), line_width=120, jobs=1)
     return 0
 
 
@@ -61,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     update_parser = commands.add_parser("update", help="merge the current English passages into the catalogues")
     update_parser.add_argument("language", help="e.g. zh_CN")
+    update_parser.add_argument("pages", nargs="*", help="only these pages, or the pages under these folders "
+                                                        "(e.g. docs, course/lectures/01_backprop)")
     check_parser = commands.add_parser("check", help="stale and missing translations; fails on a released page's")
     check_parser.add_argument("language", help="e.g. zh_CN")
     check_parser.add_argument("--all", action="store_true", help="report every page, not only the released ones")
@@ -68,5 +81,5 @@ def main(argv: list[str] | None = None) -> int:
                               help="report this page in full (e.g. course/lectures/01_backprop), released or not")
     arguments = parser.parse_args(argv)
     if arguments.command == "update":
-        return update(arguments.language)
+        return update(arguments.language, arguments.pages)
     return check(arguments.language, arguments.all, arguments.page)
