@@ -43,7 +43,7 @@ nb_ipywidgets_js = {}  # so no page loads ipywidgets' JavaScript from a CDN for 
 
 # Translations (course.translations): one catalogue per page, docs/locales/LANG/LC_MESSAGES/<page>.po, free of
 # line numbers so that moving a passage does not change its catalogue.
-locale_dirs = ["locales"]
+locale_dirs = ["docs/locales"]  # relative to the source folder, the checkout
 gettext_compact = False
 gettext_location = False
 gettext_uuid = False

@@ -18,6 +18,7 @@ import pytest
 from built_book import RUN_LECTURE, SAMPLE_LAUNCH, built_book
 from course.book import launch_buttons
 from course.launch import LaunchSetting, launch_links
+from course.translations.catalogues import load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURES = sorted((ROOT / "course" / "lectures").glob("*.ipynb"))
@@ -167,3 +168,10 @@ def test_each_page_links_to_itself_in_the_other_edition(site):
     assert f'href="../../zh_CN/course/lectures/{RUN_LECTURE}.html"' in english
     assert f'href="../../../course/lectures/{RUN_LECTURE}.html"' in chinese
     assert '<html lang="zh-CN"' in chinese and '<html lang="en"' in english
+
+
+def test_the_chinese_edition_shows_the_catalogues_translation(site):
+    title = load_catalogue("zh_CN", f"course/lectures/{RUN_LECTURE}").get("01 · Backpropagation (反向传播)")
+    assert title is not None and title.string, "lecture 01's title has no translation"
+    chinese = (site / "zh_CN" / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    assert f"<h1>{html.escape(title.string)}" in chinese
