@@ -16,7 +16,7 @@ from course.translations.catalogues import LOCALES, PageStatus, extract_template
 
 def update(language: str, pages: list[str] = ()) -> int:
     """Merge the current English passages into ``language``'s catalogues (new passages empty, changed ones keep
-    their old translation marked fuzzy, removed ones kept as obsolete comments): every page's, or those of the
+    their old translation marked fuzzy, removed ones dropped): every page's, or those of the
     pages under the given ``pages`` (``docs``, ``course/lectures/01_backprop``)."""
     with tempfile.TemporaryDirectory() as folder:
         templates = extract_templates(Path(folder) / "all")
@@ -29,7 +29,7 @@ def update(language: str, pages: list[str] = ()) -> int:
         if not chosen.is_dir():
             print(f"no page is called {' or '.join(pages)}", file=sys.stderr)
             return 2
-        merge_templates(str(LOCALES), str(chosen), (language,), line_width=120, jobs=1)
+        merge_templates(str(LOCALES), str(chosen), (language,), line_width=120, ignore_obsolete=True, jobs=1)
     return 0
 
 
