@@ -60,9 +60,11 @@ def test_an_edited_english_passage_turns_its_translation_stale_until_it_is_trans
     catalogue = pretend_translated(template)
     assert page_status(LECTURE, template, catalogue).complete
 
-    checkout = tmp_path / "checkout"  # the book's sources, with one English sentence of lecture 01 edited
-    for part in ("docs", "course/lectures", "labs"):
-        shutil.copytree(ROOT / part, checkout / part, ignore=shutil.ignore_patterns("locales", "*.mo"))
+    checkout = tmp_path / "checkout"  # the book's sources, lecture 01 and its lab only, one English sentence edited
+    shutil.copytree(ROOT / "docs", checkout / "docs", ignore=shutil.ignore_patterns("locales", "*.mo"))
+    for notebook in (f"{LECTURE}.ipynb", "labs/01_backprop/01_backprop.ipynb"):
+        (checkout / notebook).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / notebook, checkout / notebook)
     notebook = nbformat.read(checkout / f"{LECTURE}.ipynb", as_version=4)
     cell = next(cell for cell in notebook.cells if "very simple units" in cell.source)
     cell.source = cell.source.replace("very simple units", "very simple computing units")
