@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
                         help=f"where the copies go (default: {DEFAULT_FOLDER}/, which git ignores)")
     parser.add_argument("--lang", metavar="LANGUAGE",
-                        help="copies in this language, e.g. zh_CN (中文); the code is the same in every language")
+                        help="copies in this language, e.g. zh_CN for Chinese; the code is the same in every language")
     parser.add_argument("--open", nargs=argparse.REMAINDER, metavar="JUPYTERLAB_ARGUMENT",
                         help="then start JupyterLab there; what follows --open goes to JupyterLab as it is "
                              "(--allow-root, --port 8899)")
