@@ -50,7 +50,7 @@ gettext_uuid = False
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3  # "page.md#a-heading" links, as GitHub renders them, resolve in the book too
-myst_update_mathjax = False  # its settings are for MathJax 3; the book typesets with MathJax 2 (course.book.offline_math)
+myst_update_mathjax = False  # its settings are for MathJax 3; the book's MathJax is 2 (course.book.offline_math)
 
 html_theme = "sphinx_book_theme"
 html_title = "Deep-learning course and lab kit"

@@ -19,7 +19,8 @@ from shared_folder import built_once
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = "course/lectures/01_backprop"
 NOTEBOOK_PAGES = [path.relative_to(ROOT).with_suffix("").as_posix()
-                  for path in sorted((ROOT / "course" / "lectures").glob("*.ipynb")) + sorted(ROOT.glob("labs/*/*.ipynb"))]
+                  for path in [*sorted((ROOT / "course" / "lectures").glob("*.ipynb")),
+                               *sorted(ROOT.glob("labs/*/*.ipynb"))]]
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +121,13 @@ def test_markdown_is_translated_passage_by_passage_keeping_its_structure():
 
 def test_a_translated_notebook_keeps_every_code_cell_and_records_its_language(templates):
     notebook = nbformat.read(ROOT / f"{LECTURE}.ipynb", as_version=4)
-    translated = translated_notebook(notebook, pretend_translated(load_po(str(templates / f"{LECTURE}.pot"))), "zh_CN")
+    catalogue = pretend_translated(load_po(str(templates / f"{LECTURE}.pot")))
+    translated = translated_notebook(notebook, catalogue, "zh_CN")
     assert translated.metadata["language"] == "zh_CN"
     assert [(cell.cell_type, cell.get("id")) for cell in translated.cells] == \
         [(cell.cell_type, cell.get("id")) for cell in notebook.cells]
-    assert all(new.source == old.source for new, old in zip(translated.cells, notebook.cells) if old.cell_type == "code")
+    assert all(new.source == old.source
+               for new, old in zip(translated.cells, notebook.cells) if old.cell_type == "code")
     assert translated.cells[0].source.startswith("# 译：01 · Backpropagation (反向传播)\n\n译：*The exercises:")
 
 

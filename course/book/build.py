@@ -1,10 +1,11 @@
 """``python -m course.book``: build the web edition with Sphinx, warnings as errors, then check every link in it.
 
 The lectures run while the book is built; their outputs are cached beside the site (``build/book/.jupyter_cache``),
-so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks instead,
-for a quick look at the text, and ``--only 01`` runs lecture 01 alone. The launch buttons come from ``[tool.course.launch]`` in pyproject.toml;
-``--repository`` and ``--jupyterhub`` replace it for one build. Every edition is built, English at the site's root
-and each translation (docs/locales) in a folder of it, ``zh_CN/``; ``--lang zh_CN`` builds one.
+so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks
+instead, for a quick look at the text, and ``--only 01`` runs lecture 01 alone. The launch buttons come from
+``[tool.course.launch]`` in pyproject.toml; ``--repository`` and ``--jupyterhub`` replace it for one build. Every
+edition is built, English at the site's root and each translation (docs/locales) in a folder of it, ``zh_CN/``;
+``--lang zh_CN`` builds one.
 """
 
 from __future__ import annotations
