@@ -87,6 +87,12 @@ def test_a_lecture_and_its_lab_link_to_each_others_pages(site):
     assert f'href="../../course/lectures/{RUN_LECTURE}.html' in lab
 
 
+def test_the_lecture_run_while_building_shows_its_figures(site):
+    lecture = (site / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    figures = re.findall(r'<img [^>]*src="../../_images/[^"]+\.png"', lecture)
+    assert len(figures) >= 4, "lecture 01 draws four figures; a kernel told to draw with Agg shows none"
+
+
 def test_the_book_loads_nothing_from_the_network(site):
     remote = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(?:https?:)?//[^\"]*\"")
     loading = {str(path.relative_to(site)): remote.findall(path.read_text(encoding="utf-8"))

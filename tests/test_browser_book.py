@@ -19,6 +19,7 @@ from built_book import RUN_LECTURE, built_book
 require_browser()
 
 LECTURE_PAGE = f"course/lectures/{RUN_LECTURE}.html"
+FIGURES_OF_LECTURE_01 = 4  # the figures its cells draw with plt.show()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -53,8 +54,8 @@ def test_a_lecture_page_shows_its_figures_formulas_and_explorer(book, page):
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(f"{book}/{LECTURE_PAGE}")
     page.wait_for_load_state("networkidle")
-    figures = page.locator("main img")
-    assert figures.count() >= 4
+    figures = page.locator("main .cell_output img")
+    assert figures.count() >= FIGURES_OF_LECTURE_01
     unloaded = page.evaluate("() => [...document.querySelectorAll('main img')]"
                              ".filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)")
     assert not unloaded, f"figures that did not load: {unloaded}"

@@ -11,6 +11,7 @@ edition is built, English at the site's root and each translation (docs/locales)
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,12 @@ def sphinx_command(output: Path, language: str, settings: dict[str, str], jobs: 
     return command
 
 
+def kernel_environment() -> dict[str, str]:
+    """This process's environment for Sphinx and the lectures' kernels, less ``MPLBACKEND``: a kernel told to draw
+    with Agg (as the test suite and CI tell theirs) would show no figure, and the book would have none."""
+    return {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
+
+
 def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None, jobs: str = "auto",
           languages: list[str] | None = None) -> int:
     """Build the book's editions (English at ``output/html``, each other language in a folder of it); 0 when Sphinx
@@ -60,7 +67,8 @@ def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None,
         return 2
     for language in languages:
         edition_settings = {**(settings or {}), "book_editions": ",".join(languages)}
-        status = subprocess.run(sphinx_command(output, language, edition_settings, jobs), cwd=CHECKOUT).returncode
+        status = subprocess.run(sphinx_command(output, language, edition_settings, jobs), cwd=CHECKOUT,
+                                env=kernel_environment()).returncode
         if status != 0:
             print(f"the {language} edition did not build cleanly: Sphinx's messages above say where", file=sys.stderr)
             return status
