@@ -1,15 +1,17 @@
 """The web edition in Chromium: the front door leads to the front page, the parts are in the sidebar, a lecture's
 figures load and its formulas are typeset, its explorer shows as a still, and the search finds a lecture.
 
-The site is the one tests/built_book.py builds (lecture 01 run while building), served on a loopback port as any
-static host would serve it.
+The site is the one tests/built_book.py builds (lecture 01 run while building), or the full one `COURSE_BOOK_SITE`
+names (.ci/run builds the book, then runs this file on it), served on a loopback port as any static host would.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -29,9 +31,14 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    """The built site's address on a loopback port."""
-    status, site = built_book(tmp_path_factory)
-    assert status == 0, "python -m course.book failed on the kit's own sources: its messages are in the log above"
+    """The built site's address on a loopback port: the site ``COURSE_BOOK_SITE`` names (.ci/run's full book), or
+    the one the tests build."""
+    if os.environ.get("COURSE_BOOK_SITE"):
+        site = Path(os.environ["COURSE_BOOK_SITE"]).resolve()
+        assert (site / "index.html").is_file(), f"COURSE_BOOK_SITE={site} holds no built book"
+    else:
+        status, site = built_book(tmp_path_factory)
+        assert status == 0, "python -m course.book failed on the kit's own sources: its messages are in the log above"
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
