@@ -30,8 +30,6 @@ from pathlib import Path
 import nbformat
 
 import course
-from course.translations.catalogues import load_catalogue
-from course.translations.notebooks import translated_notebook
 
 DEFAULT_FOLDER = Path("my-work")  # listed in the kit's .gitignore
 PACKAGE = Path(course.__file__).resolve().parent
@@ -113,6 +111,10 @@ def create(folder: Path = DEFAULT_FOLDER, lectures: Path = LECTURES, labs: Path 
 def write_translation(source: Path, target: Path, language: str) -> None:
     """``source`` in ``language``: its Markdown from the catalogue of its page in the web edition (its path in the
     checkout), its code as it is."""
+    # imported here: the catalogues' tools come with Sphinx, which an English workspace does not need
+    from course.translations.catalogues import load_catalogue
+    from course.translations.notebooks import translated_notebook
+
     page = source.resolve().relative_to(PACKAGE.parent).with_suffix("").as_posix()
     notebook = translated_notebook(nbformat.read(source, as_version=4), load_catalogue(language, page), language)
     nbformat.write(notebook, target)

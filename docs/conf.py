@@ -6,8 +6,6 @@ the book, and a launch button opens a notebook at the path it has in the reposit
 included; the solutions never are.
 """
 
-from pathlib import Path
-
 project = "Deep-learning course and lab kit"
 author = "the course kit's authors"
 copyright = "the course kit's authors"
