@@ -19,10 +19,10 @@ from pathlib import Path
 import course
 from course.book.editions import SOURCE_LANGUAGE, edition_root
 from course.book.site_links import broken_links
+from course.translations.catalogues import LOCALES
 
 CHECKOUT = Path(course.__file__).resolve().parent.parent
 DEFAULT_OUTPUT = CHECKOUT / "build" / "book"
-LOCALES = CHECKOUT / "docs" / "locales"
 
 
 def languages_available() -> list[str]:
