@@ -70,9 +70,11 @@ class PageStatus:
         return not self.missing and not self.stale and not self.damaged
 
 
-def page_status(page: str, template: Catalog, catalogue: Catalog | None) -> PageStatus:
+def page_status(page: str, template: Catalog, catalogue: Catalog | None,
+                problems_of=markup_problems) -> PageStatus:
     """``catalogue`` (None where the page has none yet) merged, in memory, with the page's current ``template`` as
-    ``update`` would merge it: an English passage that changed keeps its old translation, marked stale."""
+    ``update`` would merge it: an English passage that changed keeps its old translation, marked stale.
+    ``problems_of(english, translation)`` says what a translation damaged."""
     status = PageStatus(page, passages=sum(1 for message in template if message.id))
     if catalogue is None:
         status.missing = [message.id for message in template if message.id]
@@ -86,7 +88,7 @@ def page_status(page: str, template: Catalog, catalogue: Catalog | None) -> Page
             status.missing.append(message.id)
         elif message.fuzzy:
             status.stale.append(message.id)
-        elif problems := markup_problems(message.id, message.string):
+        elif problems := problems_of(message.id, message.string):
             status.damaged[message.id] = problems
     return status
 

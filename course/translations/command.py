@@ -12,12 +12,19 @@ from pathlib import Path
 from sphinx_intl.basic import update as merge_templates
 
 from course.translations.catalogues import LOCALES, PageStatus, extract_templates, released_pages, statuses
+from course.translations.messages import DOMAINS, domain_status, update_domain
 
 
 def update(language: str, pages: list[str] = ()) -> int:
     """Merge the current English passages into ``language``'s catalogues (new passages empty, changed ones keep
-    their old translation marked fuzzy, removed ones dropped): every page's, or those of the
-    pages under the given ``pages`` (``docs``, ``course/lectures/01_backprop``)."""
+    their old translation marked fuzzy, removed ones dropped): every page's and the kit's own words (``course``,
+    ``grader``), or those of the given ``pages`` and the pages under them (``docs``,
+    ``course/lectures/01_backprop``, ``grader``)."""
+    for domain in DOMAINS:
+        if not pages or domain.name in pages:
+            print(f"{domain.name}: {update_domain(domain, language)}")
+    if pages and all(page in {domain.name for domain in DOMAINS} for page in pages):
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         templates = extract_templates(Path(folder) / "all")
         chosen = Path(folder) / "chosen"
@@ -51,6 +58,7 @@ def check(language: str, every_page: bool, pages: list[str] = ()) -> int:
     released = set(released_pages(language))
     with tempfile.TemporaryDirectory() as folder:
         found = statuses(language, extract_templates(Path(folder)))
+    found += [domain_status(domain, language) for domain in DOMAINS]
     unknown = released - {status.page for status in found}
     for page in sorted(unknown):
         print(f"{page}: listed in {LOCALES / language / 'released.txt'} but no such page", file=sys.stderr)
@@ -73,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     update_parser = commands.add_parser("update", help="merge the current English passages into the catalogues")
     update_parser.add_argument("language", help="e.g. zh_CN")
     update_parser.add_argument("pages", nargs="*", help="only these pages, or the pages under these folders "
-                                                        "(e.g. docs, course/lectures/01_backprop)")
+                                                        "(e.g. docs, course/lectures/01_backprop); course and "
+                                                        "grader: the kit's own words")
     check_parser = commands.add_parser("check", help="stale and missing translations; fails on a released page's")
     check_parser.add_argument("language", help="e.g. zh_CN")
     check_parser.add_argument("--all", action="store_true", help="report every page, not only the released ones")
