@@ -1,7 +1,8 @@
 """The language the kit speaks to a student: its widgets' labels, its figures' titles and axes, its tests' and the
 grader's messages.
 
-English is written in the code, as ``_("the loss")``; a translation comes from a gettext catalogue shipped beside
+English is written in the code, as ``tr("the loss")`` (``tr``, not gettext's usual ``_``, which IPython takes for
+the last result and loops take for a value they throw away); a translation comes from a gettext catalogue shipped beside
 the code (``course/locales/zh_CN/LC_MESSAGES/course.po``, the grader's in ``grader/locales``), made and checked with
 ``python -m course.translations``. The language is ``COURSE_LANGUAGE`` in the environment (``python -m
 course.workspace --lang zh_CN --open`` sets it for the kernels of a Chinese workspace, the Chinese book's build for
@@ -52,7 +53,7 @@ def gettext(message: str) -> str:
     return translations(current_language()).exact.get(message, message)
 
 
-_ = gettext
+tr = gettext
 
 
 def translate_message(text: str, language: str | None = None, extra: tuple[tuple[Path, str], ...] = ()) -> str:

@@ -1,9 +1,9 @@
 """The kit's own words, extracted for translation: two catalogues besides the pages'.
 
-- ``course`` (``course/locales/<language>/LC_MESSAGES/course.po``, shipped with the kit): every ``_("...")`` of
+- ``course`` (``course/locales/<language>/LC_MESSAGES/course.po``, shipped with the kit): every ``tr("...")`` of
   the ``course`` package and of the lectures' code (widget labels, figure titles and axes), and the messages of
   the labs' visible tests, which a student's kernel shows;
-- ``grader`` (``grader/locales/...``, the instructor's side): every ``_("...")`` of the ``grader`` package (its
+- ``grader`` (``grader/locales/...``, the instructor's side): every ``tr("...")`` of the ``grader`` package (its
   notes in the feedback) and the messages of the hidden tests, which only the feedback shows.
 
 A test's message is the text of an ``assert``'s message, of ``AssertionError(...)``, or the description given to
@@ -29,7 +29,7 @@ from course.translations.catalogues import CHECKOUT, PageStatus, page_status
 from course.translations.markup import markup_problems
 
 HIDDEN_START, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-KEYWORDS = {"_": None}
+KEYWORDS = {"tr": None}  # course.language.tr
 NOT_THE_KITS = ("book", "translations")  # the web edition's build and these tools speak only to contributors
 
 
@@ -50,7 +50,7 @@ DOMAINS = (KIT, GRADER)
 
 
 def kit_template(checkout: Path) -> Catalog:
-    """The ``course`` catalogue's English: the package's and the lectures' ``_()`` calls, the visible tests."""
+    """The ``course`` catalogue's English: the package's and the lectures' ``tr()`` calls, the visible tests."""
     catalogue = Catalog(project="course", charset="utf-8")
     _add_package(catalogue, checkout, "course", skip=NOT_THE_KITS)
     for lecture in sorted((checkout / "course" / "lectures").glob("*.ipynb")):
@@ -65,7 +65,7 @@ def kit_template(checkout: Path) -> Catalog:
 
 
 def grader_template(checkout: Path) -> Catalog:
-    """The ``grader`` catalogue's English: the grader's ``_()`` calls and the hidden tests' messages that the
+    """The ``grader`` catalogue's English: the grader's ``tr()`` calls and the hidden tests' messages that the
     visible tests do not also use."""
     catalogue = Catalog(project="grader", charset="utf-8")
     _add_package(catalogue, checkout, "grader")
