@@ -29,6 +29,7 @@ ENGLISH = "en"
 KIT_LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "course"
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{[^{}]+\}")  # a doubled brace is a literal one
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _chosen: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_language", default=None)
 
 
@@ -36,6 +37,14 @@ def current_language() -> str:
     """The language chosen by :func:`speaking`, else ``COURSE_LANGUAGE``, else English (``"en"``)."""
     language = _chosen.get() or os.environ.get(LANGUAGE_VARIABLE, "").strip()
     return language or ENGLISH
+
+
+def known_language(value) -> str:
+    """``value`` where it names a language the kit has a catalogue for, else English: for a language read from
+    a file a student wrote (a notebook's metadata), which must not name a path."""
+    if isinstance(value, str) and LANGUAGE_CODE.fullmatch(value) and (KIT_LOCALES / value).is_dir():
+        return value
+    return ENGLISH
 
 
 @contextlib.contextmanager

@@ -14,7 +14,9 @@ start a notebook afresh, delete or rename your copy and run it again.
 
 ``--open`` starts JupyterLab in the workspace as a student needs it: nbgrader's Validate button stays, its
 instructor panels (Create Assignment, the formgrader, the course list) are left out (``course/student_jupyter/``,
-searched before the installation's own configuration through ``JUPYTER_CONFIG_PATH``).
+searched before the installation's own configuration through ``JUPYTER_CONFIG_PATH``), and the kernels speak the
+workspace's language (``COURSE_LANGUAGE``: the explorers, the figures, the tests' messages), which the copies
+record in their metadata, so a later ``--open`` without ``--lang`` keeps it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 import nbformat
 
 import course
+from course.language import ENGLISH, LANGUAGE_VARIABLE, known_language
 
 DEFAULT_FOLDER = Path("my-work")  # listed in the kit's .gitignore
 PACKAGE = Path(course.__file__).resolve().parent
@@ -120,21 +123,34 @@ def write_translation(source: Path, target: Path, language: str) -> None:
     nbformat.write(notebook, target)
 
 
-def student_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a student's JupyterLab: the kit's student configuration first on the config path."""
+def student_environment(environ: dict[str, str] | None = None, language: str | None = None) -> dict[str, str]:
+    """The environment of a student's JupyterLab: the kit's student configuration first on the config path, and
+    ``language`` (when given) for its kernels."""
     environ = dict(os.environ if environ is None else environ)
     earlier = [path for path in environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if path]
-    return {**environ, "JUPYTER_CONFIG_PATH": os.pathsep.join([str(STUDENT_CONFIG), *earlier])}
+    environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(STUDENT_CONFIG), *earlier])
+    if language is not None:
+        environ[LANGUAGE_VARIABLE] = language
+    return environ
 
 
-def open_in_jupyterlab(folder: Path, jupyter_arguments: list[str]) -> int:
+def workspace_language(folder: Path) -> str | None:
+    """The language the workspace's first lecture was copied in, from its metadata; None for an English one."""
+    try:
+        language = nbformat.read(Path(folder) / FIRST_NOTEBOOK, as_version=4).metadata.get("language")
+    except (OSError, ValueError):
+        return None
+    return language if known_language(language) != ENGLISH else None
+
+
+def open_in_jupyterlab(folder: Path, jupyter_arguments: list[str], language: str | None = None) -> int:
     """Run JupyterLab in ``folder`` on the first lecture until it is stopped; its exit status.
 
     The root is set to the whole workspace: given a notebook alone, Jupyter would serve only that notebook's
     folder, and the lectures' links to the labs (and the labs themselves) would be out of reach."""
     command = [sys.executable, "-m", "jupyter", "lab", FIRST_NOTEBOOK, f"--ServerApp.root_dir={Path(folder).resolve()}",
                *jupyter_arguments]
-    return subprocess.call(command, cwd=folder, env=student_environment())
+    return subprocess.call(command, cwd=folder, env=student_environment(language=language))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"python -m course.workspace: {error}\n")
     print(report)
     if arguments.open is not None:
-        return open_in_jupyterlab(arguments.folder, arguments.open)
+        return open_in_jupyterlab(arguments.folder, arguments.open,
+                                  arguments.lang or workspace_language(arguments.folder))
     print(f"open it with: python -m course.workspace {arguments.folder} --open")
     return 0
 

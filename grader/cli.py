@@ -17,10 +17,11 @@ from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
 from grader.layout import Course, CourseError
 from grader.notebooks import NotebookError
-from grader.release import release
+from grader.release import release, translate_release
 from grader.sandbox import GiB, Limits
 from grader.self_check import self_check
 from grader.tidy import tidy_file
+from grader.translation import UnknownLanguage, language_named
 from grader.workspace import GradingError
 
 
@@ -77,8 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", help="the course checkout (default: the one this package is installed from)")
     commands = parser.add_subparsers(dest="command", required=True)
     _with_assignments(commands, "build", "regenerate labs/ from solutions/ with nbgrader generate_assignment")
-    _with_assignments(commands, "release", "produce the student copies (build), and record each assignment in the "
-                      "course's gradebook.db so that nbgrader autograde can grade it")
+    release_command = _with_assignments(
+        commands, "release", "produce the student copies (build), and record each assignment in the course's "
+        "gradebook.db so that nbgrader autograde can grade it")
+    release_command.add_argument("--lang", metavar="LANGUAGE",
+                                 help="also write the student copies in this language, e.g. zh_CN (or zh)")
+    release_command.add_argument("--out", help="where --lang writes them (default: build/release/LANGUAGE/)")
     _collect_arguments(commands.add_parser(
         "collect", help="copy submissions from a folder or an LMS zip export into submitted/<student>/<assignment>/ "
         "and report what could not be matched"))
@@ -123,8 +128,15 @@ def _build(course: Course, arguments: argparse.Namespace) -> int:
 
 
 def _release(course: Course, arguments: argparse.Namespace) -> int:
+    language = language_named(arguments.lang) if arguments.lang else None  # a wrong name fails before nbgrader runs
     for folder in release(course, course.resolve(arguments.assignments)):
         print(f"released {folder.relative_to(course.root)} (recorded {folder.name} in gradebook.db)")
+        if language is not None:
+            out = Path(arguments.out) if arguments.out else course.root / "build" / "release" / language
+            translated = translate_release(course, folder.name, language, out)
+            left = f"; {translated.english_passages} passage(s) have no current translation and stay English" if (
+                translated.english_passages) else ""
+            print(f"  {language}: {translated.folder} (the same notebook, its text in {language}{left})")
     return 0
 
 
@@ -214,7 +226,7 @@ COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograd
             "self-check": _self_check, "tidy": _tidy}
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
-                CourseBusy, CatalogueError)
+                CourseBusy, CatalogueError, UnknownLanguage)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,10 +27,13 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
+from course.language import ENGLISH, tr
+
 from grader.files import write_atomically
 from grader.ledger import UnitRecord, nbgrader_resources
 from grader.layout import Course
 from grader.notebooks import is_test_cell, nbgrader_metadata
+from grader.translation import submission_language, translated
 
 REDACTED = "[hidden test]"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -87,12 +90,27 @@ def redact(graded: NotebookNode, release: NotebookNode, hidden: list[str]) -> No
     return redacted
 
 
-def _notes_cell(record: UnitRecord, notebook_file: str) -> NotebookNode | None:
+def _notes_cell(record: UnitRecord, notebook_file: str, language: str) -> NotebookNode | None:
+    """The grader's notes on the notebook, in the notebook's ``language``."""
     notes = list(record.notes.get(notebook_file, []))
     if not notes:
         return None
-    items = "\n".join(f"- {html.escape(note)}" for note in notes)
-    return nbformat.v4.new_markdown_cell(f"**Notes from the grader**\n\n{items}")
+    items = "\n".join(f"- {html.escape(translated(note, language))}" for note in notes)
+    heading = translated(tr("Notes from the grader"), language)
+    return nbformat.v4.new_markdown_cell(f"**{heading}**\n\n{items}")
+
+
+def in_language(notebook: NotebookNode, assignment: str, notebook_file: str, language: str) -> NotebookNode:
+    """The graded notebook (the release's text and the student's answers) with the lab's text in ``language``, from
+    the lab's catalogue in the kit, as the student's copy had it; as it is in English or for a lab without one."""
+    if language == ENGLISH:
+        return notebook
+    # imported here: the catalogues' tools come with Sphinx, which an English class does not need
+    from course.translations.catalogues import load_catalogue
+    from course.translations.notebooks import translated_notebook
+
+    page = f"labs/{assignment}/{Path(notebook_file).stem}"
+    return translated_notebook(notebook, load_catalogue(language, page), language)
 
 
 def _rejected_page(student: str, assignment: str, notebook_file: str, reason: str) -> str:
@@ -215,8 +233,10 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
                 hidden_by_notebook[key] = _release_and_hidden(course, record.assignment, notebook_file)
             release, hidden = hidden_by_notebook[key]
             graded_path = course.autograded_submission(record.student, record.assignment) / notebook_file
-            readable = redact(nbformat.read(str(graded_path), as_version=4), release, hidden)
-            notes = _notes_cell(record, notebook_file)
+            graded = nbformat.read(str(graded_path), as_version=4)
+            language = submission_language(graded)
+            readable = in_language(redact(graded, release, hidden), record.assignment, notebook_file, language)
+            notes = _notes_cell(record, notebook_file, language)
             if notes is not None:
                 readable.cells.insert(0, notes)
             resources = nbgrader_resources(course, record.student, record.assignment, Path(notebook_file).stem)

@@ -28,9 +28,11 @@ import torch
 from nbformat import NotebookNode
 
 from course import judging
+from course.language import ENGLISH, tr
 from grader import messages
 from grader.notebooks import nbgrader_metadata
 from grader.remote import RECOVERY_SECONDS, CallTimeout, KernelLink, KernelLost, Missing, Remote
+from grader.translation import translated
 
 MESSAGE_LIMIT = 600
 MIN_STUDENT_TEXT = 4  # shorter strings the student's code sent are common words, not a message
@@ -100,8 +102,10 @@ def defined_names(source: str) -> tuple:
     return tuple(dict.fromkeys(names))
 
 
-def judge(cells: list[LabCell], link: KernelLink, seconds_per_test: float, tests_to_run: set) -> Judgement:
-    """Run the lab's cells here against the student's kernel; a verdict for every test cell.
+def judge(cells: list[LabCell], link: KernelLink, seconds_per_test: float, tests_to_run: set,
+          language: str = ENGLISH) -> Judgement:
+    """Run the lab's cells here against the student's kernel; a verdict for every test cell, its message in
+    ``language`` (the submission's).
 
     Test cells not in ``tests_to_run`` are not run; only their imports, functions and classes are defined,
     which later tests may use. When the kernel is lost during a test, that test fails
@@ -124,7 +128,7 @@ def judge(cells: list[LabCell], link: KernelLink, seconds_per_test: float, tests
                 _define_helpers(cell.source, namespace)
             else:
                 link.start_test(seconds_per_test)
-                judgement.verdicts[cell.grade_id] = _run_test(cell, namespace, link)
+                judgement.verdicts[cell.grade_id] = _run_test(cell, namespace, link, language)
                 if link.lost is not None:
                     judgement.lost = True
                     break
@@ -187,7 +191,7 @@ def _define_helpers(source: str, namespace: types.ModuleType) -> None:
     exec(compile(tree, "<test helpers>", "exec"), vars(namespace))  # noqa: S102
 
 
-def _run_test(cell: LabCell, namespace: types.ModuleType, link: KernelLink) -> Verdict:
+def _run_test(cell: LabCell, namespace: types.ModuleType, link: KernelLink, language: str) -> Verdict:
     verdict = Verdict(cell.grade_id, cell.points, cell.points)
     try:
         value = _execute(cell.source, cell.grade_id, namespace)
@@ -197,7 +201,7 @@ def _run_test(cell: LabCell, namespace: types.ModuleType, link: KernelLink) -> V
         verdict.score = 0.0
         verdict.error_name = type(error).__name__ if not isinstance(error, (KernelLost, CallTimeout)) else (
             "TimeoutError" if isinstance(error, CallTimeout) else "KernelLost")
-        verdict.message = _explained(error, cell, link.seen_text)
+        verdict.message = _explained(error, cell, link.seen_text, language)
         return verdict
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         verdict.score = max(0.0, min(float(value), cell.points))  # nbgrader's partial credit
@@ -214,14 +218,16 @@ def _execute(source: str, grade_id: str, namespace: types.ModuleType):
     return eval(compile(ast.Expression(last.value), f"<test {grade_id}>", "eval"), vars(namespace))  # noqa: S307
 
 
-def _explained(error: BaseException, cell: LabCell, student_text: list) -> str:
-    """What the failed check says (:mod:`grader.messages`), with any text the student's code sent cut out: both
-    could carry hidden inputs into the feedback."""
-    message = messages.shown_text(error)
+def _explained(error: BaseException, cell: LabCell, student_text: list, language: str) -> str:
+    """What the failed check says (:mod:`grader.messages`) in ``language``, with any text the student's code sent
+    cut out: both could carry hidden inputs into the feedback."""
+    message = messages.shown_text(error, lambda text: translated(text, language))
     if not message:
         checked = ast.get_docstring(ast.parse(cell.source)) or ""
         first = checked.split("\n\n")[0].replace("\n", " ")
-        message = f"a check failed; this test checks: {first}" if first else "a check failed"
+        message = tr("a check failed; this test checks: {first}").format(first=first) if first else tr(
+            "a check failed")
+        message = translated(message, language)
     for text in sorted({text for text in student_text if len(text) >= MIN_STUDENT_TEXT}, key=len, reverse=True):
         message = message.replace(text, "…")
     return message[:MESSAGE_LIMIT]

@@ -24,9 +24,11 @@ import copy
 import nbformat
 from nbformat import NotebookNode
 
+from course.language import tr
 from grader.judge import Verdict, judge, lab_cells, verdict_outputs
 from grader.notebooks import nbgrader_metadata
 from grader.remote import KernelLink
+from grader.translation import submission_language, translated
 
 RERUNS = 3
 # The kernel's end of the judge's requests is imported (with torch) before any student code can use up the
@@ -43,6 +45,7 @@ def execute_judged(release_json: str, locked_sources: dict, test_ids, notebook: 
     ``after(executor, manager)`` before the kernel stops, returning (executor, what ``after`` returned).
     """
     release = nbformat.reads(release_json, as_version=4)
+    language = submission_language(notebook)
     cells = lab_cells(release, locked_sources, set(test_ids))
     test_cells = {index: nbgrader_metadata(cell)["grade_id"] for index, cell in enumerate(notebook.cells)
                   if cell.cell_type == "code" and nbgrader_metadata(cell).get("grade_id") in test_ids}
@@ -56,7 +59,7 @@ def execute_judged(release_json: str, locked_sources: dict, test_ids, notebook: 
         def after(executor, manager):
             if executor.lost_at is not None:
                 return None
-            return judge(cells, KernelLink(executor.kc, manager), cell_timeout, to_run)
+            return judge(cells, KernelLink(executor.kc, manager), cell_timeout, to_run, language)
         return after
 
     attempts = iter(range(1, 1 + RERUNS))
@@ -87,7 +90,8 @@ def execute_judged(release_json: str, locked_sources: dict, test_ids, notebook: 
     for index, grade_id in test_cells.items():
         cell = notebook.cells[index + 1]
         cell.source = sources[index]
-        verdict = verdicts.get(grade_id) or Verdict(grade_id, 0.0, 0.0, "not run: the kernel was lost", "CellNotRun")
+        verdict = verdicts.get(grade_id) or Verdict(grade_id, 0.0, 0.0, translated(
+            tr("not run: the kernel was lost"), language), "CellNotRun")
         cell.outputs = verdict_outputs(verdict)
     del notebook.cells[0]
     return student_run

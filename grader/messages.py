@@ -41,9 +41,10 @@ def mask_numbers(text: str) -> str:
     return NUMBER.sub(HIDDEN, text)
 
 
-def shown_text(error: BaseException) -> str:
-    """The text of a failure as the student may see it."""
-    text = str(error).strip()
+def shown_text(error: BaseException, translate=str) -> str:
+    """The text of a failure as the student may see it, put into the student's language by ``translate`` first
+    (so that what is hidden is hidden in the words the student reads)."""
+    text = translate(str(error).strip())
     if error.args and isinstance(error.args[0], Shown):
         return text
     return mask_numbers(QUOTED.sub(f"'{HIDDEN}'", text))

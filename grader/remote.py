@@ -35,6 +35,7 @@ import torch
 from jupyter_core.utils import run_sync
 
 from course import wire
+from course.language import tr
 from course.judging import (backward_requested, built_on_targets, counted_targets, forbidden_targets,
                             training_allowed)
 from course.kernel_service import REPLY_MIME, REQUEST_KEY, with_grad
@@ -96,7 +97,8 @@ class KernelMessages:
 
     async def _send(self, request_b64: str, label: str) -> str | None:
         if self.budget <= 0:
-            raise CallTimeout(Shown(f"{label}: the test's time limit was used up by earlier calls"))
+            raise CallTimeout(Shown(tr("{label}: the test's time limit was used up by earlier calls").format(
+                label=label)))
         message_id = self._execute_serve(request_b64)
         reply, idle = await self._collect(message_id, time.monotonic() + self.budget)
         if idle:
@@ -104,8 +106,9 @@ class KernelMessages:
         await self._interrupt()
         _, idle = await self._collect(message_id, time.monotonic() + RECOVERY_SECONDS)
         if idle:
-            raise CallTimeout(Shown(f"{label} ran past the test's time limit and was stopped"))
-        self.lost = f"{label} ran past the time limit and the kernel did not stop when interrupted"
+            raise CallTimeout(Shown(tr("{label} ran past the test's time limit and was stopped").format(label=label)))
+        self.lost = tr("{label} ran past the time limit and the kernel did not stop when interrupted").format(
+            label=label)
         await self._shut_down()
         raise KernelLost(Shown(self.lost))
 
@@ -237,13 +240,15 @@ class KernelLink(KernelMessages):
                 raise AssertionError(_not_plain(label, error)) from None
         name = reply.get("raised")
         if isinstance(name, str) and name in CATCHABLE and reply.get("builtin") is True:
-            raise getattr(builtins, name)(Shown(f"{label} raised {name}"))
+            raise getattr(builtins, name)(Shown(tr("{label} raised {name}").format(label=label, name=name)))
         if reply.get("builtin") is True and isinstance(name, str) and _builtin_exception(name):
-            raise StudentRaised(Shown(f"{label} raised {name}"))
+            raise StudentRaised(Shown(tr("{label} raised {name}").format(label=label, name=name)))
         if reply.get("not_lent") is True:
-            raise StudentRaised(Shown(f"{label} called a function of course.trusted, which stands in for an earlier "
-                                      "exercise only while a test lends it: write your own"))
-        raise StudentRaised(Shown(f"{label} raised an exception whose class is not one of Python's built-in ones"))
+            raise StudentRaised(Shown(tr("{label} called a function of course.trusted, which stands in for an "
+                                         "earlier exercise only while a test lends it: write your own").format(
+                label=label)))
+        raise StudentRaised(Shown(tr("{label} raised an exception whose class is not one of Python's built-in "
+                                     "ones").format(label=label)))
 
     def _exchange(self, request: dict, label: str):
         if self.lost is not None:
@@ -253,14 +258,15 @@ class KernelLink(KernelMessages):
         try:  # reading the reply is charged to the test too: its size is the student's choice
             text = run_sync(self._send)(_pickled(request), label)
             if text is None:
-                raise AssertionError(Shown(f"the notebook did not answer the grader's request for {label}"))
+                raise AssertionError(Shown(tr("the notebook did not answer the grader's request for {label}").format(
+                    label=label)))
             reply = wire.parse(text)
         except wire.NotAnAnswer as error:
             raise AssertionError(_not_plain(label, error)) from None
         finally:
             self.budget -= time.monotonic() - started
         if not isinstance(reply, dict):
-            raise AssertionError(Shown(f"the notebook's reply for {label} is malformed"))
+            raise AssertionError(Shown(tr("the notebook's reply for {label} is malformed").format(label=label)))
         return reply, wire.Decoder(self._handle_maker(label), self.seen_text)
 
     def _handle_maker(self, label: str):
@@ -279,7 +285,7 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         if not self._callable:
-            raise TypeError(Shown(f"{self._label} is not callable"))
+            raise TypeError(Shown(tr("{label} is not callable").format(label=self._label)))
         return self._link.call(self, args, kwargs)
 
     def __getattr__(self, name: str):
@@ -310,12 +316,12 @@ class Missing:
         self._name = name
 
     def __call__(self, *args, **kwargs):
-        raise NameError(Shown(f"the notebook does not define {self._name}"))
+        raise NameError(Shown(tr("the notebook does not define {name}").format(name=self._name)))
 
     def __getattr__(self, attribute: str):
         if attribute.startswith("__"):
             raise AttributeError(attribute)
-        raise NameError(Shown(f"the notebook does not define {self._name}"))
+        raise NameError(Shown(tr("the notebook does not define {name}").format(name=self._name)))
 
 
 def _builtin_exception(name: str) -> bool:
@@ -327,7 +333,7 @@ def _builtin_exception(name: str) -> bool:
 
 def _not_plain(label: str, error: wire.NotAnAnswer) -> Shown:
     """Why the reply is no answer; the wire's words may quote what the student sent, so its numbers are masked."""
-    return Shown(f"{label} did not give a plain answer: {mask_numbers(str(error))}")
+    return Shown(tr("{label} did not give a plain answer: {why}").format(label=label, why=mask_numbers(str(error))))
 
 
 def _add_counts(counted: list, counts) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course.language import ENGLISH, known_language, tr
 from grader.notebooks import nbgrader_metadata
 
 
@@ -163,24 +164,28 @@ def rebuild(student: NotebookNode, release: NotebookNode, locked_sources: dict[s
             if cell_id in answers:
                 cell.source = answers[cell_id]
             else:
-                notes.append(f"answer cell {cell_id} was deleted: graded as unanswered")
+                notes.append(tr("answer cell {cell} was deleted: graded as unanswered").format(cell=cell_id))
             graded.cells.append(cell)
             graded.cells += added_after.get(cell_id, [])
             continue
         if cell_id is not None and _is_locked(cell):
             if cell_id not in student_order:
-                notes.append(f"cell {cell_id} was deleted: put back")
+                notes.append(tr("cell {cell} was deleted: put back").format(cell=cell_id))
             elif student_locked.get(cell_id, cell.source) != cell.source:
-                notes.append(f"cell {cell_id} was edited: the original was graded")
+                notes.append(tr("cell {cell} was edited: the original was graded").format(cell=cell_id))
             cell.source = locked_sources.get(cell_id, cell.source)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         graded.cells.append(cell)
     released_order = [_nbgrader_id(cell) for cell in release.cells if _nbgrader_id(cell) in student_order]
     if student_order != released_order:
-        notes.append("cells were moved: graded in the released order")
+        notes.append(tr("cells were moved: graded in the released order"))
     added = sum(len(cells) for cells in added_after.values())
     if added:
-        notes.append(f"{added} cell(s) added by the student were kept after the answer they followed")
+        notes.append(tr("{count} cell(s) added by the student were kept after the answer they followed").format(
+            count=added))
     graded.metadata["kernelspec"] = release.metadata.get("kernelspec", graded.metadata.get("kernelspec"))
+    language = known_language(student.metadata.get("language"))
+    if language != ENGLISH:  # the tests' messages and the feedback will speak it (grader.translation)
+        graded.metadata["language"] = language
     return Rebuilt(graded, notes)

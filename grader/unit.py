@@ -22,6 +22,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import LimitOutput
 
+from course.language import tr
 from grader.layout import TIMESTAMP_FILE
 from grader.sandbox import Limits, Sandbox, draw_uid_base, prepare_folder, sandbox_uid
 from grader.submission import Rejected, read_submission, rebuild, submission_digest
@@ -121,7 +122,8 @@ def _find_notebook(folder: Path, spec: NotebookSpec, released_names: set) -> tup
         return path, []
     others = sorted(p for p in folder.glob("*.ipynb") if p.name not in released_names)
     if len(others) == 1 and len(released_names) == 1:
-        return others[0], [f"no {spec.name} in the submission: graded {others[0].name} in its place"]
+        return others[0], [tr("no {name} in the submission: graded {other} in its place").format(
+            name=spec.name, other=others[0].name)]
     return None, []
 
 
@@ -132,10 +134,12 @@ def _grade_notebook(job: UnitJob, spec: NotebookSpec, folder: Path, unit_dir: Pa
     ignored = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
                      and p.name != TIMESTAMP_FILE and p.name not in released_names and p != path)
     if ignored:
-        outcome.notes.append(f"extra files ignored (the kernel does not see them): {', '.join(ignored)}")
+        outcome.notes.append(tr("extra files ignored (the kernel does not see them): {files}").format(
+            files=", ".join(ignored)))
     if path is None:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != TIMESTAMP_FILE)) or "nothing"
-        outcome.rejected = f"no notebook named {spec.name} in the submission (found: {found})"
+        outcome.rejected = tr("no notebook named {name} in the submission (found: {found})").format(
+            name=spec.name, found=found)
         return outcome
     student = read_submission(path)
     if isinstance(student, Rejected):
@@ -235,10 +239,12 @@ def _template(job: UnitJob, sandbox: Sandbox):
 def _execution_notes(executor, cell_timeout: int) -> list[str]:
     notes = []
     if executor.lost_kernel_reason:
-        notes.append(f"kernel lost: {executor.lost_kernel_reason}; the cells after it count as failed")
-    notes += [f"cell {executor.cell_number(index)} ran past the {cell_timeout} s limit"
+        notes.append(tr("kernel lost: {reason}; the cells after it count as failed").format(
+            reason=executor.lost_kernel_reason))
+    notes += [tr("cell {cell} ran past the {seconds} s limit").format(cell=executor.cell_number(index),
+                                                                       seconds=cell_timeout)
               for index in sorted(executor.timed_out_cells)]
     if executor.truncated_cells:
-        notes.append(f"the output of {len(executor.truncated_cells)} cell(s) was cut to "
-                     f"{executor.output_bytes_per_cell // 1024} KB")
+        notes.append(tr("the output of {count} cell(s) was cut to {kilobytes} KB").format(
+            count=len(executor.truncated_cells), kilobytes=executor.output_bytes_per_cell // 1024))
     return notes

@@ -1,7 +1,8 @@
 """``python -m course.book``: build the web edition with Sphinx, warnings as errors, then check every link in it.
 
-The lectures run while the book is built; their outputs are cached beside the site (``build/book/.jupyter_cache``),
-so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks
+The lectures run while the book is built, each edition's in its language (``COURSE_LANGUAGE``: the figures' and
+explorers' words); their outputs are cached beside the site, one cache per edition (``build/book/.jupyter_cache``,
+``.jupyter_cache_zh_CN``), so a rebuild runs only the lectures that changed. ``--no-execute`` shows the outputs saved in the notebooks
 instead, for a quick look at the text, and ``--only 01`` runs lecture 01 alone. The launch buttons come from
 ``[tool.course.launch]`` in pyproject.toml; ``--repository`` and ``--jupyterhub`` replace it for one build. Every
 edition is built, English at the site's root and each translation (docs/locales) in a folder of it, ``zh_CN/``;
@@ -19,6 +20,7 @@ from pathlib import Path
 import course
 from course.book.editions import SOURCE_LANGUAGE, edition_root
 from course.book.site_links import broken_links
+from course.language import LANGUAGE_VARIABLE
 from course.translations.catalogues import LOCALES
 
 CHECKOUT = Path(course.__file__).resolve().parent.parent
@@ -37,7 +39,7 @@ def sphinx_command(output: Path, language: str, settings: dict[str, str], jobs: 
     html = output / "html" / edition_root(language)
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(CHECKOUT / "docs"), "-W", "--keep-going",
                "-n", "-j", jobs, "-d", str(output / "doctrees" / language), str(CHECKOUT), str(html)]
-    edition = {"nb_execution_cache_path": str(output / ".jupyter_cache")}  # the editions run each lecture once
+    edition = {"nb_execution_cache_path": str(execution_cache(output, language))}
     if language != SOURCE_LANGUAGE:
         edition["language"] = language
     for name, value in {**edition, **settings}.items():
@@ -45,10 +47,20 @@ def sphinx_command(output: Path, language: str, settings: dict[str, str], jobs: 
     return command
 
 
-def kernel_environment() -> dict[str, str]:
-    """This process's environment for Sphinx and the lectures' kernels, less ``MPLBACKEND``: a kernel told to draw
-    with Agg (as the test suite and CI tell theirs) would show no figure, and the book would have none."""
-    return {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
+def execution_cache(output: Path, language: str) -> Path:
+    """Where ``language``'s edition keeps its lectures' outputs: its own, as the same notebook draws other words."""
+    return output / (".jupyter_cache" if language == SOURCE_LANGUAGE else f".jupyter_cache_{language}")
+
+
+def kernel_environment(language: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """This process's environment for Sphinx and the lectures' kernels, speaking ``language``, less ``MPLBACKEND``:
+    a kernel told to draw with Agg (as the test suite and CI tell theirs) would show no figure, and the book would
+    have none."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("MPLBACKEND", LANGUAGE_VARIABLE)}
+    if language != SOURCE_LANGUAGE:
+        environment[LANGUAGE_VARIABLE] = language
+    return environment
 
 
 def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None, jobs: str = "auto",
@@ -68,7 +80,7 @@ def build(output: Path = DEFAULT_OUTPUT, settings: dict[str, str] | None = None,
     for language in languages:
         edition_settings = {**(settings or {}), "book_editions": ",".join(languages)}
         status = subprocess.run(sphinx_command(output, language, edition_settings, jobs), cwd=CHECKOUT,
-                                env=kernel_environment()).returncode
+                                env=kernel_environment(language)).returncode
         if status != 0:
             print(f"the {language} edition did not build cleanly: Sphinx's messages above say where", file=sys.stderr)
             return status
