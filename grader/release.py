@@ -67,7 +67,7 @@ def translate_release(course: Course, assignment: str, language: str, out: Path)
         notebook = nbformat.read(notebook_path, as_version=4)
         catalogue = load_catalogue(language, f"labs/{assignment}/{notebook_path.stem}")
         current = {message.id for message in catalogue if message.id and message.string and not message.fuzzy}
-        untranslated += sum(passage not in current for cell in notebook.cells if cell.cell_type == "markdown"
-                            for passage in passages(cell.source))
+        untranslated += sum(bool(passage) and passage not in current for cell in notebook.cells
+                            if cell.cell_type == "markdown" for passage in passages(cell.source))
         nbformat.write(translated_notebook(notebook, catalogue, language), target / notebook_path.name)
     return TranslatedRelease(target, untranslated)
