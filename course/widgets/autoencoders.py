@@ -10,6 +10,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course.autoencoders import VAE, Autoencoder, classifier_verdicts, digit_pixels, train_autoencoder, train_vae
+from course.language import tr
 from course.repro import seed_everything
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
@@ -62,18 +63,19 @@ def render_png(models: LatentModels, model: str, z: tuple[float, float], pixels:
     left.plot([z[0]], [z[1]], marker="x", color="black", markersize=12, markeredgewidth=3)
     left.set_xlim(*LATENT_RANGE)
     left.set_ylim(*LATENT_RANGE)
-    left.set_title(f"{model}: training digits' codes" + (" (mu)" if model == "VAE" else ""), fontsize=9)
+    title = tr("{model}: training digits' codes (mu)") if model == "VAE" else tr("{model}: training digits' codes")
+    left.set_title(title.format(model=model), fontsize=9)
     fig.colorbar(points, ax=left, ticks=range(10), fraction=0.046)
     right.imshow(pixels.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-    right.set_title(f"decoded at z = ({z[0]:.1f}, {z[1]:.1f})", fontsize=9)
+    right.set_title(tr("decoded at z = ({z1:.1f}, {z2:.1f})").format(z1=z[0], z2=z[1]), fontsize=9)
     right.set_xticks([])
     right.set_yticks([])
     return figure_png(fig)
 
 
 def render_table_html(z: tuple[float, float], digit: int, confidence: float) -> str:
-    rows = (("z1", "z1", f"{z[0]:.2f}"), ("z2", "z2", f"{z[1]:.2f}"), ("digit", "the classifier sees", str(digit)),
-            ("confidence", "its probability", f"{confidence:.3f}"))
+    rows = (("z1", "z1", f"{z[0]:.2f}"), ("z2", "z2", f"{z[1]:.2f}"), ("digit", tr("the classifier sees"), str(digit)),
+            ("confidence", tr("its probability"), f"{confidence:.3f}"))
     cells = "".join(f'<tr><td>{label}</td><td data-key="{key}" style="{CELL_STYLE}">{value}</td></tr>'
                     for key, label, value in rows)
     return f"<table>{cells}</table>"
@@ -113,7 +115,7 @@ class CodeSpaceExplorer(ShowsItsWidget):
         self.table = widgets.HTML()
         for control in (self.model_buttons, *sliders):
             control.observe(self.refresh, names="value")
-        self.widget = widgets.VBox([labelled("model", self.model_buttons), widgets.HBox(sliders),
+        self.widget = widgets.VBox([labelled(tr("model"), self.model_buttons), widgets.HBox(sliders),
                                     widgets.HBox([self.figure, self.table])])
 
 

@@ -17,6 +17,7 @@ from course.backprop import (
     gradients_221,
     squared_error,
 )
+from course.language import tr
 from course.plots import plot_loss_curve
 from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png
@@ -63,14 +64,18 @@ def render_state_html(
         f"{_cell(f'dE/d{name}', grads[name])}</tr>"
         for name in WEIGHT_NAMES
     )
+    forward_header = "".join(f"<th>{title}</th>" for title in (tr("forward"), tr("value")))
+    weight_header = "".join(f"<th>{title}</th>"
+                            for title in (tr("weight"), tr("before last step"), tr("now"), tr("dE/dw now")))
     return (
         '<div style="display:flex;gap:2em;align-items:flex-start">'
-        "<table><tr><th>forward</th><th>value</th></tr>"
+        f"<table><tr>{forward_header}</tr>"
         f"{forward_rows}</table>"
-        "<table><tr><th>weight</th><th>before last step</th><th>now</th><th>dE/dw now</th></tr>"
+        f"<table><tr>{weight_header}</tr>"
         f"{weight_rows}</table></div>"
-        "<p><small>Step applies w &larr; w &minus; &eta; &middot; dE/dw with the "
-        "<i>dE/dw now</i> column.</small></p>"
+        "<p><small>"
+        + tr("Step applies w &larr; w &minus; &eta; &middot; dE/dw with the <i>dE/dw now</i> column.")
+        + "</small></p>"
     )
 
 
@@ -80,7 +85,7 @@ def render_loss_png(history: list[float], figsize=(4.5, 2.6), dpi: int = 80) -> 
         return b""
     fig = Figure(figsize=figsize, dpi=dpi)
     ax = fig.add_subplot()
-    plot_loss_curve(ax, history, label="E after each step")
+    plot_loss_curve(ax, history, label=tr("E after each step"))
     return figure_png(fig)
 
 
@@ -158,7 +163,7 @@ class BackpropExplorer(ShowsItsWidget):
         if redraw_plot:
             self.loss_plot.value = render_loss_png(self.history)
             self.loss_plot.layout.display = None if self.history else "none"
-        self.status.value = f"steps taken: {len(self.history)}"
+        self.status.value = tr("steps taken: {count}").format(count=len(self.history))
 
     def _build_controls(self, x1: float, x2: float, z: float, eta: float, repeat: int) -> None:
         def slider(description, value, low, high, step=0.01):
@@ -170,7 +175,7 @@ class BackpropExplorer(ShowsItsWidget):
 
         self.x1_slider = slider("x1", x1, -3.0, 3.0)
         self.x2_slider = slider("x2", x2, -3.0, 3.0)
-        self.z_slider = slider("target z", z, 0.0, 1.0)
+        self.z_slider = slider(tr("target z"), z, 0.0, 1.0)
         self.eta_slider = slider("eta", eta, 0.01, 5.0)
         for control in (self.x1_slider, self.x2_slider, self.z_slider):
             control.observe(lambda _change: self.refresh(redraw_plot=False), names="value")
@@ -180,14 +185,15 @@ class BackpropExplorer(ShowsItsWidget):
             value=repeat, min=1, max=1000, description="n", style={"description_width": "initial"},
             layout={"width": "9em"},  # room for four digits and the spinner beside the short label
         )
-        self.step_button = widgets.Button(description="Step", button_style="primary")
-        self.step_n_button = widgets.Button(description=f"Step x{repeat}")
-        self.reset_button = widgets.Button(description="Reset", button_style="warning")
+        self.step_button = widgets.Button(description=tr("Step"), button_style="primary")
+        self.step_n_button = widgets.Button(description=tr("Step x{count}").format(count=repeat))
+        self.reset_button = widgets.Button(description=tr("Reset"), button_style="warning")
         self.step_button.on_click(lambda _b: self.step(1))
         self.step_n_button.on_click(lambda _b: self.step(self.repeat.value))
         self.reset_button.on_click(lambda _b: self.reset())
         self.repeat.observe(
-            lambda change: setattr(self.step_n_button, "description", f"Step x{change['new']}"), names="value"
+            lambda change: setattr(self.step_n_button, "description", tr("Step x{count}").format(count=change["new"])),
+            names="value",
         )
 
         self.table = widgets.HTML()

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from course.bce import bce_from_logits, binary_entropy, gradient_wrt_logit, gradient_wrt_probability
+from course.language import tr
 from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
@@ -17,17 +18,19 @@ MODES = ("probability", "logit")
 PROBABILITY_RANGE = (0.001, 0.999)  # h = 0 or 1 would make the logit and dJ/dh infinite
 LOGIT_RANGE = (-12.0, 12.0)
 
-# (data-key, what the reader sees) for each displayed number, in table order
-ROWS = (
-    ("h", "prediction h = D(x) = sigmoid(z)"),
-    ("z", "logit z = log(h / (1 - h))"),
-    ("y", "label y"),
-    ("y_log_h", "y &middot; log h"),
-    ("one_minus_y_log_one_minus_h", "(1 &minus; y) &middot; log(1 &minus; h)"),
-    ("cost", "<b>cost J = &minus;[y log h + (1 &minus; y) log(1 &minus; h)]</b>"),
-    ("dJ/dz", "dJ/dz = h &minus; y"),
-    ("dJ/dh", "dJ/dh = (h &minus; y) / (h (1 &minus; h))"),
-)
+
+def table_rows() -> tuple[tuple[str, str], ...]:
+    """(data-key, what the reader sees) for each displayed number, in table order, in the current language."""
+    return (
+        ("h", tr("prediction h = D(x) = sigmoid(z)")),
+        ("z", tr("logit z = log(h / (1 - h))")),
+        ("y", tr("label y")),
+        ("y_log_h", "y &middot; log h"),
+        ("one_minus_y_log_one_minus_h", "(1 &minus; y) &middot; log(1 &minus; h)"),
+        ("cost", tr("<b>cost J = &minus;[y log h + (1 &minus; y) log(1 &minus; h)]</b>")),
+        ("dJ/dz", "dJ/dz = h &minus; y"),
+        ("dJ/dh", "dJ/dh = (h &minus; y) / (h (1 &minus; h))"),
+    )
 
 
 def bce_point(h_or_z: float, y: float, mode: str) -> dict[str, float]:
@@ -63,7 +66,7 @@ def render_table_html(values: dict[str, float]) -> str:
     rows = "".join(
         f'<tr><td>{label}</td><td data-key="{key}" style="text-align:right;padding-left:1em">'
         f"{values[key]:.6f}</td></tr>"
-        for key, label in ROWS
+        for key, label in table_rows()
     )
     return f"<table>{rows}</table>"
 
@@ -75,21 +78,21 @@ def render_curve_png(mode: str, y: float, point: dict[str, float], dpi: int = 80
     if mode == "logit":
         x = torch.linspace(*LOGIT_RANGE, 400, dtype=torch.float64)
         cost = lambda label: F.binary_cross_entropy_with_logits(x, torch.full_like(x, label), reduction="none")
-        ax.set_xlabel("logit z")
+        ax.set_xlabel(tr("logit z"))
         here = point["z"]
     else:
         x = torch.linspace(*PROBABILITY_RANGE, 400, dtype=torch.float64)
         cost = lambda label: F.binary_cross_entropy(x, torch.full_like(x, label), reduction="none")
-        ax.set_xlabel("prediction h")
+        ax.set_xlabel(tr("prediction h"))
         here = point["h"]
     ax.plot(x, cost(1.0), color="tab:blue", alpha=0.35, linestyle="--", label="y = 1: -log h")
     ax.plot(x, cost(0.0), color="tab:red", alpha=0.35, linestyle="--", label="y = 0: -log(1-h)")
     ax.plot(x, cost(y), color="black", label=f"y = {y:.2f}")
     ax.axhline(binary_entropy(torch.tensor(y, dtype=torch.float64)).item(), color="gray", linewidth=0.8,
-               linestyle=":", label="least cost H(y)")
+               linestyle=":", label=tr("least cost H(y)"))
     ax.plot([here], [point["cost"]], "o", color="tab:orange", markersize=8, label=f"J = {point['cost']:.3f}")
     ax.set_ylim(0, max(8.0, min(point["cost"] * 1.1, 14.0)))
-    ax.set_ylabel("cost J")
+    ax.set_ylabel(tr("cost J"))
     ax.legend(fontsize=8, loc="upper center")
     return figure_png(fig)
 
@@ -160,7 +163,8 @@ class BCEExplorer(ShowsItsWidget):
 
     def _build_controls(self, prediction: float, label: float, mode: str) -> None:
         common = {"continuous_update": False, "layout": {"width": "28em"}}
-        self.mode_buttons = widgets.ToggleButtons(options=MODES, value=mode)
+        labels = {"probability": tr("probability"), "logit": tr("logit")}
+        self.mode_buttons = widgets.ToggleButtons(options=[(labels[name], name) for name in MODES], value=mode)
         self.probability_slider = widgets.FloatSlider(
             value=prediction if mode == "probability" else 0.5, min=PROBABILITY_RANGE[0], max=PROBABILITY_RANGE[1],
             step=0.001, readout_format=".3f", description="h", **common)
@@ -168,14 +172,14 @@ class BCEExplorer(ShowsItsWidget):
             value=prediction if mode == "logit" else 0.0, min=LOGIT_RANGE[0], max=LOGIT_RANGE[1], step=0.05,
             readout_format=".2f", description="z", **common)
         self.label_slider = widgets.FloatSlider(value=label, min=0.0, max=1.0, step=0.05, readout_format=".2f",
-                                                description="label y", **common)
+                                                description=tr("label y"), **common)
         self.mode_buttons.observe(self._on_mode, names="value")
         for control in (self.probability_slider, self.logit_slider, self.label_slider):
             control.observe(self._on_change, names="value")
         self.table = widgets.HTML()
         self.figure = figure_image()
         self.widget = widgets.VBox([
-            labelled("prediction as", self.mode_buttons),
+            labelled(tr("prediction as"), self.mode_buttons),
             self.probability_slider,
             self.logit_slider,
             self.label_slider,

@@ -8,13 +8,34 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course.cnn import KERNEL_GALLERY, conv2d_by_hand, output_size, pool2d_by_hand, window_at, x_image
+from course.language import tr
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
-# (label shown, mode passed to pool2d_by_hand)
-POOLING_CHOICES = (("none", "none"), ("max", "max"), ("avg", "average"))
 POOL_SIZE = 2
 KERNEL_SIZE = 3
 ANNOTATE_UP_TO = 9  # write the numbers into maps this small, as the slides do
+
+
+def pooling_choices() -> tuple[tuple[str, str], ...]:
+    """(label shown, mode passed to pool2d_by_hand), the labels in the current language."""
+    return ((tr("none"), "none"), (tr("max"), "max"), (tr("avg"), "average"))
+
+
+def kernel_choices() -> list[tuple[str, str]]:
+    """(label shown, name in KERNEL_GALLERY) for the preset dropdown, the labels in the current language."""
+    labels = {
+        "edge (slides)": tr("edge (slides)"),
+        "edge, darker below": tr("edge, darker below"),
+        "vertical edge (Sobel x)": tr("vertical edge (Sobel x)"),
+        "outline (Laplacian)": tr("outline (Laplacian)"),
+        "sharpen": tr("sharpen"),
+        "box blur": tr("box blur"),
+        "identity": tr("identity"),
+        "X diagonal \\": tr("X diagonal \\"),
+        "X centre x": tr("X centre x"),
+        "X diagonal /": tr("X diagonal /"),
+    }
+    return [(labels.get(name, name), name) for name in KERNEL_GALLERY]
 
 
 def _draw_map(ax, values: torch.Tensor, title: str, annotate: bool) -> None:
@@ -37,9 +58,9 @@ def render_maps_png(padded: torch.Tensor, feature_map: torch.Tensor, pooled: tor
 
     A bare ``Figure`` never enters pyplot's registry, so redrawing leaves nothing behind.
     """
-    maps = [(padded, "input (padded)"), (feature_map, "feature map")]
+    maps = [(padded, tr("input (padded)")), (feature_map, tr("feature map"))]
     if pooled is not None:
-        maps.append((pooled, "pooled map"))
+        maps.append((pooled, tr("pooled map")))
     fig = Figure(figsize=(3.2 * len(maps), 3.2), dpi=dpi)
     axes = fig.subplots(1, len(maps))
     for index, (ax, (values, title)) in enumerate(zip(axes, maps)):
@@ -68,12 +89,10 @@ def render_products_html(window: torch.Tensor, kernel: torch.Tensor) -> str:
         for r in range(kernel.shape[0])
     )
     total = products.sum().item()
-    return (
-        f"<table>{rows}</table>"
-        f"<p><b>sum = {_keyed('sum', total, 4)}</b> (the feature map's value here); "
-        f"mean = sum / {products.numel()} = {_keyed('mean', total / products.numel(), 4)} "
-        "(how the slides score the 'X' features)</p>"
-    )
+    summary = tr("<b>sum = {sum}</b> (the feature map's value here); mean = sum / {count} = {mean} "
+                 "(how the slides score the 'X' features)").format(
+        sum=_keyed("sum", total, 4), count=products.numel(), mean=_keyed("mean", total / products.numel(), 4))
+    return f"<table>{rows}</table><p>{summary}</p>"
 
 
 class KernelExplorer(ShowsItsWidget):
@@ -89,7 +108,7 @@ class KernelExplorer(ShowsItsWidget):
                  padding: int = 0, pooling: str = "max"):
         if kernel not in KERNEL_GALLERY:
             raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNEL_GALLERY)}")
-        modes = [mode for _, mode in POOLING_CHOICES]
+        modes = [mode for _, mode in pooling_choices()]
         if pooling not in modes:
             raise ValueError(f"pooling={pooling!r}; choose one of {modes}")
         self.image = (x_image() if image is None else image).float()
@@ -155,7 +174,8 @@ class KernelExplorer(ShowsItsWidget):
         self.figure.value = render_maps_png(self.shown["image"], self.shown["feature map"],
                                             self.shown["pooled map"], self.shown["window"], self.shown["cell"])
         self.products.value = render_products_html(self.current_window(), self.kernel())
-        self.status.value = f"feature map {rows} x {cols}; window at output cell ({row}, {col})"
+        self.status.value = tr("feature map {rows} x {cols}; window at output cell ({row}, {col})").format(
+            rows=rows, cols=cols, row=row, col=col)
 
     def _on_change(self, _change=None) -> None:
         if not self._updating:
@@ -163,13 +183,13 @@ class KernelExplorer(ShowsItsWidget):
 
     def _build_controls(self, kernel: str, stride: int, padding: int, pooling: str) -> None:
         self._updating = True
-        self.preset = widgets.Dropdown(options=list(KERNEL_GALLERY), value=kernel, description="kernel")
+        self.preset = widgets.Dropdown(options=kernel_choices(), value=kernel, description=tr("kernel"))
         self.kernel_boxes = [[widgets.FloatText(layout={"width": "5em"}) for _ in range(KERNEL_SIZE)]
                              for _ in range(KERNEL_SIZE)]
-        self.stride = widgets.IntSlider(value=stride, min=1, max=3, description="stride")
-        self.padding = widgets.IntSlider(value=padding, min=0, max=2, description="padding")
-        self.pooling = widgets.Dropdown(options=POOLING_CHOICES, value=pooling, description="pooling 2x2")
-        self.position = widgets.IntSlider(value=0, min=0, max=0, description="window")
+        self.stride = widgets.IntSlider(value=stride, min=1, max=3, description=tr("stride"))
+        self.padding = widgets.IntSlider(value=padding, min=0, max=2, description=tr("padding"))
+        self.pooling = widgets.Dropdown(options=pooling_choices(), value=pooling, description=tr("pooling 2x2"))
+        self.position = widgets.IntSlider(value=0, min=0, max=0, description=tr("window"))
         self.preset.observe(lambda change: self.set_kernel(change["new"]), names="value")
         for control in (*sum(self.kernel_boxes, []), self.stride, self.padding, self.pooling, self.position):
             control.observe(self._on_change, names="value")

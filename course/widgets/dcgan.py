@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course.dcgan import generate_images
+from course.language import tr
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
 
 PATHS = ("spherical", "linear")
@@ -113,26 +114,27 @@ class LatentExplorer(ShowsItsWidget):
         self.figure.value = render_strip_png(self.images_along_path(), torch.linspace(0, 1, STRIP),
                                              self.current_image(), self.t.value)
         z = interpolate(*self.endpoints, self.t.value, self.path.value)[0]
-        self.status.value = (f'|z| at t: <span data-key="norm">{z.norm().item():.2f}</span> '
-                             f"(typical |z| for N(0, I): sqrt({self.nz}) = {self.nz ** 0.5:.2f})")
+        self.status.value = tr("|z| at t: {norm} (typical |z| for N(0, I): sqrt({nz}) = {typical})").format(
+            norm=f'<span data-key="norm">{z.norm().item():.2f}</span>', nz=self.nz, typical=f"{self.nz ** 0.5:.2f}")
 
     def _build_controls(self, seed_a: int, seed_b: int, t: float, path: str, code_a: int, code_b: int) -> None:
-        self.seed_a = widgets.BoundedIntText(value=seed_a, min=0, max=2**31 - 1, description="seed of z_a")
-        self.seed_b = widgets.BoundedIntText(value=seed_b, min=0, max=2**31 - 1, description="seed of z_b")
+        self.seed_a = widgets.BoundedIntText(value=seed_a, min=0, max=2**31 - 1, description=tr("seed of z_a"))
+        self.seed_b = widgets.BoundedIntText(value=seed_b, min=0, max=2**31 - 1, description=tr("seed of z_b"))
         options = list(range(max(self.codes, 1)))
-        self.code_a = widgets.Dropdown(options=options, value=code_a, description="code of z_a",
+        self.code_a = widgets.Dropdown(options=options, value=code_a, description=tr("code of z_a"),
                                        layout={"display": "" if self.codes else "none"})
-        self.code_b = widgets.Dropdown(options=options, value=code_b, description="code of z_b",
+        self.code_b = widgets.Dropdown(options=options, value=code_b, description=tr("code of z_b"),
                                        layout={"display": "" if self.codes else "none"})
         self.t = widgets.FloatSlider(value=t, min=0.0, max=1.0, step=0.05, description="t",
                                      continuous_update=False, layout={"width": "28em"})
-        self.path = widgets.ToggleButtons(options=PATHS, value=path)
+        labels = {"spherical": tr("spherical"), "linear": tr("linear")}
+        self.path = widgets.ToggleButtons(options=[(labels[name], name) for name in PATHS], value=path)
         for control in (self.seed_a, self.seed_b, self.code_a, self.code_b, self.t, self.path):
             control.observe(self.refresh, names="value")
         self.figure = figure_image()
         self.status = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.seed_a, self.seed_b]), widgets.HBox([self.code_a, self.code_b]),
-                                    labelled("path", self.path), self.t, self.figure, self.status])
+                                    labelled(tr("path"), self.path), self.t, self.figure, self.status])
 
 
 def latent_explorer(generator: nn.Module, nz: int, **kwargs) -> LatentExplorer:

@@ -19,6 +19,7 @@ from course.gan import GENERATOR_LOSSES
 from course.gan.measures import MODE_SAMPLES, mode_coverage
 from course.gan.targets import TARGETS, GaussianMixture, make_target
 from course.gan.training import GANTrainer, generator_gradient_field
+from course.language import tr
 from course.repro import pick_device, single_cpu_thread
 from course.widgets.display import ShowsItsWidget, figure_image, labelled
 from course.widgets.gan_figure import (VIEW_SEED, Frame, Readout, evaluation_grid, game_readout,
@@ -32,7 +33,6 @@ TICK_MS = 200
 DRAWN_SAMPLES = 500  # real and fake points scattered in 2-D (histograms use all MODE_SAMPLES)
 ARROWS = 120  # fakes that carry an arrow of the gradient field
 ARROW_SHARE = 0.08  # the longest arrow spans this share of the view
-RESETTING = "Changing any setting above restarts training from step 0; <b>Reset</b> restarts with the same settings."
 
 
 class Game(Protocol):
@@ -79,9 +79,11 @@ class PlainGame:
         self.first_kind = generator_loss_kind
 
     def controls(self, style, layout, changed):
-        self.generator_loss_picker = widgets.ToggleButtons(options=GENERATOR_LOSSES, value=self.first_kind)
+        labels = {"non-saturating": tr("non-saturating"), "saturating": tr("saturating")}
+        self.generator_loss_picker = widgets.ToggleButtons(
+            options=[(labels.get(kind, kind), kind) for kind in GENERATOR_LOSSES], value=self.first_kind)
         self.generator_loss_picker.observe(lambda _change: changed(None), names="value")
-        return [labelled("G loss", self.generator_loss_picker, label_width=style["description_width"])]
+        return [labelled(tr("G loss"), self.generator_loss_picker, label_width=style["description_width"])]
 
     def settings(self):
         return {"generator_loss_kind": self.generator_loss_picker.value}
@@ -229,27 +231,32 @@ class GANPlayground(ShowsItsWidget):
         style, layout = {"description_width": "12em"}, {"width": "28em"}
         labelled_control = dict(style=style, layout=layout)
         rates = [(f"{rate:g}", rate) for rate in sorted(set(LEARNING_RATES) | {lr_d, lr_g})]
-        self.target_picker = widgets.Dropdown(options=self.game.targets(), value=target, description="target",
+        self.target_picker = widgets.Dropdown(options=self.game.targets(), value=target, description=tr("target"),
                                               **labelled_control)
         game_controls = self.game.controls(style, layout, self._game_changed)
-        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description="lr D", **labelled_control)
-        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description="lr G", **labelled_control)
+        self.lr_d_slider = widgets.SelectionSlider(options=rates, value=lr_d, description=tr("lr D"),
+                                                 **labelled_control)
+        self.lr_g_slider = widgets.SelectionSlider(options=rates, value=lr_g, description=tr("lr G"),
+                                                 **labelled_control)
         self.d_steps_slider = widgets.IntSlider(value=d_steps, min=1, max=MAX_D_STEPS,
-                                                description="k (D steps per G step)", **labelled_control)
+                                                description=tr("k (D steps per G step)"), **labelled_control)
         self.batch_picker = widgets.Dropdown(options=sorted(set(BATCH_SIZES) | {batch_size}), value=batch_size,
-                                             description="batch size", **labelled_control)
-        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", **labelled_control)
+                                             description=tr("batch size"), **labelled_control)
+        self.seed_box = widgets.BoundedIntText(value=seed, min=0, max=10**6, description=tr("seed"),
+                                             **labelled_control)
         for control in (self.target_picker, self.lr_d_slider, self.lr_g_slider, self.d_steps_slider,
                         self.batch_picker, self.seed_box):
             control.observe(lambda _change: self.reset(), names="value")
         self.tick_picker = widgets.Dropdown(options=sorted(set(STEPS_PER_TICK) | {steps_per_tick}),
-                                            value=steps_per_tick, description="steps per tick", **labelled_control)
+                                            value=steps_per_tick, description=tr("steps per tick"),
+                                            **labelled_control)
         self.play, self.step_button, self.reset_button = run_buttons(self.step, self.reset)
         self.status, self.figure = widgets.HTML(), figure_image()
         self.widget = widgets.VBox([
             widgets.HBox([widgets.VBox([self.target_picker, *game_controls, self.d_steps_slider, self.batch_picker]),
                           widgets.VBox([self.lr_d_slider, self.lr_g_slider, self.seed_box, self.tick_picker])]),
-            widgets.HTML(f"<small>{RESETTING}</small>"),
+            widgets.HTML("<small>" + tr("Changing any setting above restarts training from step 0; <b>Reset</b> "
+                                        "restarts with the same settings.") + "</small>"),
             widgets.HBox([self.play, self.step_button, self.reset_button]),
             self.status,
             self.figure,
@@ -269,16 +276,17 @@ def check_training_settings(d_steps: int, batch_size: int, steps_per_tick: int, 
 
 def run_buttons(step: Callable[[], object], reset: Callable[[], None]):
     """Play (each forward tick calls ``step``), Step (calls ``step``) and Reset (calls ``reset``)."""
-    play = widgets.Play(value=0, min=0, max=10**6, step=1, interval=TICK_MS, description="play", show_repeat=False)
+    play = widgets.Play(value=0, min=0, max=10**6, step=1, interval=TICK_MS, description=tr("play"),
+                        show_repeat=False)
 
     def on_tick(change) -> None:
         if change["new"] > change["old"]:  # Play's stop button sends the value back to its minimum: no step
             step()
 
     play.observe(on_tick, names="value")
-    step_button = widgets.Button(description="Step", tooltip="train steps_per_tick steps, then redraw")
+    step_button = widgets.Button(description=tr("Step"), tooltip=tr("train steps_per_tick steps, then redraw"))
     step_button.on_click(lambda _button: step())
-    reset_button = widgets.Button(description="Reset", tooltip="back to step 0, same settings and seed")
+    reset_button = widgets.Button(description=tr("Reset"), tooltip=tr("back to step 0, same settings and seed"))
     reset_button.on_click(lambda _button: reset())
     return play, step_button, reset_button
 

@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from course.gan import EQUILIBRIUM_D, EQUILIBRIUM_D_LOSS, EQUILIBRIUM_G_LOSS
 from course.gan.measures import MODE_SAMPLES
 from course.gan.targets import GaussianMixture, Target
+from course.language import tr
 from course.widgets.display import figure_png
 
 GRID_SIDE = 60  # D is evaluated on GRID_SIDE x GRID_SIDE points in 2-D
@@ -74,7 +75,7 @@ class Readout:
 
     @property
     def trace_axis(self) -> str:
-        return "mean " + self.verdict.removesuffix("(x)")
+        return tr("mean {verdict}").format(verdict=self.verdict.removesuffix("(x)"))
 
 
 def game_readout(generator_loss_kind: str) -> Readout:
@@ -119,8 +120,8 @@ def _draw_2d(ax, fig, frame: Frame, readout: Readout) -> None:
                       vmin=0.0, vmax=1.0, cmap="PiYG", alpha=0.75, interpolation="bilinear")
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, ticks=(0.0, 0.5, 1.0))
     colorbar.set_label(readout.view)
-    ax.scatter(*frame.real.T.numpy(), s=4, color="darkgreen", label="real x")
-    ax.scatter(*frame.fake.T.numpy(), s=4, color="purple", label="fake G(z)")
+    ax.scatter(*frame.real.T.numpy(), s=4, color="darkgreen", label=tr("real x"))
+    ax.scatter(*frame.fake.T.numpy(), s=4, color="purple", label=tr("fake G(z)"))
     arrows = frame.field * frame.arrow_scale
     ax.quiver(*frame.arrow_points.T.numpy(), *arrows.T.numpy(), angles="xy", scale_units="xy", scale=1.0,
               width=0.004, color="black", alpha=0.7)
@@ -132,7 +133,7 @@ def _draw_2d(ax, fig, frame: Frame, readout: Readout) -> None:
 def _draw_1d(ax, frame: Frame, target: Target, readout: Readout) -> None:
     low, high = frame.bounds
     bins = np.linspace(low, high, 61)
-    for samples, color, label in ((frame.real, "darkgreen", "real x"), (frame.fake, "purple", "fake G(z)")):
+    for samples, color, label in ((frame.real, "darkgreen", tr("real x")), (frame.fake, "purple", tr("fake G(z)"))):
         # fakes outside the view pile up in the edge bins instead of vanishing
         density, _ = np.histogram(samples[:, 0].clamp(low, high).numpy(), bins=bins, density=True)
         ax.stairs(density, bins, fill=True, color=color, alpha=0.35, label=label)  # one artist, not 60 bars
@@ -140,7 +141,7 @@ def _draw_1d(ax, frame: Frame, target: Target, readout: Readout) -> None:
         ax.plot(frame.grid[:, 0].numpy(), target.density(frame.grid).numpy(), color="darkgreen", linewidth=1,
                 label="p_data")
     ax.set_xlim(low, high)
-    ax.set_ylabel("density")
+    ax.set_ylabel(tr("density"))
     twin = ax.twinx()
     twin.plot(frame.grid[:, 0].numpy(), frame.d_grid.numpy(), color="black", label=readout.view)
     if readout.probability:
@@ -156,12 +157,12 @@ def _draw_1d(ax, frame: Frame, target: Target, readout: Readout) -> None:
 
 def _draw_traces(loss_ax, d_ax, history, readout: Readout) -> None:
     loss_colors = ("tab:blue", "tab:orange")
-    for values, label, color in zip((history.d_loss, history.g_loss), ("D loss", "G loss"), loss_colors):
+    for values, label, color in zip((history.d_loss, history.g_loss), (tr("D loss"), tr("G loss")), loss_colors):
         loss_ax.plot(*block_means(values), color=color, linewidth=1, label=label)
     for nash, color in zip(readout.nash_losses, loss_colors):
         if nash is not None:
             loss_ax.axhline(nash[0], color=color, linestyle="--", linewidth=0.8, label=nash[1])
-    loss_ax.set_ylabel("loss")
+    loss_ax.set_ylabel(tr("loss"))
     loss_ax.legend(fontsize=7, ncol=2, loc="upper right")
     traced = ((history.real_verdict, readout.verdict, "darkgreen"), (history.fake_verdict, readout.fake_verdict, "purple"))
     for values, label, color in traced:
@@ -170,7 +171,7 @@ def _draw_traces(loss_ax, d_ax, history, readout: Readout) -> None:
         d_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle="--", linewidth=0.8, label="1/2")
         d_ax.set_ylim(0, 1)
         d_ax.set_yticks((0.0, 0.5, 1.0))
-    d_ax.set_xlabel("step")
+    d_ax.set_xlabel(tr("step"))
     d_ax.set_ylabel(readout.trace_axis)
     d_ax.legend(fontsize=7, ncol=3, loc="upper right")
 
@@ -184,7 +185,8 @@ def render_playground_png(frame: Frame, history, target: Target, readout: Readou
         _draw_1d(space, frame, target, readout)
     else:
         _draw_2d(space, fig, frame, readout)
-    space.set_title(f"{target.name} after {frame.steps} steps (arrows: -dl_G/dx)", fontsize=9)
+    space.set_title(tr("{target} after {steps} steps (arrows: -dl_G/dx)").format(target=target.name, steps=frame.steps),
+                    fontsize=9)
     space.legend(loc="upper left", fontsize=7)
     loss_ax, d_ax = fig.add_subplot(layout[0, 1]), fig.add_subplot(layout[1, 1])
     _draw_traces(loss_ax, d_ax, history, readout)
@@ -200,11 +202,12 @@ def status_html(values: dict, dim: int, readout: Readout = Readout()) -> str:
         text = "&mdash;" if value is None else str(value) if isinstance(value, int) else f"{value:.4f}"
         return f'<span data-key="{key}">{text}</span>'
 
-    distance = "Wasserstein-1" if dim == 1 else "sliced Wasserstein-1"
+    distance = "Wasserstein-1" if dim == 1 else tr("sliced Wasserstein-1")
     parts = [f"<b>{readout.game}</b>"] if readout.game else []
-    parts += [f"steps {number('steps')}", f"D loss {number('d_loss')}", f"G loss {number('g_loss')}",
+    parts += [tr("steps {steps}").format(steps=number("steps")), tr("D loss {loss}").format(loss=number("d_loss")),
+              tr("G loss {loss}").format(loss=number("g_loss")),
               f"{readout.verdict} {number('real_verdict')}", f"{readout.fake_verdict} {number('fake_verdict')}",
-              f"{distance} to the target {number('distance')}",
-              f"modes covered {number('modes_covered')} of {number('modes')}",
-              f"high-quality share {number('high_quality_share')}"]
+              tr("{distance} to the target {value}").format(distance=distance, value=number("distance")),
+              tr("modes covered {covered} of {modes}").format(covered=number("modes_covered"), modes=number("modes")),
+              tr("high-quality share {share}").format(share=number("high_quality_share"))]
     return f"<p style='font-family:monospace'>{' &middot; '.join(parts)}</p>"

@@ -18,6 +18,7 @@ import torch
 from course.gan.targets import TARGETS
 from course.gan_variants.trainer import VariantTrainer
 from course.gan_variants.variants import CGAN, EBGAN, VARIANTS, FeatureMatching, Variant, make_variant
+from course.language import tr
 from course.widgets.gan import GANPlayground
 from course.widgets.gan_figure import Readout, game_readout
 
@@ -41,7 +42,7 @@ def check_combination(variant: str, target: str) -> None:
 def view_name(variant: Variant) -> str:
     """What ``VariantTrainer.discriminator_view`` returns for ``variant``, named for the heat map."""
     if isinstance(variant, EBGAN):
-        return "minus energy -E(x)"  # low energy reads as "real"
+        return tr("minus energy -E(x)")  # low energy reads as "real"
     if isinstance(variant, CGAN):
         return "max_y D(x, y)"  # D under the class that makes x look most real
     return variant.verdict_name
@@ -50,8 +51,8 @@ def view_name(variant: Variant) -> str:
 def variant_readout(variant: Variant) -> Readout:
     """The figure's labels for ``variant``: topic 04's Nash lines where its losses are BCE, none for a critic."""
     if variant.verdict_name != Variant.verdict_name:
-        return Readout(verdict=variant.verdict_name, view=f"{view_name(variant)}, rescaled", probability=False,
-                       game=variant.name)
+        return Readout(verdict=variant.verdict_name, view=tr("{view}, rescaled").format(view=view_name(variant)),
+                       probability=False, game=variant.name)
     bce = game_readout("non-saturating")
     d_nash, g_nash = bce.nash_losses
     if isinstance(variant, FeatureMatching):
@@ -93,7 +94,7 @@ class VariantGame:
 
     def controls(self, style, layout, changed):
         self.variant_picker = widgets.Dropdown(options=list(VARIANTS), value=self.first_variant,
-                                               description="variant", style=style, layout=layout)
+                                               description=tr("variant"), style=style, layout=layout)
         self.changes_note = widgets.HTML()
         self._show_changes()
 
@@ -128,7 +129,7 @@ class VariantGame:
 
     def _show_changes(self) -> None:
         changes = html.escape(make_variant(self.variant).changes)
-        self.changes_note.value = f"<small>changes: {changes}</small>"
+        self.changes_note.value = "<small>" + tr("changes: {changes}").format(changes=changes) + "</small>"
 
 
 class VariantPlayground(GANPlayground):

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from course.autoencoders import VAE, classifier_verdicts, digit_pixels, train_vae
 from course.generative_ai import inpaint, mean_fill, missing_block, missing_pixel_error
+from course.language import tr
 from course.repro import seed_everything
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png
 
@@ -23,6 +24,19 @@ MASKS = {
 CELL_STYLE = "text-align:right;padding:0 .5em"
 
 
+def mask_choices() -> list[tuple[str, str]]:
+    """(label shown, name in MASKS) for the dropdown, the labels in the current language."""
+    labels = {"bottom half": tr("bottom half"), "top half": tr("top half"), "left half": tr("left half"),
+              "right half": tr("right half"), "centre 4x4": tr("centre 4x4")}
+    return [(labels.get(name, name), name) for name in MASKS]
+
+
+def panel_titles() -> dict[str, str]:
+    """The figure's panels (and the table's rows) by their English names, in the current language."""
+    return {"the digit": tr("the digit"), "what is seen": tr("what is seen"), "VAE inpainting": tr("VAE inpainting"),
+            "mean digit": tr("mean digit")}
+
+
 @functools.lru_cache(maxsize=2)
 def trained_vae(epochs: int = 60, seed: int = 0) -> VAE:
     """Lecture 08's VAE (8-D codes), trained once per process for these settings, in eval mode."""
@@ -33,15 +47,18 @@ def trained_vae(epochs: int = 60, seed: int = 0) -> VAE:
 
 
 def render_png(panels: dict[str, torch.Tensor], mask: torch.Tensor, dpi: int = 80) -> bytes:
-    """The digit as it is, as the model sees it (missing pixels hatched grey), and the two completions."""
+    """The digit as it is, as the model sees it (missing pixels hatched grey), and the two completions.
+
+    ``panels`` are keyed by their English names (the titles drawn are in the current language)."""
     fig = Figure(figsize=(7.2, 2.2), dpi=dpi)
+    titles = panel_titles()
     for index, (title, pixels) in enumerate(panels.items()):
         ax = fig.add_subplot(1, len(panels), index + 1)
         image = pixels.reshape(8, 8).clone()
         if title == "what is seen":
             image[~mask.reshape(8, 8).bool()] = 0.5
         ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(titles.get(title, title), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     return figure_png(fig)
@@ -49,7 +66,8 @@ def render_png(panels: dict[str, torch.Tensor], mask: torch.Tensor, dpi: int = 8
 
 def render_table_html(rows: list[tuple[str, str, float | None, tuple[int, float]]]) -> str:
     """One row per completion: its missing-pixel error and the classifier's verdict; ``data-key`` for the tests."""
-    header = "<tr><th></th><th>error on missing pixels</th><th>classifier sees</th><th>probability</th></tr>"
+    header = "<tr><th></th>" + "".join(f"<th>{title}</th>" for title in (
+        tr("error on missing pixels"), tr("classifier sees"), tr("probability"))) + "</tr>"
     body = ""
     for key, label, error, (digit, confidence) in rows:
         error_text = "&mdash;" if error is None else f"{error:.3f}"
@@ -84,15 +102,17 @@ class InpaintingExplorer(ShowsItsWidget):
                        "mean": missing_pixel_error(self.filled, x, mask)}
         self.figure.value = render_png({"the digit": x[0], "what is seen": x[0], "VAE inpainting": self.completed[0],
                                         "mean digit": self.filled[0]}, mask)
+        titles = panel_titles()
         self.table.value = render_table_html([
-            ("original", f"the digit (a {int(self.labels[self.index_slider.value])})", None, original),
-            ("inpainted", "VAE inpainting", self.errors["inpainted"], inpainted),
-            ("mean", "mean digit", self.errors["mean"], filled),
+            ("original", tr("the digit (a {digit})").format(digit=int(self.labels[self.index_slider.value])), None,
+             original),
+            ("inpainted", titles["VAE inpainting"], self.errors["inpainted"], inpainted),
+            ("mean", titles["mean digit"], self.errors["mean"], filled),
         ])
 
     def _build_controls(self, index: int, mask: str) -> None:
-        self.mask_dropdown = widgets.Dropdown(options=list(MASKS), value=mask, description="hide")
-        self.index_slider = widgets.IntSlider(value=index, min=0, max=len(self.digits) - 1, description="digit",
+        self.mask_dropdown = widgets.Dropdown(options=mask_choices(), value=mask, description=tr("hide"))
+        self.index_slider = widgets.IntSlider(value=index, min=0, max=len(self.digits) - 1, description=tr("digit"),
                                               continuous_update=False)
         self.figure = figure_image()
         self.table = widgets.HTML()

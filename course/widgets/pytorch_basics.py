@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from course.language import tr
 from course.pytorch_basics import FEATURES, OPTIMIZERS, LogisticRegression, eights_and_nines, evaluate, fit, standardise
 from course.repro import seed_everything
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
@@ -61,19 +62,21 @@ def render_losses_png(result: LoopResult, setting: LoopSetting, dpi: int = 80) -
     ax.plot(epochs, result.train_losses, marker="o", markersize=3)
     if all(0 < loss < float("inf") for loss in result.train_losses):
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean BCE on the training digits")
-    ax.set_title(f"{setting.optimizer}, lr {setting.lr:.3g}, batch {setting.batch_size}"
-                 + ("" if setting.zero_grad else ", zero_grad forgotten"), fontsize=10)
+    ax.set_xlabel(tr("epoch"))
+    ax.set_ylabel(tr("mean BCE on the training digits"))
+    batch = tr("all") if setting.batch_size == "all" else setting.batch_size
+    title = tr("{optimizer}, lr {lr:.3g}, batch {batch}").format(optimizer=setting.optimizer, lr=setting.lr,
+                                                                 batch=batch)
+    ax.set_title(title + ("" if setting.zero_grad else tr(", zero_grad forgotten")), fontsize=10)
     return figure_png(fig)
 
 
 def render_table_html(result: LoopResult) -> str:
     """The final numbers; each value cell carries its ``data-key`` for the tests."""
-    rows = (("first_loss", "training loss, first epoch", result.train_losses[0]),
-            ("last_loss", "training loss, last epoch", result.train_losses[-1]),
-            ("test_loss", "held-out loss", result.test_loss),
-            ("test_accuracy", "held-out accuracy", result.test_accuracy))
+    rows = (("first_loss", tr("training loss, first epoch"), result.train_losses[0]),
+            ("last_loss", tr("training loss, last epoch"), result.train_losses[-1]),
+            ("test_loss", tr("held-out loss"), result.test_loss),
+            ("test_accuracy", tr("held-out accuracy"), result.test_accuracy))
     cells = "".join(f'<tr><td>{label}</td><td data-key="{key}" style="{CELL_STYLE}">{value:.4f}</td></tr>'
                     for key, label, value in rows)
     return f"<table>{cells}</table>"
@@ -108,20 +111,21 @@ class LoopExplorer(ShowsItsWidget):
     def _build_controls(self, setting: LoopSetting) -> None:
         self.optimizer_buttons = widgets.ToggleButtons(options=list(OPTIMIZERS), value=setting.optimizer)
         self.lr_slider = widgets.FloatLogSlider(value=setting.lr, base=10, min=LEARNING_RATE_EXPONENTS[0],
-                                                max=LEARNING_RATE_EXPONENTS[1], step=0.25, description="lr",
+                                                max=LEARNING_RATE_EXPONENTS[1], step=0.25, description=tr("lr"),
                                                 continuous_update=False)
-        self.batch_dropdown = widgets.Dropdown(options=BATCH_SIZES, value=setting.batch_size, description="batch")
-        self.epochs_slider = widgets.IntSlider(value=setting.epochs, min=1, max=MAX_EPOCHS, description="epochs",
+        batch_choices = [(tr("all") if size == "all" else str(size), size) for size in BATCH_SIZES]
+        self.batch_dropdown = widgets.Dropdown(options=batch_choices, value=setting.batch_size, description=tr("batch"))
+        self.epochs_slider = widgets.IntSlider(value=setting.epochs, min=1, max=MAX_EPOCHS, description=tr("epochs"),
                                                continuous_update=False)
-        self.standardise_box = widgets.Checkbox(value=setting.standardised, description="standardised features")
-        self.zero_grad_box = widgets.Checkbox(value=setting.zero_grad, description="call optimizer.zero_grad()")
+        self.standardise_box = widgets.Checkbox(value=setting.standardised, description=tr("standardised features"))
+        self.zero_grad_box = widgets.Checkbox(value=setting.zero_grad, description=tr("call optimizer.zero_grad()"))
         self.table = widgets.HTML()
         self.figure = figure_image()
         for control in (self.optimizer_buttons, self.lr_slider, self.batch_dropdown, self.epochs_slider,
                         self.standardise_box, self.zero_grad_box):
             control.observe(self.refresh, names="value")
         self.widget = widgets.VBox([
-            labelled("optimiser", self.optimizer_buttons),
+            labelled(tr("optimiser"), self.optimizer_buttons),
             widgets.HBox([self.lr_slider, self.batch_dropdown, self.epochs_slider]),
             widgets.HBox([self.standardise_box, self.zero_grad_box]),
             widgets.HBox([self.figure, self.table]),

@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from course.language import tr
 from course.rnn_by_hand import ACTIVATIONS, RNNWeights, bptt, orthogonal_recurrence, rnn_cell
 from course.widgets.controls import control_value
 from course.widgets.display import ShowsItsWidget, figure_image, figure_png, labelled
@@ -36,7 +37,8 @@ def render_gradients_png(norms: list[float], scale: float, activation: str, dpi:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # t counts steps: no tick at t = 2.5
     ax.set_xlabel("t")
     ax.set_ylabel("|dL/ds_t|")
-    ax.set_title(f"gradient of the last step's loss ({activation}, scale {scale:.2f})")
+    title = tr("gradient of the last step's loss ({activation}, scale {scale:.2f})")
+    ax.set_title(title.format(activation=activation, scale=scale))
     return figure_png(fig)
 
 
@@ -149,11 +151,10 @@ class RNNStepper(ShowsItsWidget):
             cells += _number(f"o{k}", output)
             cells += _number(f"g{k}", None if norms is None else norms[k - 1].item())
             rows.append(f'<tr><td style="{CELL_STYLE}">{k}</td>{cells}</tr>')
-        loss = "" if self.loss is None else (
-            f'<p>L = &frac12;(o<sub>{self.t}</sub> &minus; y<sub>{self.t}</sub>)&sup2; = '
-            f'<span data-key="loss">{self.loss:.6g}</span> with y<sub>{self.t}</sub> = '
-            f'<span data-key="target">{self.targets[self.t - 1].item():.6g}</span></p>'
-        )
+        loss = "" if self.loss is None else "<p>" + tr(
+            "L = &frac12;(o<sub>{t}</sub> &minus; y<sub>{t}</sub>)&sup2; = {loss} with y<sub>{t}</sub> = {target}"
+        ).format(t=self.t, loss=f'<span data-key="loss">{self.loss:.6g}</span>',
+                 target=f'<span data-key="target">{self.targets[self.t - 1].item():.6g}</span>') + "</p>"
         return f"<table><tr>{header}</tr>{''.join(rows)}</table>{loss}"
 
     def refresh(self) -> None:
@@ -161,20 +162,22 @@ class RNNStepper(ShowsItsWidget):
         norms = self.gradient_norms()
         self.plot.value = b"" if norms is None else render_gradients_png(norms.tolist(), self.scale, self.activation)
         self.plot.layout.display = None if norms is not None else "none"
-        self.status.value = f"t = {self.t} of {len(self.inputs)}"
+        self.status.value = tr("t = {t} of {length}").format(t=self.t, length=len(self.inputs))
 
     def _build_controls(self, scale: float, activation: str) -> None:
         self.scale_slider = widgets.FloatSlider(
-            value=scale, min=min(0.1, scale), max=max(2.0, scale), step=0.05, description="W scale",
+            value=scale, min=min(0.1, scale), max=max(2.0, scale), step=0.05, description=tr("W scale"),
             continuous_update=False, readout_format=".2f",
         )
-        self.activation_picker = widgets.ToggleButtons(options=list(ACTIVATIONS), value=activation,
+        labels = {"identity": tr("identity")}  # tanh and relu are names
+        self.activation_picker = widgets.ToggleButtons(options=[(labels.get(name, name), name) for name in ACTIVATIONS],
+                                                       value=activation,
                                                        style={"button_width": "6em"})
         for control in (self.scale_slider, self.activation_picker):
             control.observe(lambda _change: self.recompute(), names="value")
-        self.step_button = widgets.Button(description="Step", button_style="primary")
-        self.backward_button = widgets.Button(description="Backward", button_style="info")
-        self.reset_button = widgets.Button(description="Reset", button_style="warning")
+        self.step_button = widgets.Button(description=tr("Step"), button_style="primary")
+        self.backward_button = widgets.Button(description=tr("Backward"), button_style="info")
+        self.reset_button = widgets.Button(description=tr("Reset"), button_style="warning")
         self.step_button.on_click(lambda _b: self.step())
         self.backward_button.on_click(lambda _b: self.backward())
         self.reset_button.on_click(lambda _b: self.reset())

@@ -13,21 +13,28 @@ from numbers import Number
 
 import ipywidgets as widgets
 
-NOTE = ("A still of the explorer as the cell left it. Its controls are live when you run this notebook in "
-        "JupyterLab (<code>python -m course.workspace --open</code>).")
+from course.language import tr
+
+
+def note() -> str:
+    """The line under a still saying where its controls come alive, in the kit's current language."""
+    return tr("A still of the explorer as the cell left it. Its controls are live when you run this notebook in "
+              "JupyterLab (<code>python -m course.workspace --open</code>).")
+
+
+NOTE = note()  # as it reads in the language of the import (still_html asks again each time)
 
 # Controls look inert: a still cannot be moved, and should not invite a click.
 CONTROL_STYLE = ("display:inline-block;padding:2px 8px;border:1px solid #d0d0d0;border-radius:3px;"
                  "background:#f5f5f5;color:#555;font-size:0.9em;white-space:nowrap")
 ROW_STYLE = "display:flex;flex-direction:row;flex-wrap:wrap;gap:6px 12px;align-items:flex-start"
 COLUMN_STYLE = "display:flex;flex-direction:column;gap:6px;align-items:flex-start"
-GENERIC_ALT = "the explorer's figure"
 
 
 def still_html(widget: widgets.Widget) -> str:
     """``widget`` and everything inside it as static HTML, followed by a note on where it comes alive."""
     return (f'<div class="course-widget-still">{_still(widget)}'
-            f'<p class="course-widget-still-note" style="color:#666"><small>{NOTE}</small></p></div>')
+            f'<p class="course-widget-still-note" style="color:#666"><small>{note()}</small></p></div>')
 
 
 def _still(widget: widgets.Widget) -> str:
@@ -70,7 +77,7 @@ def _image(image: widgets.Image) -> str:
         source = image.value.decode()
     else:
         source = f"data:image/{image.format};base64,{base64.b64encode(image.value).decode('ascii')}"
-    alt = getattr(image, "description", "") or GENERIC_ALT
+    alt = getattr(image, "description", "") or tr("the explorer's figure")
     return f'<img src="{html.escape(source)}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
 
 
@@ -86,7 +93,7 @@ def _control(control: widgets.ValueWidget) -> str:
     if value is None:
         return ""
     description = getattr(control, "description", "")
-    text = f"{description}: {value}" if description else value
+    text = tr("{description}: {value}").format(description=description, value=value) if description else value
     return f'<span style="{CONTROL_STYLE}">{html.escape(text)}</span>'
 
 
@@ -96,7 +103,7 @@ def _value_text(control: widgets.ValueWidget) -> str | None:
         return ", ".join(label) if isinstance(label, tuple) else label or ""
     value = control.value
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return tr("on") if value else tr("off")
     if isinstance(value, Number):
         readout_format = getattr(control, "readout_format", "")
         return format(value, readout_format) if readout_format else str(value)
