@@ -26,6 +26,7 @@ from torch import nn
 from course.data import digits
 from course.digit_quality import digits_classifier, score_generated
 from course.image_data import to_unit_range, upscale_digits
+from course.language import tr
 from course.pytorch_basics import minibatch_descent
 from course.repro import single_cpu_thread
 
@@ -240,9 +241,12 @@ def score_samples(model: str, pixels: torch.Tensor, seed: int = 0) -> SampleScor
 
 def score_table(scores: list[SampleScore], real_sharpness: float) -> str:
     """One row per model, with the real digits' sharpness in the header."""
-    header = (f"{'model':<28}{'sharpness':>10}{'confident':>11}{'classes':>9}{'smallest class':>16}"
-              f"{'Fréchet distance':>18}")
-    lines = [header, f"{'(real digits)':<28}{real_sharpness:>10.3f}", "-" * len(header)]
+    model_head, sharpness_head, confident_head = tr("model"), tr("sharpness"), tr("confident")
+    classes_head, smallest_head, frechet_head = tr("classes"), tr("smallest class"), tr("Fréchet distance")
+    header = (f"{model_head:<28}{sharpness_head:>10}{confident_head:>11}{classes_head:>9}{smallest_head:>16}"
+              f"{frechet_head:>18}")
+    real = tr("(real digits)")
+    lines = [header, f"{real:<28}{real_sharpness:>10.3f}", "-" * len(header)]
     for score in scores:
         lines.append(f"{score.model:<28}{score.sharpness:>10.3f}{score.confident_share:>11.1%}"
                      f"{score.classes_covered:>6d}/10{score.smallest_class:>16d}{score.frechet_distance:>18.1f}")

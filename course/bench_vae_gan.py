@@ -21,6 +21,7 @@ import torch
 
 from course.autoencoders import VAE, SampleScore, digit_pixels, score_samples, score_table, sharpness, train_vae
 from course.gan_variants import DigitsTarget, VariantTrainer
+from course.language import tr
 from course.repro import pick_device, seed_everything
 from course.shipped import RESULTS, read_json, write_json
 
@@ -76,7 +77,8 @@ def seeded_table(by_seed: dict[int, list[SampleScore]], real_sharpness: float) -
     """:func:`course.autoencoders.score_table` with a seed column: one row per (seed, model)."""
     tables = {seed: score_table(scores, real_sharpness).splitlines() for seed, scores in by_seed.items()}
     header, real, rule = next(iter(tables.values()))[:3]
-    lines = [f"seed  {header}", f"      {real}", f"------{rule}"]
+    seed_head = tr("seed")
+    lines = [f"{seed_head:<6}{header}", f"      {real}", f"------{rule}"]
     lines += [f"{seed:<6}{line}" for seed, table in tables.items() for line in table[3:]]
     return "\n".join(lines)
 

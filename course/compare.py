@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import torch
 
+from course.language import tr, translate_message
+
 SHOWN = 3  # mismatches spelled out; the count and the largest difference cover the rest
 
 
@@ -28,14 +30,17 @@ def assert_close(actual, expected, what: str, *, rtol: float = 1e-5, atol: float
     A wrong type, dtype or shape is said as such rather than compared.
     """
     expected = torch.as_tensor(expected)
+    what = translate_message(str(what))  # the lab's description, in the student's language when it has a translation
     if not isinstance(actual, torch.Tensor):
         if isinstance(actual, (int, float)) and expected.dim() == 0:
             actual = torch.tensor(actual, dtype=expected.dtype)
         else:
-            raise AssertionError(f"{what}: expected a tensor, got {_kind(actual)}")
+            raise AssertionError(tr("{what}: expected a tensor, got {kind}").format(what=what, kind=_kind(actual)))
     if actual.dtype != expected.dtype:
-        raise AssertionError(f"{what}: got dtype {_dtype(actual)}, expected {_dtype(expected)}")
-    wrong_shape = AssertionError(f"{what}: got shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+        raise AssertionError(tr("{what}: got dtype {got}, expected {expected}").format(
+            what=what, got=_dtype(actual), expected=_dtype(expected)))
+    wrong_shape = AssertionError(tr("{what}: got shape {got}, expected {expected}").format(
+        what=what, got=tuple(actual.shape), expected=tuple(expected.shape)))
     try:
         torch.broadcast_shapes(actual.shape, expected.shape)
     except RuntimeError:
@@ -50,27 +55,32 @@ def assert_close(actual, expected, what: str, *, rtol: float = 1e-5, atol: float
 
 def _mismatch_message(actual, expected, what, rtol, atol, labels) -> str:
     if actual.dim() == 0:
-        return f"{what}: got {_number(actual)}, expected {_number(expected)}"
+        return tr("{what}: got {got}, expected {expected}").format(what=what, got=_number(actual),
+                                                                   expected=_number(expected))
     close = torch.isclose(actual, expected, rtol=rtol, atol=atol)
     wrong = (~close).nonzero().tolist()
     gaps = (actual.to(torch.float64) - expected.to(torch.float64)).abs()
     worst = tuple(int(i) for i in torch.unravel_index(gaps.nan_to_num(nan=float("inf")).argmax(), actual.shape))
-    shown = "; ".join(f"{_location(index, labels)}: got {_number(actual[index])}, expected {_number(expected[index])}"
-                      for index in map(tuple, wrong[:SHOWN]))
-    more = f"; and {len(wrong) - SHOWN} more" if len(wrong) > SHOWN else ""
-    return (f"{what}: {len(wrong)} of {actual.numel()} values differ; {shown}{more} "
-            f"(largest difference {_number(gaps[worst])} at {_location(worst, labels)}; "
-            f"{_tolerance(rtol, atol)})")
+    shown = "; ".join(tr("{where}: got {got}, expected {expected}").format(
+        where=_location(index, labels), got=_number(actual[index]), expected=_number(expected[index]))
+        for index in map(tuple, wrong[:SHOWN]))
+    more = tr("; and {count} more").format(count=len(wrong) - SHOWN) if len(wrong) > SHOWN else ""
+    return tr("{what}: {wrong} of {total} values differ; {shown}{more} (largest difference {largest} at {where}; "
+              "{tolerance})").format(what=what, wrong=len(wrong), total=actual.numel(), shown=shown, more=more,
+                                     largest=_number(gaps[worst]), where=_location(worst, labels),
+                                     tolerance=_tolerance(rtol, atol))
 
 
 def _tolerance(rtol: float, atol: float) -> str:
-    return "they must be equal" if rtol == atol == 0 else f"allowed: {atol:g} + {rtol:g} x |expected|"
+    if rtol == atol == 0:
+        return tr("they must be equal")
+    return tr("allowed: {atol:g} + {rtol:g} x |expected|").format(atol=atol, rtol=rtol)
 
 
 def _location(index: tuple[int, ...], labels) -> str:
     if labels is not None and len(index) == 1:
         return str(labels[index[0]])
-    return f"index {index[0]}" if len(index) == 1 else f"index {index}"
+    return tr("index {index}").format(index=index[0] if len(index) == 1 else index)
 
 
 def _number(value: torch.Tensor) -> str:
@@ -83,4 +93,4 @@ def _dtype(tensor: torch.Tensor) -> str:
 
 
 def _kind(value) -> str:
-    return "None" if value is None else f"a {type(value).__name__}"
+    return "None" if value is None else tr("a {type_name}").format(type_name=type(value).__name__)

@@ -12,6 +12,8 @@ import io
 
 import torch
 
+from course.language import tr
+
 # scikit-learn is imported by the loaders that use it, not here: it takes about a second, which every kernel that
 # imports this module (most labs, every lecture) would otherwise pay for the midges or the Zen of Python too
 
@@ -20,7 +22,7 @@ import torch
 # and 3 unlabelled midges below are the classic midge-classification exercise (蠓虫分类问题), set as Problem A of
 # the 1989 Mathematical Contest in Modeling (COMAP) from the biologists Grogan and Wirth's measurements of the two
 # species. Columns are (wing, antenna), the order in which the slides feed the network.
-MIDGE_FEATURES = ("wing length (mm)", "antenna length (mm)")
+MIDGE_FEATURES = (tr("wing length (mm)"), tr("antenna length (mm)"))  # axis labels, in the language of the import
 MIDGE_CLASSES = ("Af", "Apf")
 MIDGE_TARGETS = (0.1, 0.9)  # the outputs the slides ask the network to produce
 _MIDGE_AF = [

@@ -24,6 +24,7 @@ from course import digit_quality
 from course.dcgan_config import TrainConfig
 from course.dcgan_samples import SCORED_SAMPLES, sample_quality
 from course.dcgan_train import DCGANTraining
+from course.language import tr
 from course.repro import available_cores
 from course.shipped import RESULTS, read_json, write_json
 
@@ -90,10 +91,11 @@ def ablation_table(payload: dict) -> str:
     the payload but not printed: they depend on what else the machine was doing while the table was made.)"""
     real = payload["real"]
     rows = [(row["options"], row["change"], row) for row in payload["rows"]]
-    rows.append(("real training digits, 1,000", "(course.digit_quality.real_baseline)", real))
-    header = ("run: python -m course.dcgan_train --score with", "adds")
+    rows.append((tr("real training digits, 1,000"), "(course.digit_quality.real_baseline)", real))
+    header = (tr("run: python -m course.dcgan_train --score with"), tr("adds"))
     run_width, adds_width = (max(len(text) for text in column) for column in zip(header, *[row[:2] for row in rows]))
-    lines = [f"{header[0]:<{run_width}} {header[1]:<{adds_width}} {'confident':>9}  {'classes':>7}  {'Fréchet':>7}"]
+    confident, classes, frechet = tr("confident"), tr("classes"), tr("Fréchet")
+    lines = [f"{header[0]:<{run_width}} {header[1]:<{adds_width}} {confident:>9}  {classes:>7}  {frechet:>7}"]
     lines.append("-" * len(lines[0]))
     for options, change, scores in rows:
         lines.append(f"{options:<{run_width}} {change:<{adds_width}} {scores['confident']:>9.1%}  "

@@ -10,6 +10,7 @@ from torch import nn
 
 from course.dcgan import NATIVE_DIGITS_SIZE
 from course.image_data import upscale_tanh_digits
+from course.language import tr
 
 GRID_SIDE = 8  # the sample grid is 8 x 8 = 64 images of G(fixed_noise)
 SCORED_SAMPLES = 1000
@@ -65,13 +66,15 @@ def quality_report(training, samples: int = SCORED_SAMPLES, seed: int = SCORE_SE
     """:func:`sample_quality` beside the real training digits' figures, as text."""
     config = training.config
     if config.dataset != "digits" or config.image_size not in (NATIVE_DIGITS_SIZE, 32):
-        return f"quality: the digits scorer reads digits at 8x8 or 32x32, not {config.dataset} at {config.image_size}"
+        return tr("quality: the digits scorer reads digits at 8x8 or 32x32, not {dataset} at {size}").format(
+            dataset=config.dataset, size=config.image_size)
     try:
         from course import digit_quality
     except ImportError:
-        return "quality: course.digit_quality is not available in this checkout"
+        return tr("quality: course.digit_quality is not available in this checkout")
     report = sample_quality(training, samples, seed)
     baseline = digit_quality.real_baseline(samples)
-    return (f"quality of {samples} samples: {report}\n"
-            f"real training digits, {samples} scored alike: {baseline.confident_share:.1%} confident, "
-            f"{baseline.classes_covered}/10 classes, Fréchet distance {baseline.frechet_distance:.2f}")
+    return tr("quality of {samples} samples: {report}\nreal training digits, {samples} scored alike: {share:.1%} "
+              "confident, {covered}/10 classes, Fréchet distance {distance:.2f}").format(
+        samples=samples, report=report, share=baseline.confident_share, covered=baseline.classes_covered,
+        distance=baseline.frechet_distance)

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.image_data import digits_images
+from course.language import tr
 from course.repro import pick_device, single_cpu_thread
 from course.shipped import RESULTS, read_torch, write_torch
 from course.training import predict_classes, train_epochs
@@ -275,9 +276,11 @@ class QualityReport:
     real_frechet_distance: float
 
     def __str__(self) -> str:
-        return (f"{self.confident_share:.1%} of {self.samples} samples confident (p > {CONFIDENCE_THRESHOLD}), "
-                f"{self.classes_covered}/{CLASSES} classes covered, Fréchet distance "
-                f"{self.frechet_distance:.2f}")  # real_baseline gives real digits' figures at the same sample size
+        # real_baseline gives real digits' figures at the same sample size
+        return tr("{share:.1%} of {samples} samples confident (p > {threshold}), {covered}/{classes} classes covered, "
+                  "Fréchet distance {distance:.2f}").format(
+            share=self.confident_share, samples=self.samples, threshold=CONFIDENCE_THRESHOLD,
+            covered=self.classes_covered, classes=CLASSES, distance=self.frechet_distance)
 
 
 def _halves(count: int) -> tuple[torch.Tensor, torch.Tensor]:

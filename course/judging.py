@@ -49,6 +49,7 @@ import pkgutil
 import sys
 from unittest import mock
 
+from course.language import translate_message
 # The measures the labs' tests run where the student's code runs; the tests import them from here, with the rules.
 from course.probes import call_and_compare_arguments, log_inputs, logged_inputs, weighted_backward  # noqa: F401
 
@@ -132,10 +133,12 @@ def forbid(*targets: str, message: str):
     """Inside this block, each target raises ``AssertionError(message)`` when called.
 
     A target is a dotted path (``"torch.sigmoid"``, ``"torch.Tensor.sigmoid"``) or the bare name of a
-    function the notebook defines (``"conv2d_loops"``).
+    function the notebook defines (``"conv2d_loops"``). The message is the student's to read: a rule passes it
+    through ``tr``, and one the catalogue holds as written (a test cell's own) is translated here.
     """
     if not targets:
         raise ValueError("forbid() needs at least one target")
+    message = translate_message(message)
     if _in_judge:
         _forbidden_here.extend((target, message) for target in targets)
         try:

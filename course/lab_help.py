@@ -5,13 +5,16 @@ instead of a bare ``NameError: name 'sigmoid' is not defined``.
 
 from __future__ import annotations
 
+from course.language import tr
+
 
 def missing_name_hint(name: str) -> str:
     """The advice for a test that needs ``name`` before any cell has defined it."""
-    return (f"Hint: `{name}` is not defined yet. Run the cell that defines it first (an exercise's function: the "
-            f"exercise cell just above this test; `torch` and the other imports: the set-up cell at the top), then "
-            f"this cell again. After a kernel restart, Run > Run All Above Selected Cell runs every cell before this "
-            f"one. If you did run that cell, look at its output: an error there stopped it before it defined `{name}`.")
+    return tr("Hint: `{name}` is not defined yet. Run the cell that defines it first (an exercise's function: the "
+              "exercise cell just above this test; `torch` and the other imports: the set-up cell at the top), then "
+              "this cell again. After a kernel restart, Run > Run All Above Selected Cell runs every cell before this "
+              "one. If you did run that cell, look at its output: an error there stopped it before it defined "
+              "`{name}`.").format(name=name)
 
 
 def explain_missing_names(shell=None) -> None:

@@ -28,6 +28,7 @@ from torch import nn
 
 from course.autoencoders import VAE
 from course.gan import alternating_step
+from course.language import tr
 from course.repro import single_cpu_thread
 
 _calls: list[dict] = []  # one entry per call of a recording stand-in, since recorded_training last cleared it
@@ -111,8 +112,9 @@ def load_in_order(module: nn.Module, values: list[torch.Tensor], name: str) -> n
     expected = module.state_dict()
     shapes = [tuple(value.shape) for value in values]
     expected_shapes = [tuple(value.shape) for value in expected.values()]
-    assert shapes == expected_shapes, (f"the {name}'s weights and statistics have the shapes {shapes}, expected those "
-                                       f"of the prescribed stack {expected_shapes}")
+    assert shapes == expected_shapes, tr("the {name}'s weights and statistics have the shapes {shapes}, expected "
+                                         "those of the prescribed stack {expected}").format(
+        name=name, shapes=shapes, expected=expected_shapes)
     module.load_state_dict(dict(zip(expected, values)))
     return module
 

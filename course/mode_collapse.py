@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from course.gan.benchmark import CoverageRun, measure_mode_coverage
 from course.gan.targets import grid_2d, ring_2d
+from course.language import tr
 from course.shipped import RESULTS, read_json, write_json
 
 SETTINGS = {"non-saturating, k=1": dict(generator_loss_kind="non-saturating", d_steps=1),
@@ -30,7 +31,7 @@ def collapse_benchmark(steps: int = FULL_STEPS, seeds=range(FULL_SEEDS),
     """One :class:`course.gan.benchmark.CoverageRun` per (target, setting): ring first, then grid, settings in order."""
     runs = [(target, label, options) for target in (ring_2d(), grid_2d()) for label, options in SETTINGS.items()]
     return [measure_mode_coverage(target, label, steps, seeds, **options, **PLAYERS, device=device)
-            for target, label, options in tqdm(runs, desc="GANs trained", unit="setting")]
+            for target, label, options in tqdm(runs, desc=tr("GANs trained"), unit="setting")]
 
 
 def compute() -> tuple[list[dict], dict]:

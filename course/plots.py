@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from course.gan import EQUILIBRIUM_D, EQUILIBRIUM_D_LOSS, EQUILIBRIUM_G_LOSS, generator_loss
+from course.language import tr
 
 
 def plot_decision_boundary(
@@ -35,11 +36,12 @@ def plot_decision_boundary(
     return ax
 
 
-def plot_loss_curve(ax, losses: Sequence[float], label: str = "training loss", log_scale: bool = True):
-    """The loss after each step, on a log axis by default (losses shrink by orders of magnitude)."""
-    ax.plot(np.arange(1, len(losses) + 1), losses, label=label)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+def plot_loss_curve(ax, losses: Sequence[float], label: str | None = None, log_scale: bool = True):
+    """The loss after each step, on a log axis by default (losses shrink by orders of magnitude); ``label``
+    defaults to "training loss" in the kit's language."""
+    ax.plot(np.arange(1, len(losses) + 1), losses, label=tr("training loss") if label is None else label)
+    ax.set_xlabel(tr("step"))
+    ax.set_ylabel(tr("loss"))
     if log_scale and len(losses) and min(losses) > 0:
         ax.set_yscale("log")
     ax.legend()
@@ -58,15 +60,15 @@ def plot_generator_loss_gradients(axes, points: int = 400):
     (saturating,) = torch.autograd.grad(generator_loss(logits, "saturating") * points, logits)
     (non_saturating,) = torch.autograd.grad(generator_loss(logits, "non-saturating") * points, logits)
     loss_ax, gradient_ax = axes
-    loss_ax.plot(d_fake, torch.log1p(-d_fake), label="saturating: log(1 − D(G(z)))")
-    loss_ax.plot(d_fake, -torch.log(d_fake), label="non-saturating: −log D(G(z))")
-    loss_ax.set_ylabel("generator loss (per example)")
+    loss_ax.plot(d_fake, torch.log1p(-d_fake), label=tr("saturating: log(1 − D(G(z)))"))
+    loss_ax.plot(d_fake, -torch.log(d_fake), label=tr("non-saturating: −log D(G(z))"))
+    loss_ax.set_ylabel(tr("generator loss (per example)"))
     loss_ax.set_ylim(-5, 5)
-    gradient_ax.plot(d_fake, saturating.abs(), label="saturating: |∂/∂s| = D(G(z))")
-    gradient_ax.plot(d_fake, non_saturating.abs(), label="non-saturating: |∂/∂s| = 1 − D(G(z))")
+    gradient_ax.plot(d_fake, saturating.abs(), label=tr("saturating: |∂/∂s| = D(G(z))"))
+    gradient_ax.plot(d_fake, non_saturating.abs(), label=tr("non-saturating: |∂/∂s| = 1 − D(G(z))"))
     gradient_ax.axvspan(0, 0.1, color="gray", alpha=0.15)
-    gradient_ax.text(0.02, 0.5, "early training:\nD rejects fakes", fontsize=9)
-    gradient_ax.set_ylabel("gradient w.r.t. D's logit s")
+    gradient_ax.text(0.02, 0.5, tr("early training:\nD rejects fakes"), fontsize=9)
+    gradient_ax.set_ylabel(tr("gradient w.r.t. D's logit s"))
     for ax in axes:
         ax.set_xlabel("D(G(z))")
         ax.legend(fontsize=9)
@@ -93,12 +95,12 @@ def plot_gan_history(loss_ax, probability_ax, history, width: int = 50,
     loss_ax.axhline(EQUILIBRIUM_D_LOSS, color="gray", linestyle=":",
                     label=f"2 log 2, {'log 2' if g_equilibrium > 0 else '-log 2'}")
     loss_ax.axhline(g_equilibrium, color="gray", linestyle=":")
-    loss_ax.set_title(f"losses (moving average of {width} steps)", fontsize=10)
-    probability_ax.plot(moving_average(history.real_verdict, width), label="mean D(x), real")
-    probability_ax.plot(moving_average(history.fake_verdict, width), label="mean D(G(z)), fake")
+    loss_ax.set_title(tr("losses (moving average of {width} steps)").format(width=width), fontsize=10)
+    probability_ax.plot(moving_average(history.real_verdict, width), label=tr("mean D(x), real"))
+    probability_ax.plot(moving_average(history.fake_verdict, width), label=tr("mean D(G(z)), fake"))
     probability_ax.axhline(EQUILIBRIUM_D, color="gray", linestyle=":")
     probability_ax.set_ylim(0, 1)
-    probability_ax.set_title("the discriminator's verdicts", fontsize=10)
+    probability_ax.set_title(tr("the discriminator's verdicts"), fontsize=10)
     for ax in (loss_ax, probability_ax):
-        ax.set_xlabel("step")
+        ax.set_xlabel(tr("step"))
         ax.legend(fontsize=8)

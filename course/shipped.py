@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from course.language import tr
+
 SHIPPED_DIR = Path(__file__).with_name("shipped")
 
 
@@ -80,8 +82,8 @@ def provenance(result: ShippedResult, seconds: float, settings: dict) -> dict:
 def describe(made: dict) -> str:
     """One line on where a shipped result came from, for a lecture to print beside it."""
     minutes = made["seconds"] / 60
-    return (f"shipped result, made on {made['date']} with torch {made['torch']} in {minutes:.1f} min; "
-            f"`{made['command']}` makes it again")
+    return tr("shipped result, made on {date} with torch {torch} in {minutes:.1f} min; `{command}` makes it "
+              "again").format(date=made["date"], torch=made["torch"], minutes=minutes, command=made["command"])
 
 
 def refresh(name: str) -> Path:

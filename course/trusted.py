@@ -27,6 +27,7 @@ from course import loop_record, rnn
 from course.cnn import DigitsCNN
 from course.dcgan import dcgan_weights_init
 from course.gan import alternating_step
+from course.language import tr
 from course.references import torch_221, torch_mlp
 from course.rnn import RNNWeights
 
@@ -38,8 +39,8 @@ class NotLent(RuntimeError):
     """A trusted function was called by a notebook's answer rather than lent by a test."""
 
     def __init__(self, name: str):
-        super().__init__(f"course.trusted.{name} stands in for an earlier exercise while a test judges a later one; "
-                         "it is not an answer: write your own")
+        super().__init__(tr("course.trusted.{name} stands in for an earlier exercise while a test judges a later "
+                            "one; it is not an answer: write your own").format(name=name))
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from course.gan.benchmark import CoverageRun, measure_mode_coverage
 from course.gan.targets import grid_2d, ring_2d
 from course.gan_variants.trainer import VariantTrainer
 from course.gan_variants.variants import VARIANTS
+from course.language import tr
 from course.repro import available_cores, pick_device
 from course.shipped import RESULTS, read_torch, write_torch
 
@@ -84,7 +85,7 @@ def variant_tables(steps: int = FULL_STEPS, seeds=range(FULL_SEEDS), device: tor
     jobs = [(setting, seed) for setting in settings() for seed in seeds]
     device = pick_device() if device is None else torch.device(device)
     workers = available_cores() if workers is None else workers
-    progress = dict(total=len(jobs), desc="GANs trained", unit="seed")
+    progress = dict(total=len(jobs), desc=tr("GANs trained"), unit="seed")
     if device.type == "cpu" and workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_train_on_one_thread, setting, steps, seed) for setting, seed in jobs]

@@ -11,6 +11,7 @@ from course.gan.measures import MODE_SAMPLES, mode_coverage
 from course.gan.seeds import SEED_OFFSETS
 from course.gan.targets import GaussianMixture
 from course.gan.training import GANTrainer
+from course.language import tr
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,16 @@ def coverage_table(runs: list[CoverageRun], published=()) -> str:
     """A plain-text table of :class:`CoverageRun` results, target by target: means over seeds with the per-seed
     modes, then the target's ``published`` rows (``course.gan_variants.papers.PUBLISHED``, from another setting)."""
     width = max([26] + [len(run.label) for run in runs] + [len(row.method) for row in published]) + 1
-    header = f"{'target':<7}{'method':<{width}}{'source':<23}{'modes covered':>14}{'high quality':>14}   per seed"
+    target_head, method_head, source_head = tr("target"), tr("method"), tr("source")
+    covered_head, quality_head, seeds_head = tr("modes covered"), tr("high quality"), tr("per seed")
+    header = (f"{target_head:<7}{method_head:<{width}}{source_head:<23}{covered_head:>14}{quality_head:>14}   "
+              f"{seeds_head}")
+    ours_source = tr("this notebook")
     lines = [header, "-" * len(header)]
     for target in dict.fromkeys(run.target for run in runs):
         ours = [run for run in runs if run.target == target]
         for run in ours:
-            lines.append(f"{target:<7}{run.label:<{width}}{'this notebook':<23}{run.mean_modes_covered:>8.1f} / "
+            lines.append(f"{target:<7}{run.label:<{width}}{ours_source:<23}{run.mean_modes_covered:>8.1f} / "
                          f"{run.modes:<3}{run.mean_high_quality_share:>14.1%}   {', '.join(map(str, run.modes_covered))}")
         for row in (row for row in published if row.target == target):
             lines.append(f"{target:<7}{row.method:<{width}}{row.source:<23}{row.modes_covered:>8.1f} / "

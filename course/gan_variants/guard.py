@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from course.judging import forbid
+from course.language import tr
 
 
 def reference_guard() -> None:
@@ -17,4 +18,4 @@ def course_variants_disabled():
     reaches them (:func:`course.judging.forbid` of the guard each of them calls first): where the tests
     run, in the judge or in the student's kernel."""
     return forbid("course.gan_variants.guard.reference_guard",
-                  message="write this yourself instead of calling course.gan_variants")
+                  message=tr("write this yourself instead of calling course.gan_variants"))

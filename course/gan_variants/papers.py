@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from course.gan.benchmark import CoverageRun
+from course.language import tr
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class PublishedCoverage:
     method: str
     modes_covered: float
     high_quality_share: float
-    source: str = "VEEGAN T1, its setting"
+    source: str = tr("VEEGAN T1, its setting")  # the language the kit speaks when it is imported
 
 
 # Srivastava et al. (2017), VEEGAN, Table 1: 2,500 samples, high quality = within 3 standard deviations of the
@@ -31,23 +32,22 @@ PUBLISHED = (
     PublishedCoverage("grid", "Unrolled GAN", 23.6, 0.16),
     PublishedCoverage("grid", "VEEGAN", 24.6, 0.40),
 )
-# The published rows share the benchmark's definitions, not its setting: the kit does not reproduce the papers'
-# networks, optimisers or training lengths, so the rows are context and never ranked against ours.
-PUBLISHED_SETTING_NOTE = (
-    "The published rows share this benchmark's definitions (2,500 samples, 3 standard deviations, five runs) but "
-    "not its setting: the papers trained their own networks with their own optimisers for their own number of "
-    "steps. The plain GAN shows that the two settings are different games: the paper's covered {paper_gan} of the "
-    "ring's 8 modes, this kit's {ours}. So the rows are context; ranking a method above or below them would "
-    "compare settings, not methods."
-)
 
 
 def published_setting_note(runs: list[CoverageRun]) -> str:
-    """What the published rows share with ``runs`` and what they do not, with the plain GAN's ring coverage in both."""
+    """What the published rows share with ``runs`` and what they do not, with the plain GAN's ring coverage in both.
+
+    The published rows share the benchmark's definitions, not its setting: the kit does not reproduce the papers'
+    networks, optimisers or training lengths, so the rows are context and never ranked against ours."""
     paper_gan = next(p.modes_covered for p in PUBLISHED if p.target == "ring" and p.method == "GAN")
     vanilla = _run_labelled(runs, "ring", "vanilla")
-    ours = f"{vanilla.mean_modes_covered:.1f}" if vanilla is not None else "(no vanilla ring run here)"
-    return PUBLISHED_SETTING_NOTE.format(paper_gan=f"{paper_gan:.0f}", ours=ours)
+    ours = f"{vanilla.mean_modes_covered:.1f}" if vanilla is not None else tr("(no vanilla ring run here)")
+    return tr("The published rows share this benchmark's definitions (2,500 samples, 3 standard deviations, five "
+              "runs) but not its setting: the papers trained their own networks with their own optimisers for their "
+              "own number of steps. The plain GAN shows that the two settings are different games: the paper's "
+              "covered {paper_gan} of the ring's 8 modes, this kit's {ours}. So the rows are context; ranking a "
+              "method above or below them would compare settings, not methods.").format(paper_gan=f"{paper_gan:.0f}",
+                                                                                         ours=ours)
 
 
 def covers_every_mode(run: CoverageRun) -> bool:
@@ -79,18 +79,20 @@ def find_run(runs: list[CoverageRun], target: str, label: str) -> CoverageRun:
 
 def benchmark_verdict(runs: list[CoverageRun]) -> str:
     """Per target: the best unsupervised run covering every mode on every seed, and CGAN's row (told the mode)
-    beside it when there is one. Only this kit's runs are compared: see :data:`PUBLISHED_SETTING_NOTE`."""
+    beside it when there is one. Only this kit's runs are compared: see :func:`published_setting_note`."""
     lines = []
     for target in dict.fromkeys(run.target for run in runs):
         best = best_run(runs, target)
         if best is None:
-            lines.append(f"{target}: no unsupervised variant covered every mode on every seed")
+            lines.append(tr("{target}: no unsupervised variant covered every mode on every seed").format(target=target))
         else:
-            lines.append(f"{target}: best unsupervised variant covering every mode on every seed: {best.label}, "
-                         f"{best.mean_high_quality_share:.1%} high quality")
+            lines.append(tr("{target}: best unsupervised variant covering every mode on every seed: {label}, "
+                            "{share:.1%} high quality").format(target=target, label=best.label,
+                                                               share=best.mean_high_quality_share))
         cgan = _run_labelled(runs, target, "CGAN")
         if cgan is not None:
-            lines.append(f"{'':<{len(target) + 2}}CGAN (told the mode): {cgan.mean_modes_covered:.1f}/{cgan.modes} "
-                         f"modes, {cgan.mean_high_quality_share:.1%} high quality, every mode on every seed: "
-                         f"{covers_every_mode(cgan)}")
+            lines.append(" " * (len(target) + 2) + tr(
+                "CGAN (told the mode): {covered:.1f}/{modes} modes, {share:.1%} high quality, every mode on every "
+                "seed: {complete}").format(covered=cgan.mean_modes_covered, modes=cgan.modes,
+                                           share=cgan.mean_high_quality_share, complete=covers_every_mode(cgan)))
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from course.gan_variants.layers import (AutoencoderDiscriminator, CodedGenerator
                                         last_hidden_features)
 from course.gan_variants.losses import (clip_weights, critic_loss, ebgan_discriminator_loss, feature_matching_loss,
                                         gradient_penalty, pulling_away_term, wasserstein_generator_loss)
+from course.language import tr
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class Variant:
     """
 
     name = "vanilla"
-    changes = "nothing: topic 04's GAN with the non-saturating generator loss"
+    # what a lecture or widget shows: in the language the kit speaks when this module is imported
+    changes = tr("nothing: topic 04's GAN with the non-saturating generator loss")
     d_steps = 1
     uses_codes = False
     verdict_name = "D(x)"
@@ -96,7 +98,7 @@ class Variant:
 
 class LabelSmoothing(Variant):
     name = "label smoothing"
-    changes = "D's target for real samples is 0.9 instead of 1 (one-sided: fakes stay at 0)"
+    changes = tr("D's target for real samples is 0.9 instead of 1 (one-sided: fakes stay at 0)")
     real_label = 0.9
 
     def d_objective(self, discriminator, batch, fake):
@@ -106,7 +108,7 @@ class LabelSmoothing(Variant):
 
 class FeatureMatching(Variant):
     name = "feature matching"
-    changes = "G minimises || mean f(x) - mean f(G(z)) ||^2 over D's last hidden features f"
+    changes = tr("G minimises || mean f(x) - mean f(G(z)) ||^2 over D's last hidden features f")
 
     def g_objective(self, discriminator, batch, fake):
         return feature_matching_loss(last_hidden_features(discriminator, batch.real).detach(),
@@ -115,13 +117,13 @@ class FeatureMatching(Variant):
 
 class MinibatchDiscriminationVariant(Variant):
     name = "minibatch discrimination"
-    changes = "D gets, per sample, how close it is to the rest of its batch (a minibatch layer before its output)"
+    changes = tr("D gets, per sample, how close it is to the rest of its batch (a minibatch layer before its output)")
     discriminator_class = MinibatchDiscriminator
 
 
 class HistoricalAveraging(Variant):
     name = "historical averaging"
-    changes = "each player's loss gains weight * ||theta - (mean of its past thetas)||^2"
+    changes = tr("each player's loss gains weight * ||theta - (mean of its past thetas)||^2")
     weight = 1e-2
 
     def attach(self, generator, discriminator, rng):
@@ -144,16 +146,16 @@ class HistoricalAveraging(Variant):
 
 class VirtualBatchNormVariant(Variant):
     name = "virtual batch norm"
-    changes = "G normalises each hidden layer against a fixed reference batch (no dependence on its own batch)"
+    changes = tr("G normalises each hidden layer against a fixed reference batch (no dependence on its own batch)")
     generator_class = VBNGenerator
 
 
 class WGAN(Variant):
     name = "WGAN"
-    changes = "a critic f (no sigmoid) estimates W1 = max E f(x) - E f(G(z)); weights clipped to [-c, c]; RMSprop"
+    changes = tr("a critic f (no sigmoid) estimates W1 = max E f(x) - E f(G(z)); weights clipped to [-c, c]; RMSprop")
     d_steps = 5
     clip = 0.01
-    verdict_name = "critic f(x)"
+    verdict_name = tr("critic f(x)")
 
     def optimizers(self, generator, discriminator, lr_g, lr_d, betas):
         return (torch.optim.RMSprop(generator.parameters(), lr=lr_g),
@@ -175,7 +177,7 @@ class WGAN(Variant):
 
 class WGANGP(WGAN):
     name = "WGAN-GP"
-    changes = "WGAN's critic kept 1-Lipschitz by the penalty lambda * (||grad f(x_hat)|| - 1)^2 instead of clipping"
+    changes = tr("WGAN's critic kept 1-Lipschitz by the penalty lambda * (||grad f(x_hat)|| - 1)^2 instead of clipping")
     penalty_weight = 10.0
 
     def optimizers(self, generator, discriminator, lr_g, lr_d, betas):
@@ -191,10 +193,10 @@ class WGANGP(WGAN):
 
 class EBGAN(Variant):
     name = "EBGAN"
-    changes = "D is an autoencoder; energy E = reconstruction error; D: E(x) + max(0, m - E(G(z))); G: E(G(z)) + PT"
+    changes = tr("D is an autoencoder; energy E = reconstruction error; D: E(x) + max(0, m - E(G(z))); G: E(G(z)) + PT")
     margin = 1.0
     pulling_away_weight = 0.1
-    verdict_name = "energy E(x)"
+    verdict_name = tr("energy E(x)")
     discriminator_class = AutoencoderDiscriminator
 
     def d_objective(self, discriminator, batch, fake):
@@ -214,7 +216,7 @@ class EBGAN(Variant):
 
 class CGAN(Variant):
     name = "CGAN"
-    changes = "G(z, y) and D(x, y) both get the class y as a one-hot; G is asked for a class"
+    changes = tr("G(z, y) and D(x, y) both get the class y as a one-hot; G is asked for a class")
     uses_codes = True
 
     def players(self, noise_dim, data_dim, codes, hidden, depth):
@@ -240,7 +242,7 @@ class CGAN(Variant):
 
 class InfoGAN(Variant):
     name = "InfoGAN"
-    changes = "G gets a categorical code c; a head Q on D predicts c from G(z, c); both add lambda * CE(Q, c)"
+    changes = tr("G gets a categorical code c; a head Q on D predicts c from G(z, c); both add lambda * CE(Q, c)")
     uses_codes = True
     information_weight = 1.0
 

@@ -6,32 +6,34 @@ import torch
 
 from course import trusted
 from course.judging import AUTOGRAD, built_on, forbid
+from course.language import tr
 
 
 def torch_sigmoid_disabled():
     """torch's sigmoid, in each of its spellings, raises while the student's code runs (exercise 1)."""
     return forbid("torch.sigmoid", "torch.special.expit", "torch.nn.functional.sigmoid", "torch.Tensor.sigmoid",
-                  message="write the sigmoid formula yourself instead of calling torch's sigmoid")
+                  message=tr("write the sigmoid formula yourself instead of calling torch's sigmoid"))
 
 
 def kit_forward_221_disabled():
     """The kit's forward_221 raises while the student's code runs (exercise 2)."""
-    return forbid("course.trusted.forward_221", message="write the forward pass yourself")
+    return forbid("course.trusted.forward_221", message=tr("write the forward pass yourself"))
 
 
 def kit_gradients_221_disabled():
     """The kit's gradients_221 raises while the student's code runs (exercise 3)."""
-    return forbid("course.trusted.gradients_221", message="derive the gradients yourself")
+    return forbid("course.trusted.gradients_221", message=tr("derive the gradients yourself"))
 
 
 def kit_mlp_forward_disabled():
     """The kit's mlp_forward and activate raise while the student's code runs (exercise 5)."""
-    return forbid("course.trusted.mlp_forward", "course.trusted.activate", message="write the forward pass yourself")
+    return forbid("course.trusted.mlp_forward", "course.trusted.activate",
+                  message=tr("write the forward pass yourself"))
 
 
 def autograd_disabled():
     """Every way to have autograd differentiate raises while your code runs, enable_grad or not."""
-    return forbid(*AUTOGRAD, message="derive the gradients by the chain rule instead of asking autograd")
+    return forbid(*AUTOGRAD, message=tr("derive the gradients by the chain rule instead of asking autograd"))
 
 
 def on_torchs_sigmoid():

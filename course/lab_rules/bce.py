@@ -6,11 +6,12 @@ from course import trusted
 from course.gan import Discriminator, Generator
 from course.judging import LIBRARY_BCE, built_on, forbid
 from course.lab_rules import gan_steps
+from course.language import tr
 
 
 def torch_bce_disabled():
     """PyTorch's (and the course's) BCE raise while the student's code runs."""
-    return forbid(*LIBRARY_BCE, message="compute the binary cross-entropy yourself instead of calling a library's")
+    return forbid(*LIBRARY_BCE, message=tr("compute the binary cross-entropy yourself instead of calling a library's"))
 
 
 def on_the_kits_bce():

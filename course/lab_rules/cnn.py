@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from course import trusted
 from course.judging import built_on, forbid
+from course.language import tr
 
 
 def pytorch_convolution_disabled():
     """PyTorch's convolutions raise while the student's code runs (exercises 2 and 3)."""
     return forbid("torch.nn.functional.conv2d", "torch.conv2d", "torch.convolution", "torch.nn.Conv2d.forward",
-                  message="compute the convolution yourself instead of calling PyTorch's")
+                  message=tr("compute the convolution yourself instead of calling PyTorch's"))
 
 
 def conv2d_loops_disabled():
     """The notebook's conv2d_loops raises while conv2d_im2col runs (exercise 3)."""
-    return forbid("conv2d_loops", message="conv2d_im2col must be one matrix product, not a call to conv2d_loops")
+    return forbid("conv2d_loops", message=tr("conv2d_im2col must be one matrix product, not a call to conv2d_loops"))
 
 
 def pytorch_pooling_disabled():
@@ -22,7 +23,7 @@ def pytorch_pooling_disabled():
     return forbid("torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
                   "torch.nn.functional.max_pool2d_with_indices", "torch.nn.functional.adaptive_max_pool2d",
                   "torch.nn.functional.adaptive_avg_pool2d", "torch.max_pool2d",
-                  message="compute the pooling yourself instead of calling PyTorch's")
+                  message=tr("compute the pooling yourself instead of calling PyTorch's"))
 
 
 def pooling_autograd_disabled():
@@ -30,7 +31,7 @@ def pooling_autograd_disabled():
     return forbid("torch.autograd.backward", "torch.autograd.grad",
                   "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
                   "torch.nn.functional.max_pool2d_with_indices", "torch.max_pool2d",
-                  message="work out the pooling gradient yourself instead of asking autograd")
+                  message=tr("work out the pooling gradient yourself instead of asking autograd"))
 
 
 def on_the_kits_output_size():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from course import trusted
 from course.judging import AUTOGRAD, built_on, forbid
+from course.language import tr
 
 # Every BCE torch and the course offer, and the notebook's discriminator_loss, for exercise 1's value function.
 BCE_SHORTCUTS = ("torch.nn.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy_with_logits",
@@ -16,24 +17,26 @@ KIT_GRADIENTS = ("course.bce.gradient_wrt_logit", "course.bce.gradient_wrt_proba
 
 def library_bce_disabled():
     """Every library BCE raises while the student's value function runs (exercise 1)."""
-    return forbid(*BCE_SHORTCUTS, message="compute V(D, G) with torch.log yourself instead of calling a library's BCE")
+    return forbid(*BCE_SHORTCUTS,
+                  message=tr("compute V(D, G) with torch.log yourself instead of calling a library's BCE"))
 
 
 def library_divergence_disabled():
     """torch's KL divergence and scipy's Jensen-Shannon distance raise while the student's code runs (exercise 3)."""
     return forbid("torch.nn.functional.kl_div", "torch.nn.KLDivLoss.forward", "scipy.spatial.distance.jensenshannon",
-                  message="compute the divergence yourself instead of calling a library's")
+                  message=tr("compute the divergence yourself instead of calling a library's"))
 
 
 def jensen_shannon_disabled():
     """The notebook's jensen_shannon raises while value_at_optimum runs (exercise 4)."""
     return forbid("jensen_shannon",
-                  message="integrate V(D*, G) on the grid yourself; the test compares it with the JSD")
+                  message=tr("integrate V(D*, G) on the grid yourself; the test compares it with the JSD"))
 
 
 def closed_forms_only():
     """Every way to have autograd differentiate, and the kit's gradients, raise while your code runs."""
-    return forbid(*AUTOGRAD, *KIT_GRADIENTS, message="write the gradients in closed form instead of asking autograd")
+    return forbid(*AUTOGRAD, *KIT_GRADIENTS,
+                  message=tr("write the gradients in closed form instead of asking autograd"))
 
 
 def kit_loops_disabled():
@@ -41,7 +44,7 @@ def kit_loops_disabled():
     (exercise 7)."""
     return forbid("course.gan.alternating_step", "course.gan.train_gan", "course.gan.GANTrainer.step",
                   "course.gan.GANTrainer.train", "alternating_step",
-                  message="write the k-step loop yourself around discriminator_step and generator_step")
+                  message=tr("write the k-step loop yourself around discriminator_step and generator_step"))
 
 
 def exercise_4_alone():

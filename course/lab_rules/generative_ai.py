@@ -4,32 +4,33 @@ from __future__ import annotations
 
 from course import trusted
 from course.judging import built_on, forbid
+from course.language import tr
 
 
 def kit_psnr_disabled():
     """The kit's psnr raises while the student's code runs (exercise 1)."""
-    return forbid("course.generative_ai.psnr", message="write the PSNR yourself")
+    return forbid("course.generative_ai.psnr", message=tr("write the PSNR yourself"))
 
 
 def kit_objective_disabled():
     """The kit's inpaint, which holds the objective, raises while the student's objective runs (exercise 2)."""
-    return forbid("course.generative_ai.inpaint", message="write the objective yourself")
+    return forbid("course.generative_ai.inpaint", message=tr("write the objective yourself"))
 
 
 def kit_search_disabled():
     """The kit's inpaint raises while the student's search runs (exercise 3)."""
-    return forbid("course.generative_ai.inpaint", message="write the search yourself")
+    return forbid("course.generative_ai.inpaint", message=tr("write the search yourself"))
 
 
 def kit_detector_training_disabled():
     """The kit's train_detector raises while the student's training runs (exercise 4)."""
-    return forbid("course.generative_ai.train_detector", message="write the detector's training yourself")
+    return forbid("course.generative_ai.train_detector", message=tr("write the detector's training yourself"))
 
 
 def library_chi_square_disabled():
     """scipy's chi-square test and the kit's class_audit raise while the student's audit runs (exercise 5)."""
     return forbid("scipy.stats.chisquare", "scipy.stats.power_divergence", "course.generative_ai.class_audit",
-                  message="compute the statistic yourself (scipy.stats.chi2.sf gives the p-value)")
+                  message=tr("compute the statistic yourself (scipy.stats.chi2.sf gives the p-value)"))
 
 
 def exercise_3_alone():

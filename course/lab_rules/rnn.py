@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from course import trusted
 from course.judging import built_on, forbid
+from course.language import tr
 
 
 def torch_rnn_cell_disabled():
     """torch's RNN cells raise while the student's rnn_cell runs (exercise 1)."""
     return forbid("torch.nn.RNNCell.forward", "torch.nn.RNN.forward", "torch.rnn_tanh_cell", "torch.rnn_relu_cell",
-                  message="write the recurrence yourself instead of calling torch's RNN")
+                  message=tr("write the recurrence yourself instead of calling torch's RNN"))
 
 
 def torch_rnn_disabled():
     """torch's RNNs raise while the student's rnn_forward runs (exercise 2)."""
     return forbid("torch.nn.RNNCell.forward", "torch.nn.RNN.forward", "torch.rnn_tanh", "torch.rnn_relu",
-                  message="write the recurrence yourself instead of calling torch's RNN")
+                  message=tr("write the recurrence yourself instead of calling torch's RNN"))
 
 
 def torch_rnn_disabled_in_bidirectional():
     """torch's RNNs raise while the student's bidirectional_rnn runs (exercise 4)."""
     return forbid("torch.nn.RNNCell.forward", "torch.nn.RNN.forward", "torch.rnn_tanh", "torch.rnn_relu",
-                  message="build the two directions from rnn_forward")
+                  message=tr("build the two directions from rnn_forward"))
 
 
 def torch_clipping_disabled():
     """torch's clip_grad_norm_ raises while the student's training runs (exercise 6)."""
     return forbid("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_norm_",
-                  message="clip with your own clip_grad_norm")
+                  message=tr("clip with your own clip_grad_norm"))
 
 
 def exercise_2_alone():
