@@ -6,8 +6,8 @@
 - ``grader`` (``grader/locales/...``, the instructor's side): every ``tr("...")`` of the ``grader`` package (its
   notes in the feedback) and the messages of the hidden tests, which only the feedback shows.
 
-A test's message is the text of an ``assert``'s message, of ``AssertionError(...)``, or the description given to
-:func:`course.compare.assert_close`; an f-string is kept with its placeholders as written
+A test's message is the text of an ``assert``'s message, of ``AssertionError(...)``, the description given to
+:func:`course.compare.assert_close`, or the ``message`` given to :func:`course.judging.forbid`; an f-string is kept with its placeholders as written
 (``got shape {tuple(y.shape)}``), the form :func:`course.language.translate_message` matches.
 """
 
@@ -137,6 +137,9 @@ def test_messages(source: str) -> list[tuple[int, str]]:
                 described = node.args[2] if len(node.args) > 2 else next(
                     (keyword.value for keyword in node.keywords if keyword.arg == "what"), None)
                 text = message_text(described)
+            elif node.func.id == "forbid":
+                text = message_text(next((keyword.value for keyword in node.keywords if keyword.arg == "message"),
+                                         None))
         if text:
             found.append((node.lineno, text))
     return sorted(found)
