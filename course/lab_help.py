@@ -1,11 +1,12 @@
 """What a lab's kernel tells a student besides Python's own error: a lab's set-up cell calls
 :func:`explain_missing_names`, and from then on a test cell run before its exercise cell ends with what to do
-instead of a bare ``NameError: name 'sigmoid' is not defined``.
+instead of a bare ``NameError: name 'sigmoid' is not defined``; and, where the kernel speaks another language
+(``COURSE_LANGUAGE``), a failed assert's message (written in English in the test cell) ends with its translation.
 """
 
 from __future__ import annotations
 
-from course.language import tr
+from course.language import ENGLISH, current_language, translate_message, tr
 
 
 def missing_name_hint(name: str) -> str:
@@ -18,7 +19,8 @@ def missing_name_hint(name: str) -> str:
 
 
 def explain_missing_names(shell=None) -> None:
-    """Have IPython add :func:`missing_name_hint` under every NameError's traceback in this kernel.
+    """Have IPython add :func:`missing_name_hint` under every NameError's traceback in this kernel, and an
+    AssertionError's message in the kernel's language under its traceback.
 
     Only what is shown changes: the cell still fails with the same NameError, so nbgrader scores it alike.
     Does nothing outside IPython (a plain ``python`` run of a lab's code).
@@ -31,16 +33,29 @@ def explain_missing_names(shell=None) -> None:
         shell = get_ipython()
     if shell is None:
         return
-    shell.set_custom_exc((NameError,), _traceback_with_hint)
+    shell.set_custom_exc((NameError, AssertionError), _traceback_with_hint)
+
+
+def translated_failure(error: AssertionError) -> str | None:
+    """A failed assert's message in the kernel's language, when it is not English and the catalogue has it."""
+    message = str(error)
+    if current_language() == ENGLISH or not message:
+        return None
+    translation = translate_message(message)
+    return translation if translation != message else None
 
 
 def _traceback_with_hint(shell, etype, value, tb, tb_offset=None) -> None:
-    """Show IPython's own traceback of the NameError, then the hint (an IPython custom exception handler).
+    """Show IPython's own traceback of the error, then the hint or the translation (an IPython custom exception
+    handler).
 
     IPython leaves the showing to the handler; an exception's ``_render_traceback_`` is the public way to
     give ``showtraceback`` the lines to show.
     """
     traceback = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-    name = getattr(value, "name", None)
-    value._render_traceback_ = lambda: traceback if not name else [*traceback, missing_name_hint(name)]
+    if isinstance(value, NameError):
+        extra = missing_name_hint(value.name) if getattr(value, "name", None) else None
+    else:
+        extra = translated_failure(value)
+    value._render_traceback_ = lambda: traceback if extra is None else [*traceback, extra]
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)

@@ -45,3 +45,18 @@ def test_without_the_call_a_kernel_shows_the_bare_error():
 
 def test_outside_ipython_it_does_nothing():
     explain_missing_names()  # pytest is not IPython: no shell, no error
+
+
+def test_a_failed_assert_ends_with_its_message_in_the_kernels_language(monkeypatch):
+    """In a Chinese kernel, an assert written in English in a test cell is shown, then its translation; the cell
+    still fails with the same AssertionError."""
+    from course.language import translate_message
+
+    english = "standardised must be a tensor"  # lab 00's f"{name} must be a tensor", filled in
+    chinese = translate_message(english, "zh_CN")
+    assert chinese != english, "the catalogue lacks the message this test uses"
+    monkeypatch.setenv("COURSE_LANGUAGE", "zh_CN")
+    [_, [error], [english_only]] = run(SETUP, f"assert False, {english!r}", "assert False, 'no catalogue has this'")
+    assert error.ename == "AssertionError" and error.traceback[-1] == chinese
+    assert any(english in line for line in error.traceback[:-1]), "the English message is gone"
+    assert not any("\u4e00" <= character <= "\u9fff" for line in english_only.traceback for character in line)
