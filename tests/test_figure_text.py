@@ -1,6 +1,7 @@
-"""The figures need no Chinese font: no string the kit's code or a lecture's code builds holds a Chinese character
-(matplotlib's default font has none, and draws boxes). Chinese terms live in the text, which the browser draws
-with the machine's fonts (docs/students.md: set-up)."""
+"""No Chinese in the code: the English figures need no Chinese font (matplotlib's default has none, and draws boxes),
+and the Chinese edition's words come from the catalogues (``tr``, course/locales), never from a string in the code.
+No string the kit's code or a lecture's code builds holds a Chinese character; the Chinese edition's figures get a
+font that has them (course.figure_fonts, tests/test_figure_fonts.py)."""
 
 import ast
 import re
