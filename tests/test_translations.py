@@ -12,6 +12,7 @@ from babel.messages.catalog import Catalog
 from sphinx_intl.catalog import load_po
 
 from course.translations.catalogues import extract_templates, page_status, released_pages, statuses
+from course.translations.messages import DOMAINS, domain_status
 from course.translations.markup import markup_problems
 from course.translations.notebooks import MARKDOWN, passages, translate_markdown, translated_notebook
 from shared_folder import built_once
@@ -134,7 +135,9 @@ def test_a_translated_notebook_keeps_every_code_cell_and_records_its_language(te
 @pytest.mark.parametrize("language", ["zh_CN"])
 def test_every_released_page_of_an_edition_is_complete_and_current(templates, language):
     released = set(released_pages(language))
+    found = statuses(language, templates) + [domain_status(domain, language) for domain in DOMAINS]
+    assert released <= {status.page for status in found}, "released.txt names a page that does not exist"
     lacking = {status.page: (len(status.stale), len(status.missing), len(status.damaged))
-               for status in statuses(language, templates) if status.page in released and not status.complete}
+               for status in found if status.page in released and not status.complete}
     assert not lacking, (f"released {language} pages with (stale, missing, damaged) passages: {lacking}; "
                          f"python -m course.translations check {language} says which")
