@@ -131,10 +131,22 @@ def test_unknown_arguments_are_refused_without_open(tmp_path):
 def test_what_follows_open_goes_to_jupyterlab_as_it_is(tmp_path, monkeypatch):
     """An option's value (--port 8899) stays with its option, not taken for the workspace folder."""
     opened = []
-    monkeypatch.setattr(workspace, "open_in_jupyterlab", lambda folder, arguments: opened.append((folder, arguments)))
+    monkeypatch.setattr(workspace, "open_in_jupyterlab",
+                        lambda folder, arguments, language: opened.append((folder, arguments, language)))
     workspace.main([str(tmp_path / "work"), "--open", "--allow-root", "--port", "8899"])
-    assert opened == [(tmp_path / "work", ["--allow-root", "--port", "8899"])], opened
+    assert opened == [(tmp_path / "work", ["--allow-root", "--port", "8899"], None)], opened
     assert not (Path.cwd() / "8899").exists(), "the port was taken for a folder"
+
+
+def test_open_gives_the_kernels_the_workspaces_language(tmp_path, monkeypatch):
+    """--lang when given, else the language the workspace was made in, reaches JupyterLab's environment."""
+    environments = []
+    monkeypatch.setattr(workspace.subprocess, "call", lambda command, **options: environments.append(options["env"]))
+    workspace.main([str(tmp_path / "zh"), "--lang", "zh_CN"])
+    workspace.main([str(tmp_path / "zh"), "--open"])
+    workspace.main([str(tmp_path / "en"), "--open"])
+    assert environments[0].get("COURSE_LANGUAGE") == "zh_CN"
+    assert environments[1].get("COURSE_LANGUAGE") == os.environ.get("COURSE_LANGUAGE")
 
 
 def test_jupyterlab_serves_the_whole_workspace_and_opens_the_first_lecture(tmp_path, monkeypatch):
