@@ -18,7 +18,9 @@ import pytest
 from built_book import RUN_LECTURE, SAMPLE_LAUNCH, built_book
 from course.book import launch_buttons
 from course.launch import LaunchSetting, launch_links
+from course.language import speaking
 from course.translations.catalogues import load_catalogue
+from course.widgets.still import note as still_note
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURES = sorted((ROOT / "course" / "lectures").glob("*.ipynb"))
@@ -182,3 +184,16 @@ def test_the_chinese_edition_shows_the_catalogues_translation(site):
     assert title is not None and title.string, "lecture 01's title has no translation"
     chinese = (site / "zh_CN" / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
     assert f"<h1>{html.escape(title.string)}" in chinese
+
+
+def test_the_chinese_edition_ran_its_lecture_in_chinese(site):
+    """The Chinese edition's lecture ran with COURSE_LANGUAGE=zh_CN (its own execution cache): its explorer's
+    still carries the kit's words from the Chinese catalogue, the English edition's the English."""
+    english_note = still_note()
+    with speaking("zh_CN"):
+        chinese_note = still_note()
+    assert chinese_note != english_note, "the still's note has no Chinese translation"
+    english = (site / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    chinese = (site / "zh_CN" / "course" / "lectures" / f"{RUN_LECTURE}.html").read_text(encoding="utf-8")
+    assert chinese_note in chinese and english_note not in chinese
+    assert english_note in english

@@ -1,8 +1,9 @@
 """A translated lab is graded exactly as the English one: a student who solved the first three exercises of every
 lab submits the Chinese copy (course.workspace --lang zh_CN makes it from the English one and the catalogues) and
-scores exactly those exercises' points, as test_grader.py's English student with the same answers does. These
-students sit in the run's shared class (shared_class.py)."""
+scores exactly those exercises' points, as test_grader.py's English student with the same answers does; and is told
+in Chinese why each other exercise failed. These students sit in the run's shared class (shared_class.py)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ COURSE = Course.locate(Path(__file__).resolve().parent.parent)
 ASSIGNMENTS = COURSE.assignments()
 LANGUAGE = "zh_CN"
 STUDENT, ENGLISH_TWIN, SOLVED = "zh-solved-first-3", "solved-first-3", 3
+CHINESE = re.compile(r"[\u3400-\u9fff]")
 
 
 def assignment_of(released) -> str:
@@ -49,6 +51,9 @@ def test_the_chinese_lab_scores_exactly_the_exercises_solved_as_the_english_one_
     failures = {test_id: failure_messages(graded_course, assignment, STUDENT, test_id)
                 for exercise in exercises(released) for test_id in exercise.test_ids}
     assert scores == expected, f"failures {failures}"
+    english_messages = [message for messages in failures.values() for message in messages
+                        if not CHINESE.search(message)]
+    assert any(failures.values()) and english_messages == [], "failures explained in English to a Chinese student"
     if (graded_course / "autograded" / ENGLISH_TWIN / assignment).is_dir():  # test_grader.py ran in this session
         english = exercise_scores(workspace, assignment, ENGLISH_TWIN, notebooks)
         assert scores == [score for score, _ in english.values()]
