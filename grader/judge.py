@@ -28,7 +28,7 @@ import torch
 from nbformat import NotebookNode
 
 from course import judging
-from course.language import ENGLISH, tr
+from course.language import ENGLISH, speaking, tr
 from grader import messages
 from grader.notebooks import nbgrader_metadata
 from grader.remote import RECOVERY_SECONDS, CallTimeout, KernelLink, KernelLost, Missing, Remote
@@ -164,7 +164,8 @@ def _judge_process_state(namespace: types.ModuleType):
     main = sys.modules["__main__"]
     sys.modules["__main__"] = namespace
     try:
-        with judging.judge_mode(), contextlib.redirect_stdout(io.StringIO()), \
+        # the lab's and the kit's messages are made in English, then put into the submission's language
+        with judging.judge_mode(), speaking(ENGLISH), contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(io.StringIO()):
             yield
     finally:
