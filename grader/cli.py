@@ -11,6 +11,7 @@ from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_a
 from grader.checks import build_labs, check_assignments
 from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster
+from grader.exchange import Exchange, ExchangeError
 from grader.files import write_atomically
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
@@ -35,10 +36,14 @@ def _with_assignments(commands, name: str, help: str, default: str = "all") -> a
 def _collect_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("assignment", help="the assignment the submissions are for, e.g. 01_backprop")
     command.add_argument(
-        "source",
+        "source", nargs="?",
         help="a folder (nbgrader's submitted/<student>/<assignment>/ or <student>/*.ipynb) or an LMS zip "
-        "(Moodle, Canvas, or <student>_<notebook>.ipynb)",
+        "(Moodle, Canvas, or <student>_<notebook>.ipynb); or none, with --exchange",
     )
+    command.add_argument("--exchange", metavar="ROOT", help="collect from the course server's nbgrader exchange "
+                         "at ROOT instead (as its instructor or root): each student is the account that made the "
+                         "submission, its time the exchange's (grader/exchange.py)")
+    command.add_argument("--course", metavar="COURSE_ID", help="the course's name in the exchange (with --exchange)")
     command.add_argument(
         "--roster", help="CSV with an 'id' column (nbgrader's student import format): collect only these "
         "students, map an 'lms_user_id' column to 'id', add them to the gradebook"
@@ -142,9 +147,11 @@ def _release(course: Course, arguments: argparse.Namespace) -> int:
 
 def _collect(course: Course, arguments: argparse.Namespace) -> int:
     roster = read_roster(Path(arguments.roster)) if arguments.roster else None
-    report = collect(
-        course, arguments.assignment, Path(arguments.source), roster, arguments.pattern, arguments.dry_run
-    )
+    if (arguments.source is None) == (arguments.exchange is None) or bool(arguments.exchange) != bool(
+            arguments.course):
+        raise CollectError("give a SOURCE folder or zip, or --exchange ROOT with --course COURSE_ID")
+    source = Exchange(Path(arguments.exchange), arguments.course) if arguments.exchange else Path(arguments.source)
+    report = collect(course, arguments.assignment, source, roster, arguments.pattern, arguments.dry_run)
     print("\n".join(report.lines()))
     return 0
 
@@ -226,7 +233,7 @@ COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograd
             "self-check": _self_check, "tidy": _tidy}
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
-                CourseBusy, CatalogueError, UnknownLanguage)
+                CourseBusy, CatalogueError, UnknownLanguage, ExchangeError)
 
 
 def main(argv: list[str] | None = None) -> int:

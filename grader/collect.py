@@ -30,6 +30,7 @@ file's own name is used.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from grader.collect_report import CollectReport, Skipped, display_time
 from grader.collect_roster import Roster, add_to_gradebook, read_roster
 from grader.collect_sources import CollectError, Entry, open_source
 from grader.collect_store import store_submission
+from grader.exchange import Exchange, collect_entries
 from grader.layout import TIMESTAMP_FILE, Course
 from grader.release import is_registered
 from grader.timestamps import parse_timestamp
@@ -52,20 +54,27 @@ _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
 def collect(
     course: Course,
     assignment: str,
-    source: Path,
+    source: Path | Exchange,
     roster: Roster | None = None,
     pattern: str | None = None,
     dry_run: bool = False,
 ) -> CollectReport:
-    """Copy every matched submission of ``assignment`` from ``source`` into ``submitted/``."""
+    """Copy every matched submission of ``assignment`` from ``source`` (a folder, a zip, or the course server's
+    exchange) into ``submitted/``."""
     (assignment,) = course.resolve([assignment])
-    source = Path(source).resolve()
-    _refuse_own_folders(course, source)
     released = [path.name for path in course.source_notebooks(assignment)]
     matcher = Matcher(assignment, course.assignments(), released, pattern)
-    report = CollectReport(assignment, str(source), dry_run)
+    if isinstance(source, Exchange):
+        report = CollectReport(assignment, f"the exchange {source.inbound}", dry_run)
+        exchange_entries, report.skipped = collect_entries(source, assignment)
+        opened = contextlib.nullcontext(exchange_entries)
+    else:
+        source = Path(source).resolve()
+        _refuse_own_folders(course, source)
+        report = CollectReport(assignment, str(source), dry_run)
+        opened = open_source(source)
 
-    with open_source(source) as entries:
+    with opened as entries:
         by_student = _group_by_student(entries, matcher, roster, report)
         for student in sorted(by_student):
             chosen = _choose(by_student[student], matcher, report)
