@@ -11,13 +11,15 @@ from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_a
 from grader.checks import build_labs, check_assignments
 from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster
-from grader.exchange import Exchange, ExchangeError
+from grader.exchange import ExchangeError
+from grader.hub.settings import SettingError, read_settings
 from grader.files import write_atomically
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
 from grader.layout import Course, CourseError
 from grader.notebooks import NotebookError
+from grader.exchange_release import publish, release_feedback
 from grader.release import release, translate_release
 from grader.sandbox import GiB, Limits
 from grader.self_check import self_check
@@ -40,10 +42,10 @@ def _collect_arguments(command: argparse.ArgumentParser) -> None:
         help="a folder (nbgrader's submitted/<student>/<assignment>/ or <student>/*.ipynb) or an LMS zip "
         "(Moodle, Canvas, or <student>_<notebook>.ipynb); or none, with --exchange",
     )
-    command.add_argument("--exchange", metavar="ROOT", help="collect from the course server's nbgrader exchange "
-                         "at ROOT instead (as its instructor or root): each student is the account that made the "
-                         "submission, its time the exchange's (grader/exchange.py)")
-    command.add_argument("--course", metavar="COURSE_ID", help="the course's name in the exchange (with --exchange)")
+    command.add_argument("--exchange", action="store_true",
+                         help="collect from the course server's nbgrader exchange instead ([tool.course.server] in "
+                         "pyproject.toml; as its instructor or root): each student is the account that made the "
+                         "submission, its time the exchange's")
     command.add_argument(
         "--roster", help="CSV with an 'id' column (nbgrader's student import format): collect only these "
         "students, map an 'lms_user_id' column to 'id', add them to the gradebook"
@@ -89,15 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     release_command.add_argument("--lang", metavar="LANGUAGE",
                                  help="also write the student copies in this language, e.g. zh_CN (or zh)")
     release_command.add_argument("--out", help="where --lang writes them (default: build/release/LANGUAGE/)")
+    release_command.add_argument("--exchange", action="store_true", help="also hand the labs out through the course "
+                                 "server's exchange ([tool.course.server] in pyproject.toml)")
     _collect_arguments(commands.add_parser(
         "collect", help="copy submissions from a folder or an LMS zip export into submitted/<student>/<assignment>/ "
         "and report what could not be matched"))
     _autograde_arguments(_with_assignments(
         commands, "autograde", "grade every collected submission (submitted/<student>/<assignment>/) in parallel, "
         "each in a sandbox; resumable, and a rerun changes no grade already recorded", default="every released one"))
-    _with_assignments(commands, "feedback", "an HTML report per student and assignment "
-                      "(feedback/<student>/<assignment>/), showing each test's points and errors but not the hidden "
-                      "tests", default="all autograded")
+    feedback_command = _with_assignments(
+        commands, "feedback", "an HTML report per student and assignment (feedback/<student>/<assignment>/), "
+        "showing each test's points and errors but not the hidden tests", default="all autograded")
+    feedback_command.add_argument("--exchange", action="store_true", help="also hand each report back through the "
+                                  "course server's exchange, where only its student finds it")
     export = commands.add_parser(
         "export", help="the grade sheet from gradebook.db: a row per student, a column per assignment, the total")
     export.add_argument("--out", default="grades.csv",
@@ -142,15 +148,22 @@ def _release(course: Course, arguments: argparse.Namespace) -> int:
             left = f"; {translated.english_passages} passage(s) have no current translation and stay English" if (
                 translated.english_passages) else ""
             print(f"  {language}: {translated.folder} (the same notebook, its text in {language}{left})")
+        if arguments.exchange:
+            settings = server_settings(course)
+            print(f"  handed out: {publish(course, folder.name, settings.exchange, settings.instructor)}")
     return 0
+
+
+def server_settings(course: Course):
+    """The course server's setting, from the course's pyproject.toml."""
+    return read_settings(course.root / "pyproject.toml")
 
 
 def _collect(course: Course, arguments: argparse.Namespace) -> int:
     roster = read_roster(Path(arguments.roster)) if arguments.roster else None
-    if (arguments.source is None) == (arguments.exchange is None) or bool(arguments.exchange) != bool(
-            arguments.course):
-        raise CollectError("give a SOURCE folder or zip, or --exchange ROOT with --course COURSE_ID")
-    source = Exchange(Path(arguments.exchange), arguments.course) if arguments.exchange else Path(arguments.source)
+    if (arguments.source is None) != arguments.exchange:
+        raise CollectError("give a SOURCE folder or zip, or --exchange (the course server's)")
+    source = server_settings(course).exchange if arguments.exchange else Path(arguments.source)
     report = collect(course, arguments.assignment, source, roster, arguments.pattern, arguments.dry_run)
     print("\n".join(report.lines()))
     return 0
@@ -172,8 +185,16 @@ def _autograde(course: Course, arguments: argparse.Namespace) -> int:
 
 
 def _feedback(course: Course, arguments: argparse.Namespace) -> int:
-    report = generate_feedback(course, assignments_argument(course, arguments.assignments))
+    assignments = assignments_argument(course, arguments.assignments)
+    report = generate_feedback(course, assignments)
     print("\n".join(report.lines(course.root)))
+    if arguments.exchange:
+        settings = server_settings(course)
+        for assignment in assignments or course.assignments():
+            released = release_feedback(course, assignment, settings.exchange, settings.instructor)
+            print(f"{assignment}: {len(released.released)} feedback page(s) into the exchange" + "".join(
+                f"\n  no exchange submission of {item} is the one graded: not handed back" for item in
+                released.not_found))
     return 0
 
 
@@ -233,7 +254,8 @@ COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograd
             "self-check": _self_check, "tidy": _tidy}
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
-                CourseBusy, CatalogueError, UnknownLanguage, ExchangeError)
+                CourseBusy, CatalogueError, UnknownLanguage, ExchangeError,
+                SettingError)
 
 
 def main(argv: list[str] | None = None) -> int:

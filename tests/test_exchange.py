@@ -20,6 +20,7 @@ import pytest
 
 from grader.collect import collect
 from grader.exchange import INBOUND_MODE, ROOT_MODE, Exchange, lay_out, layout_problems
+from grader.exchange_release import publish, release_feedback
 from grader.hub.box import Account, StudentBox
 from grader.layout import Course
 from grader.timestamps import parse_timestamp, timestamp_text
@@ -204,3 +205,32 @@ def test_a_file_another_account_wrote_into_a_submission_is_refused_at_collection
     assert "written by dlk-ada" in (tmp_path / "course" / ada.target).read_text()
     assert any(skip.source == second.name and "written by another account" in skip.reason and BOB in skip.reason
                for skip in report.skipped)
+
+
+def test_the_graders_release_is_the_lab_given_to_the_instructor_and_read_only_to_students(submitted, tmp_path):
+    _, exchange, _ = submitted
+    released = publish(course_copy(tmp_path), ASSIGNMENT, exchange, INSTRUCTOR)
+    files = [released, *released.rglob("*")]
+    assert {path.owner() for path in files} == {INSTRUCTOR}
+    assert {path.stat().st_mode & 0o777 for path in files} == {0o755, 0o644}
+    lab = COURSE.lab(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    assert (released / f"{ASSIGNMENT}.ipynb").read_bytes() == lab.read_bytes()
+
+
+def test_feedback_goes_back_to_its_own_student_only(submitted, tmp_path):
+    """After collecting, each student's feedback page is handed back; nbgrader's own fetch_feedback, run by each
+    student, finds that student's page and no other."""
+    base, exchange, _ = submitted
+    course = course_copy(tmp_path)
+    collect(course, ASSIGNMENT, exchange)
+    for name in (ADA, BOB):
+        page = course.feedback_page(name, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
+        page.parent.mkdir(parents=True)
+        page.write_text(f"<html><body>feedback for {name}</body></html>")
+    result = release_feedback(course, ASSIGNMENT, exchange, INSTRUCTOR)
+    assert sorted(result.released) == [f"{ADA}: {ASSIGNMENT}", f"{BOB}: {ASSIGNMENT}"] and result.not_found == []
+    for name, other in ((ADA, BOB), (BOB, ADA)):
+        nbgrader(name, exchange, "fetch_feedback", ASSIGNMENT)
+        fetched = [path.read_text() for path in (base / name / ASSIGNMENT / "feedback").rglob("*.html")]
+        assert fetched and all(f"feedback for {name}" in page for page in fetched), (name, fetched)
+        assert not any(other in page for page in fetched)
