@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     own.add_argument("notebook", help="your notebook, e.g. my-work/labs/01_backprop/01_backprop.ipynb")
     own.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
                      help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
+    hub = commands.add_parser("hub", help="the course server: setup (accounts, exchange), start (JupyterHub), check",
+                              add_help=False)
+    hub.add_argument("hub_arguments", nargs=argparse.REMAINDER, help="setup|start|check and their options")
     tidy = commands.add_parser(
         "tidy", help="save notebooks as the course keeps them: clean metadata, lectures keep only checked outputs "
         "and figures, solutions keep none")
@@ -237,6 +240,12 @@ def _self_check(course: Course, arguments: argparse.Namespace) -> int:
     return 0 if not report.rejected else 1
 
 
+def _hub(course: Course, arguments: argparse.Namespace) -> int:
+    from grader.hub import command  # here: JupyterHub is needed only on the course server
+
+    return command.main(course, arguments.hub_arguments)
+
+
 def _tidy(course: Course, arguments: argparse.Namespace) -> int:
     notebooks = [Path(path).resolve() for path in arguments.notebooks] or course.all_notebooks()
     missing = [str(path) for path in notebooks if not path.is_file()]
@@ -251,7 +260,7 @@ def _tidy(course: Course, arguments: argparse.Namespace) -> int:
 
 COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograde": _autograde,
             "feedback": _feedback, "export": _export, "check": _check, "mutants": _mutants,
-            "self-check": _self_check, "tidy": _tidy}
+            "self-check": _self_check, "tidy": _tidy, "hub": _hub}
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
                 CourseBusy, CatalogueError, UnknownLanguage, ExchangeError,
@@ -259,7 +268,12 @@ USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportEr
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments, rest = parser.parse_known_args(argv)
+    if arguments.command == "hub":  # its own options (--help, --roster) are the hub command's to parse
+        arguments.hub_arguments = [*arguments.hub_arguments, *rest]
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[arguments.command](Course.locate(arguments.root), arguments)
     except USAGE_ERRORS as error:

@@ -26,6 +26,7 @@ class ServerSettings:
     students_group: str = "students"  # every student's account is in it; the hub lets only it and the instructor in
     memory_gib: float = 2.0  # per student server, its kernels included
     cpus: float = 1.0  # per student server
+    hub_state: str = "/srv/course-hub"  # the hub's database, cookie secret and the servers' configuration
     ip: str = "127.0.0.1"  # where the hub listens (behind the university's reverse proxy, or 0.0.0.0)
     port: int = 8000
 
@@ -57,7 +58,7 @@ def read_settings(pyproject: Path) -> ServerSettings:
                                "lower-case letters, digits, _ and -")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", settings.course_id):
         raise SettingError(f"[tool.course.server] course_id = {settings.course_id!r}: letters, digits, . _ -")
-    for name in ("exchange_root", "homes"):
+    for name in ("exchange_root", "homes", "hub_state"):
         if not Path(getattr(settings, name)).is_absolute():
             raise SettingError(f"[tool.course.server] {name} = {getattr(settings, name)!r}: an absolute path")
     if not (0.25 <= settings.memory_gib <= 512 and 0.1 <= settings.cpus <= 256):

@@ -1,0 +1,186 @@
+"""The course server end to end without a browser: ``grader hub setup`` makes the accounts, the exchange and the
+servers' configuration for a class of two; ``grader hub start`` runs JupyterHub with configurable-http-proxy; a
+student logs in with the first password the set-up listed, and their JupyterLab comes up, as their own account, in
+a control group capped at the course's memory. A wrong password and an account outside the course are refused.
+Prints what an idle student server costs in memory and how long login took, for docs/instructors.md.
+
+Needs root, bubblewrap and deploy/node_modules (npm ci --prefix deploy); skipped elsewhere, required where
+``COURSE_SERVER_REQUIRED=1`` (.ci/run)."""
+
+import csv
+import http.cookiejar
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from grader.hub import limits
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+PROXY = ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy"
+INSTRUCTOR, GROUP, STUDENTS, OUTSIDER = "dlh-teach", "dlh-class", ("dlh-ada", "dlh-bob"), "dlh-out"
+MEMORY_GIB = 1.0
+
+
+def unavailable(reason: str):
+    if os.environ.get("COURSE_SERVER_REQUIRED") == "1":
+        pytest.fail(f"{reason}; COURSE_SERVER_REQUIRED=1 says this machine must run it", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+if os.geteuid() != 0:
+    unavailable("the course server's test makes system accounts and starts JupyterHub as root (CI does)")
+if not (shutil.which("bwrap") and shutil.which("useradd")):
+    unavailable("the course server's test needs bubblewrap and useradd")
+if not PROXY.is_file():
+    unavailable("configurable-http-proxy is not installed: npm ci --prefix deploy")
+
+
+def free_port() -> int:
+    """A port free with the two after it (the hub's API and the proxy's)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port < 65000 and all(free(port + offset) for offset in (1, 2)):
+            return port
+
+
+def free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def hub():
+    base = Path(tempfile.mkdtemp(prefix="dlh-", dir="/tmp"))
+    base.chmod(0o755)
+    course = base / "course"
+    for folder in ("solutions", "labs"):
+        shutil.copytree(ROOT / folder / "01_backprop", course / folder / "01_backprop")
+    port = free_port()
+    (course / "pyproject.toml").write_text(
+        "[tool.course.server]\n"
+        f'course_id = "dl-test"\nexchange_root = "{base / "exchange"}"\nhomes = "{base / "home"}"\n'
+        f'hub_state = "{base / "state"}"\ninstructor = "{INSTRUCTOR}"\nstudents_group = "{GROUP}"\n'
+        f"memory_gib = {MEMORY_GIB}\ncpus = 1.0\nport = {port}\n")
+    roster = base / "students.csv"
+    roster.write_text("id\n" + "".join(f"{name}\n" for name in STUDENTS))
+    (base / "home").mkdir()
+    accounts = (INSTRUCTOR, *STUDENTS, OUTSIDER)
+    for name in accounts:
+        subprocess.run(["userdel", "-r", name], capture_output=True)
+    subprocess.run(["groupdel", GROUP], capture_output=True)
+    grader = [sys.executable, "-m", "grader", "--root", str(course), "hub"]
+    setup = subprocess.run([*grader, "setup", "--roster", str(roster)], capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    subprocess.run(["useradd", "--no-create-home", OUTSIDER], check=True)
+    subprocess.run(["chpasswd"], input=f"{OUTSIDER}:outside-password\n", text=True, check=True)
+    passwords = dict(csv.reader((base / "state" / "first-passwords.csv").open()))
+    log = (base / "hub.log").open("w")
+    server = subprocess.Popen([*grader, "start"], stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not reachable(f"{url}/hub/api/"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the hub did not start:\n{hub_log(base)}")
+            time.sleep(0.5)
+        yield url, passwords, base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        for name in accounts:
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            subprocess.run(["userdel", "-r", name], capture_output=True)
+            limits.remove(name)
+        subprocess.run(["groupdel", GROUP], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def hub_log(base: Path) -> str:
+    return (base / "hub.log").read_text(errors="replace")[-4000:]
+
+
+def reachable(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def logged_in(url: str, name: str, password: str):
+    """A browser-like session after posting the hub's login form; (opener, the final URL)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{url}/hub/login", timeout=30).read()
+    xsrf = next((cookie.value for cookie in jar if cookie.name == "_xsrf"), "")
+    form = urllib.parse.urlencode({"username": name, "password": password, "_xsrf": xsrf}).encode()
+    try:
+        response = opener.open(f"{url}/hub/login?next=", data=form, timeout=120)
+        return opener, response.geturl()
+    except urllib.error.HTTPError as error:
+        return opener, f"refused {error.code}"
+
+
+def test_a_student_logs_in_and_gets_their_own_capped_jupyterlab(hub):
+    url, passwords, base = hub
+    student = STUDENTS[0]
+    started = time.monotonic()
+    opener, landed = logged_in(url, student, passwords[student])
+    deadline = time.monotonic() + 120
+    status = None
+    while time.monotonic() < deadline:
+        try:  # JupyterLab's page, through the hub's OAuth (its cookie lets the API in), then the server's API
+            with opener.open(f"{url}/user/{student}/lab", timeout=30) as page:
+                page.read()
+            with opener.open(f"{url}/user/{student}/api/status", timeout=10) as response:
+                status = json.loads(response.read())
+                break
+        except (urllib.error.URLError, OSError, json.JSONDecodeError):
+            time.sleep(0.5)
+    ready = time.monotonic() - started
+    assert status is not None, f"{student}'s server did not come up (login landed on {landed}):\n{hub_log(base)}"
+    procs = limits.CGROUP_ROOT / "memory" / limits.PARENT / student / "cgroup.procs"
+    if limits.cgroup_version() == 2:
+        procs = limits.CGROUP_ROOT / limits.PARENT / student / "cgroup.procs"
+    pids = [int(pid) for pid in procs.read_text().split()]
+    uids = {Path(f"/proc/{pid}").stat().st_uid for pid in pids if Path(f"/proc/{pid}").exists()}
+    import pwd
+
+    assert pwd.getpwnam(student).pw_uid in uids, f"no process of {student}'s group runs as {student}: {uids}"
+    assert limits.memory_limit(student) == int(MEMORY_GIB * 2 ** 30)
+    memory = int((limits.CGROUP_ROOT / "memory" / limits.PARENT / student / "memory.usage_in_bytes").read_text()) \
+        if limits.cgroup_version() == 1 else int((limits.CGROUP_ROOT / limits.PARENT / student / "memory.current")
+                                                 .read_text())
+    print(f"\nlogin to a running JupyterLab: {ready:.1f} s; an idle student server: {memory / 2 ** 20:.0f} MiB")
+
+
+@pytest.mark.parametrize("who", ["wrong password", "outside the course"])
+def test_the_hub_refuses_a_wrong_password_and_an_account_outside_the_course(hub, who):
+    url, passwords, _ = hub
+    name, password = (STUDENTS[1], "not-" + passwords[STUDENTS[1]]) if who == "wrong password" else (
+        OUTSIDER, "outside-password")
+    opener, landed = logged_in(url, name, password)
+    assert "/hub/login" in landed or landed.startswith("refused") or "/hub/spawn" not in landed, landed
+    with pytest.raises(urllib.error.HTTPError):
+        opener.open(f"{url}/hub/api/user", timeout=10)
