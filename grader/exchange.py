@@ -15,10 +15,10 @@ nbgrader's own layout, so that its Assignments tab works unchanged::
 
 nbgrader names a submission folder ``<student>+<assignment>+<time>+<random>`` and writes the time into it;
 both are the student's words, and it leaves the folder writable by every account, hidden by its random name (the
-server's students submit with :class:`course.exchange_submit.SealedSubmit`, which closes it). :func:`inbound_submissions` reads a folder's student from its owner (the account
-that made it) and its time from the file system's change times, which no student can set back: a folder made in
-another student's name, a file in it that another account wrote, or a time earlier than the file system saw, is
-reported, not believed.
+server's students submit with :class:`course.exchange_submit.SealedSubmit`, which closes it).
+:func:`inbound_submissions` reads a folder's student from its owner (the account that made it) and its time from
+the file system's change times, which no student can set back: a folder made in another student's name, a file in
+it that another account wrote, or a time earlier than the file system saw, is reported, not believed.
 """
 
 from __future__ import annotations
@@ -215,7 +215,8 @@ def collect_entries(exchange: Exchange, assignment: str) -> tuple[list[Entry], l
                                    f"{submission.claimed_student}: not collected", submission.owner))
             continue
         if submission.written_by_others:
-            written = ", ".join(f"{name} by {account}" for name, account in sorted(submission.written_by_others.items()))
+            written = ", ".join(f"{name} by {account}"
+                                for name, account in sorted(submission.written_by_others.items()))
             skipped.append(Skipped(submission.folder.name, f"files written by another account ({written}): not "
                                    f"collected; the student's own copy is in their nbgrader cache",
                                    submission.owner))

@@ -135,7 +135,7 @@ def test_a_student_cannot_remove_rename_or_change_another_students_submission(su
         "add a file": f"open({str(adas / 'extra.ipynb')!r}, 'w').write('{{}}')",
     }
     for attempt, code in attempts.items():
-        said = python_as(BOB, exchange, f"try:\n    {code}\n    print('done')\nexcept OSError as e:\n    print('refused')")
+        said = python_as(BOB, exchange, f"try:\n    {code}\n    print('done')\nexcept OSError:\n    print('refused')")
         assert said == "refused", f"Bob could {attempt} Ada's submission"
     assert adas.is_dir() and "written by dlk-ada" in (adas / f"{ASSIGNMENT}.ipynb").read_text()
 
