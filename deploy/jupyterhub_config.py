@@ -18,4 +18,4 @@ from grader.hub.settings import read_settings
 CHECKOUT = Path(__file__).resolve().parent.parent
 COURSE = Path(os.environ.get(COURSE_ROOT_VARIABLE, CHECKOUT))  # the course `grader --root` serves
 
-configure(get_config(), read_settings(COURSE / "pyproject.toml"), CHECKOUT)  # noqa: F821 (JupyterHub's)
+configure(get_config(), read_settings(COURSE / "pyproject.toml"), CHECKOUT, COURSE)  # noqa: F821 (JupyterHub's)

@@ -184,3 +184,4 @@ def test_the_hub_refuses_a_wrong_password_and_an_account_outside_the_course(hub,
     assert "/hub/login" in landed or landed.startswith("refused") or "/hub/spawn" not in landed, landed
     with pytest.raises(urllib.error.HTTPError):
         opener.open(f"{url}/hub/api/user", timeout=10)
+

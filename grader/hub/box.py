@@ -47,6 +47,7 @@ class StudentBox:
 
     exchange_root: Path
     extra_readonly: tuple[Path, ...] = ()  # e.g. the server's Jupyter configuration folder
+    extra_writable: tuple[Path, ...] = ()  # the instructor's: the course folder, for the formgrader
 
     def layout(self, account: Account) -> list[Step]:
         steps = []
@@ -64,7 +65,7 @@ class StudentBox:
                 steps += _parents(Path(name), made) + [Step("ro-bind", name, source=name)]
         for folder in (*bound_folders(), *self.extra_readonly):
             steps += _parents(Path(folder), made) + [Step("ro-bind", str(folder), source=str(folder))]
-        for folder in (self.exchange_root, account.home):
+        for folder in (self.exchange_root, account.home, *self.extra_writable):
             steps += _parents(Path(folder), made) + [Step("bind", str(folder), source=str(folder))]
         return steps + [Step("remount-ro", "/")]
 

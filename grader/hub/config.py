@@ -29,8 +29,8 @@ def server_config_folder(settings: ServerSettings, role: str) -> Path:
     return state_folder(settings) / f"jupyter-{role}"
 
 
-def configure(c, settings: ServerSettings, checkout: Path) -> None:
-    """Fill JupyterHub's configuration object ``c`` for the course."""
+def configure(c, settings: ServerSettings, checkout: Path, course_root: Path) -> None:
+    """Fill JupyterHub's configuration object ``c`` for the course at ``course_root``."""
     state = state_folder(settings)
     c.JupyterHub.ip = settings.ip
     c.JupyterHub.port = settings.port
@@ -56,6 +56,7 @@ def configure(c, settings: ServerSettings, checkout: Path) -> None:
     c.BoxedSpawner.student_config = str(server_config_folder(settings, "students"))
     c.BoxedSpawner.instructor_config = str(server_config_folder(settings, "instructor"))
     c.BoxedSpawner.instructor = settings.instructor
+    c.BoxedSpawner.course_root = str(course_root)
     c.BoxedSpawner.memory_gib = settings.memory_gib
     c.BoxedSpawner.cpus = settings.cpus
 

@@ -30,6 +30,7 @@ class BoxedSpawner(LocalProcessSpawner):
     student_config = Unicode("", help="the Jupyter configuration the students' servers read").tag(config=True)
     instructor_config = Unicode("", help="the Jupyter configuration the instructor's server reads").tag(config=True)
     instructor = Unicode("instructor", help="the instructor's account").tag(config=True)
+    course_root = Unicode("", help="the course folder, writable in the instructor's box alone").tag(config=True)
     memory_gib = Float(2.0, help="GiB of memory for the server and its kernels together").tag(config=True)
     cpus = Float(1.0, help="CPUs the server and its kernels may use together").tag(config=True)
 
@@ -38,7 +39,8 @@ class BoxedSpawner(LocalProcessSpawner):
 
     def box(self) -> StudentBox:
         extra = (Path(self.jupyter_config()),) if self.jupyter_config() else ()
-        return StudentBox(Path(self.exchange_root), extra_readonly=extra)
+        course = (Path(self.course_root),) if self.course_root and self.user.name == self.instructor else ()
+        return StudentBox(Path(self.exchange_root), extra_readonly=extra, extra_writable=course)
 
     def get_env(self):
         env = super().get_env()
