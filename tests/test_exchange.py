@@ -6,7 +6,6 @@ account; one of them then tries what a determined student would. Each attack is 
 Needs root (the accounts are made here and removed afterwards) and bubblewrap; skipped elsewhere, required where
 ``COURSE_SERVER_REQUIRED=1`` (.ci/run)."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from grader.collect import collect
 from grader.exchange import INBOUND_MODE, ROOT_MODE, Exchange, lay_out, layout_problems
 from grader.exchange_release import publish, release_feedback
 from grader.hub.box import Account, StudentBox
+from course_server import require_course_server
 from grader.layout import Course
 from grader.timestamps import parse_timestamp, timestamp_text
 
@@ -33,16 +33,7 @@ INSTRUCTOR, ADA, BOB = "dlk-teach", "dlk-ada", "dlk-bob"
 SEALED = "--ExchangeFactory.submit=course.exchange_submit.SealedSubmit"  # as the server configures its students
 
 
-def unavailable(reason: str):
-    if os.environ.get("COURSE_SERVER_REQUIRED") == "1":
-        pytest.fail(f"{reason}; COURSE_SERVER_REQUIRED=1 says this machine must run it", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-if os.geteuid() != 0:
-    unavailable("the exchange's tests make system accounts: run them as root (CI does)")
-if not (shutil.which("bwrap") and shutil.which("useradd") and shutil.which("setpriv")):
-    unavailable("the exchange's tests need bubblewrap, useradd and setpriv")
+require_course_server()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ Needs root, bubblewrap and deploy/node_modules (npm ci --prefix deploy); skipped
 import csv
 import http.cookiejar
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from course_server import require_course_server, unavailable
 from grader.hub import limits
 
 pytestmark = pytest.mark.slow
@@ -33,16 +33,7 @@ INSTRUCTOR, GROUP, STUDENTS, OUTSIDER = "dlh-teach", "dlh-class", ("dlh-ada", "d
 MEMORY_GIB = 1.0
 
 
-def unavailable(reason: str):
-    if os.environ.get("COURSE_SERVER_REQUIRED") == "1":
-        pytest.fail(f"{reason}; COURSE_SERVER_REQUIRED=1 says this machine must run it", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-if os.geteuid() != 0:
-    unavailable("the course server's test makes system accounts and starts JupyterHub as root (CI does)")
-if not (shutil.which("bwrap") and shutil.which("useradd")):
-    unavailable("the course server's test needs bubblewrap and useradd")
+require_course_server()
 if not PROXY.is_file():
     unavailable("configurable-http-proxy is not installed: npm ci --prefix deploy")
 
