@@ -19,7 +19,7 @@ import pytest
 
 from grader.collect import collect
 from grader.exchange import INBOUND_MODE, ROOT_MODE, Exchange, lay_out, layout_problems
-from grader.exchange_release import publish, release_feedback
+from grader.exchange_release import publish
 from grader.hub.box import Account, StudentBox
 from course_server import require_course_server
 from grader.layout import Course
@@ -208,20 +208,23 @@ def test_the_graders_release_is_the_lab_given_to_the_instructor_and_read_only_to
     assert (released / f"{ASSIGNMENT}.ipynb").read_bytes() == lab.read_bytes()
 
 
-def test_feedback_goes_back_to_its_own_student_only(submitted, tmp_path):
-    """After collecting, each student's feedback page is handed back; nbgrader's own fetch_feedback, run by each
-    student, finds that student's page and no other."""
+def test_a_class_round_through_the_exchange_hands_each_student_their_own_feedback(submitted, tmp_path):
+    """The instructor's round with the grader's commands, as docs/instructors.md gives it: release (the
+    gradebook), collect --exchange, autograde (sandboxed), feedback --exchange; then nbgrader's own fetch_feedback,
+    run by each student, finds that student's graded notebook and no other."""
     base, exchange, _ = submitted
     course = course_copy(tmp_path)
-    collect(course, ASSIGNMENT, exchange)
-    for name in (ADA, BOB):
-        page = course.feedback_page(name, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
-        page.parent.mkdir(parents=True)
-        page.write_text(f"<html><body>feedback for {name}</body></html>")
-    result = release_feedback(course, ASSIGNMENT, exchange, INSTRUCTOR)
-    assert sorted(result.released) == [f"{ADA}: {ASSIGNMENT}", f"{BOB}: {ASSIGNMENT}"] and result.not_found == []
+    (course.root / "pyproject.toml").write_text(
+        f'[tool.course.server]\ncourse_id = "{COURSE_ID}"\nexchange_root = "{exchange.root}"\n'
+        f'instructor = "{INSTRUCTOR}"\n')
+    grader = [sys.executable, "-m", "grader", "--root", str(course.root)]
+    for step in (["release", ASSIGNMENT], ["collect", ASSIGNMENT, "--exchange"],
+                 ["autograde", ASSIGNMENT, "--no-progress"], ["feedback", ASSIGNMENT, "--exchange"]):
+        completed = subprocess.run([*grader, *step], capture_output=True, text=True, timeout=600)
+        assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
+    assert "2 feedback page(s) into the exchange" in completed.stdout, completed.stdout
     for name, other in ((ADA, BOB), (BOB, ADA)):
         nbgrader(name, exchange, "fetch_feedback", ASSIGNMENT)
         fetched = [path.read_text() for path in (base / name / ASSIGNMENT / "feedback").rglob("*.html")]
-        assert fetched and all(f"feedback for {name}" in page for page in fetched), (name, fetched)
-        assert not any(other in page for page in fetched)
+        assert fetched and all(f"written by {name}" in page for page in fetched), (name, len(fetched))
+        assert not any(f"written by {other}" in page for page in fetched)
