@@ -218,11 +218,16 @@ def test_a_class_round_through_the_exchange_hands_each_student_their_own_feedbac
         f'[tool.course.server]\ncourse_id = "{COURSE_ID}"\nexchange_root = "{exchange.root}"\n'
         f'instructor = "{INSTRUCTOR}"\n')
     grader = [sys.executable, "-m", "grader", "--root", str(course.root)]
+    seconds = {}
     for step in (["release", ASSIGNMENT], ["collect", ASSIGNMENT, "--exchange"],
                  ["autograde", ASSIGNMENT, "--no-progress"], ["feedback", ASSIGNMENT, "--exchange"]):
+        started = time.monotonic()
         completed = subprocess.run([*grader, *step], capture_output=True, text=True, timeout=600)
+        seconds[step[0]] = time.monotonic() - started
         assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
     assert "2 feedback page(s) into the exchange" in completed.stdout, completed.stdout
+    print("\nthe instructor's round for 2 students: " + ", ".join(f"{step} {took:.1f} s" for step, took in
+                                                                  seconds.items() if step != "release"))
     for name, other in ((ADA, BOB), (BOB, ADA)):
         nbgrader(name, exchange, "fetch_feedback", ASSIGNMENT)
         fetched = [path.read_text() for path in (base / name / ASSIGNMENT / "feedback").rglob("*.html")]
