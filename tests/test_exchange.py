@@ -61,8 +61,10 @@ def server():
 
 
 def run_as(name: str, exchange: Exchange, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = StudentBox(exchange.root).command(list(argv), Account.named(name), {})
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    account = Account.named(name)
+    box = StudentBox(exchange.root)
+    completed = subprocess.run(box.command(list(argv), account), env=box.environment(account), capture_output=True,
+                               text=True, timeout=120)
     if check:
         assert completed.returncode == 0, f"{name}: {' '.join(argv[:4])}:\n{completed.stderr[-2000:]}"
     return completed

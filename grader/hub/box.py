@@ -69,22 +69,26 @@ class StudentBox:
             steps += _parents(Path(folder), made) + [Step("bind", str(folder), source=str(folder))]
         return steps + [Step("remount-ro", "/")]
 
-    def command(self, argv: list[str], account: Account, environment: dict[str, str]) -> list[str]:
-        """``argv`` run as ``account`` in its box, in its home, with exactly ``environment`` (and its names)."""
-        wrapped = [shutil.which("env") or "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", bwrap_path()]
+    def command(self, argv: list[str], account: Account) -> list[str]:
+        """``argv`` run as ``account`` in its box, in its home. Start it with :meth:`environment` as its whole
+        environment, which bubblewrap hands on: a server's token stays out of the command line, which any account
+        on the machine may read."""
+        wrapped = [bwrap_path()]
         for step in self.layout(account):
             wrapped += _bwrap_arguments(step)
-        wrapped += ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--chdir", str(account.home),
-                    "--clearenv"]
-        for name, value in {**self.environment(account), **environment}.items():
-            wrapped += ["--setenv", name, value]
-        wrapped += ["--", shutil.which("setpriv") or "setpriv", f"--reuid={account.uid}", f"--regid={account.gid}",
+        wrapped += ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--chdir", str(account.home), "--",
+                    shutil.which("setpriv") or "setpriv", f"--reuid={account.uid}", f"--regid={account.gid}",
                     f"--groups={','.join(map(str, account.groups))}", "--no-new-privs", "--inh-caps=-all",
                     "--bounding-set=-all", "--"]
         return wrapped + argv
 
     @staticmethod
-    def environment(account: Account) -> dict[str, str]:
+    def environment(account: Account, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """All the environment a program in the box gets: the account's names, then ``extra`` (a server's)."""
+        return {**StudentBox._base_environment(account), **(extra or {})}
+
+    @staticmethod
+    def _base_environment(account: Account) -> dict[str, str]:
         return {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
                 "HOME": str(account.home), "USER": account.name, "LOGNAME": account.name, "TMPDIR": "/tmp",
                 "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1",

@@ -54,11 +54,11 @@ class BoxedSpawner(LocalProcessSpawner):
         account = Account.named(self.user.name)
         server = [*self.cmd, *self.get_args()]
         groups = limits.prepare(self.user.name, limits.ServerLimits(int(self.memory_gib * GiB), self.cpus))
-        command = self.box().command(server, account, self.get_env())
+        box = self.box()
         self.log.info("Spawning %s for %s in its box", shlex.join(server), self.user.name)
         # bubblewrap is started by root and drops to the student's account itself: no setuid before it
-        self.proc = Popen(command, preexec_fn=limits.joining(groups), start_new_session=True,
-                          env={"PATH": "/usr/bin:/bin"}, **self.popen_kwargs)
+        self.proc = Popen(box.command(server, account), preexec_fn=limits.joining(groups), start_new_session=True,
+                          env=box.environment(account, self.get_env()), **self.popen_kwargs)
         self.pid = self.proc.pid
         return (self.ip or "127.0.0.1", self.port)
 
