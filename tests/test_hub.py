@@ -1,11 +1,14 @@
-"""The course server end to end without a browser: ``grader hub setup`` makes the accounts, the exchange and the
-servers' configuration for a class of two; ``grader hub start`` runs JupyterHub with configurable-http-proxy; a
-student logs in with the first password the set-up listed, and their JupyterLab comes up, as their own account, in
-a control group capped at the course's memory. A wrong password and an account outside the course are refused.
-Prints what an idle student server costs in memory and how long login took, for docs/instructors.md.
+"""The course server end to end: ``grader hub setup`` makes the accounts, the exchange and the servers'
+configuration for a class of two, and ``grader release --exchange`` hands lab 01 out; ``grader hub start`` runs
+JupyterHub with configurable-http-proxy. A student logs in with the first password the set-up listed, and their
+JupyterLab comes up, as their own account, in a control group capped at the course's memory; a wrong password and
+an account outside the course are refused. In Chromium, a student fetches lab 01 from nbgrader's Assignment List
+and submits it; the instructor collects, autogrades and hands feedback back; the student's Fetch Feedback brings
+the graded notebook home. Prints what an idle student server costs in memory and how long login took, for
+docs/instructors.md.
 
-Needs root, bubblewrap and deploy/node_modules (npm ci --prefix deploy); skipped elsewhere, required where
-``COURSE_SERVER_REQUIRED=1`` (.ci/run)."""
+Needs root, bubblewrap, Chromium and deploy/node_modules (npm ci --prefix deploy); skipped elsewhere, required where
+``COURSE_SERVER_REQUIRED=1`` and ``COURSE_BROWSER_REQUIRED=1`` (.ci/run)."""
 
 import csv
 import http.cookiejar
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_session import require_browser
 from course_server import require_course_server, unavailable
 from grader.hub import limits
 
@@ -31,9 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PROXY = ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy"
 INSTRUCTOR, GROUP, STUDENTS, OUTSIDER = "dlh-teach", "dlh-class", ("dlh-ada", "dlh-bob"), "dlh-out"
 MEMORY_GIB = 1.0
+LAB = "01_backprop"
 
 
 require_course_server()
+require_browser()
 if not PROXY.is_file():
     unavailable("configurable-http-proxy is not installed: npm ci --prefix deploy")
 
@@ -63,7 +69,7 @@ def hub():
     base.chmod(0o755)
     course = base / "course"
     for folder in ("solutions", "labs"):
-        shutil.copytree(ROOT / folder / "01_backprop", course / folder / "01_backprop")
+        shutil.copytree(ROOT / folder / LAB, course / folder / LAB)
     port = free_port()
     (course / "pyproject.toml").write_text(
         "[tool.course.server]\n"
@@ -80,6 +86,8 @@ def hub():
     grader = [sys.executable, "-m", "grader", "--root", str(course), "hub"]
     setup = subprocess.run([*grader, "setup", "--roster", str(roster)], capture_output=True, text=True)
     assert setup.returncode == 0, setup.stderr[-3000:]
+    release = subprocess.run([*grader[:-1], "release", LAB, "--exchange"], capture_output=True, text=True)
+    assert release.returncode == 0, release.stderr[-3000:]
     subprocess.run(["useradd", "--no-create-home", OUTSIDER], check=True)
     subprocess.run(["chpasswd"], input=f"{OUTSIDER}:outside-password\n", text=True, check=True)
     passwords = dict(csv.reader((base / "state" / "first-passwords.csv").open()))
@@ -92,7 +100,7 @@ def hub():
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the hub did not start:\n{hub_log(base)}")
             time.sleep(0.5)
-        yield url, passwords, base
+        yield url, passwords, base, course
     finally:
         server.terminate()
         try:
@@ -134,7 +142,7 @@ def logged_in(url: str, name: str, password: str):
 
 
 def test_a_student_logs_in_and_gets_their_own_capped_jupyterlab(hub):
-    url, passwords, base = hub
+    url, passwords, base, _ = hub
     student = STUDENTS[0]
     started = time.monotonic()
     opener, landed = logged_in(url, student, passwords[student])
@@ -168,7 +176,7 @@ def test_a_student_logs_in_and_gets_their_own_capped_jupyterlab(hub):
 
 @pytest.mark.parametrize("who", ["wrong password", "outside the course"])
 def test_the_hub_refuses_a_wrong_password_and_an_account_outside_the_course(hub, who):
-    url, passwords, _ = hub
+    url, passwords, _, _ = hub
     name, password = (STUDENTS[1], "not-" + passwords[STUDENTS[1]]) if who == "wrong password" else (
         OUTSIDER, "outside-password")
     opener, landed = logged_in(url, name, password)
@@ -176,3 +184,39 @@ def test_the_hub_refuses_a_wrong_password_and_an_account_outside_the_course(hub,
     with pytest.raises(urllib.error.HTTPError):
         opener.open(f"{url}/hub/api/user", timeout=10)
 
+
+
+def test_a_student_fetches_submits_and_gets_feedback_in_the_browser(hub, browser):
+    """In JupyterLab through the hub, as a student: Nbgrader > Assignment List, Fetch lab 01, Submit; the
+    instructor collects from the exchange, autogrades and hands feedback back; the student's Fetch Feedback brings
+    their own graded notebook into their home."""
+    url, passwords, base, course = hub
+    student = STUDENTS[1]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/hub/login")
+        page.fill("#username_input", student)
+        page.fill("#password_input", passwords[student])
+        page.click("#login_submit")
+        page.wait_for_selector(".jp-LabShell", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
+        page.get_by_role("button", name="Fetch", exact=True).first.click(timeout=60_000)
+        page.get_by_role("button", name="Submit", exact=True).first.click(timeout=60_000)
+        page.get_by_text("Fetch Feedback").first.wait_for(timeout=60_000)
+        grader = [sys.executable, "-m", "grader", "--root", str(course)]
+        for step in (["collect", LAB, "--exchange"], ["autograde", LAB, "--no-progress"],
+                     ["feedback", LAB, "--exchange"]):
+            completed = subprocess.run([*grader, *step], capture_output=True, text=True, timeout=600)
+            assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
+            assert step[0] != "collect" or student in completed.stdout, completed.stdout
+        page.get_by_text("Fetch Feedback").first.click()
+        home = Path(base / "home" / student)
+        deadline = time.monotonic() + 60
+        while not list((home / LAB / "feedback").rglob("*.html")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        (fetched,) = list((home / LAB / "feedback").rglob("*.html"))
+        assert "Score" in fetched.read_text() and fetched.owner() == student
+    finally:
+        context.close()

@@ -18,6 +18,8 @@ from grader.hub.settings import ServerSettings
 
 STUDENT_JUPYTER = Path(__file__).resolve().parents[2] / "course" / "student_jupyter"
 COURSE_ROOT_VARIABLE = "COURSE_SERVER_ROOT"  # the course whose [tool.course.server] the hub reads
+HIDDEN_FROM_STUDENTS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list",
+                        "@jupyter/nbgrader:formgrader")
 
 
 def state_folder(settings: ServerSettings) -> Path:
@@ -72,6 +74,10 @@ def write_server_config(settings: ServerSettings, course_root: Path) -> list[Pat
     if students.exists():
         shutil.rmtree(students)
     shutil.copytree(STUDENT_JUPYTER, students)
+    # on the server the Assignments list is the way in, and nbgrader's menu opens it: the menu stays, the
+    # instructor's panels (their plugins) stay out
+    (students / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
+        plugin: True for plugin in HIDDEN_FROM_STUDENTS}}, indent=2))
     (students / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n" + exchange +
         "c.ExchangeFactory.submit = 'course.exchange_submit.SealedSubmit'\n")
