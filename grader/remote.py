@@ -40,6 +40,7 @@ from course.judging import (backward_requested, built_on_targets, counted_target
                             training_allowed)
 from course.kernel_service import REPLY_MIME, REQUEST_KEY, with_grad
 from grader.messages import Shown, mask_numbers
+from grader.write_back import write_back
 
 RECOVERY_SECONDS = 5
 SERVE_CODE = "__import__('course.kernel_service', fromlist=['serve']).serve()"
@@ -199,8 +200,8 @@ class KernelLink(KernelMessages):
         after = reply.get("after")
         if isinstance(after, list) and len(after) == 2:
             training = request["op"] == "call_function" or training_allowed()
-            _restore(request["args"], after[0], decoder, training)
-            _restore(request["kwargs"], after[1], decoder, training)
+            write_back(request["args"], after[0], decoder, training)
+            write_back(request["kwargs"], after[1], decoder, training)
         if used:
             raise AssertionError(Shown(used[0]))
         return self._value(reply, decoder, label)
@@ -349,57 +350,3 @@ def _move_on() -> None:
     are new ones, as after a call in one process, and owe nothing to the kernel, not even to whether the
     student's code drew numbers (which would let it choose between two streams)."""
     torch.manual_seed(int(torch.randint(0, 2 ** 62, ())))
-
-
-def _restore(original, node, decoder, training: bool) -> None:
-    """Put back into the judge's arguments the gradients the call left, and, when the test lets the call train
-    (:func:`course.judging.lets_train`), the parameters and buffers of lent modules and the state of lent
-    optimisers; a lent tensor's data stays as the judge lent it."""
-    if node is None:
-        return
-    try:
-        if isinstance(original, torch.Tensor):
-            _copy_gradient(original, decoder.value(node, 0))
-        elif isinstance(original, torch.nn.Module) and isinstance(node, dict) and "module" in node:
-            tensors = dict([*original.named_parameters(), *original.named_buffers()])
-            for name, tensor_node in node["module"]:
-                if name in tensors:
-                    _copy_tensor(tensors[name], decoder.value(tensor_node, 0), training)
-        elif isinstance(original, torch.optim.Optimizer) and isinstance(node, dict) and "optimizer" in node:
-            if training:
-                _load_optimizer_state(original, decoder.value(node["optimizer"], 0))
-        elif isinstance(original, (list, tuple, dict)) and isinstance(node, dict) and "items" in node:
-            values = original.values() if isinstance(original, dict) else original
-            for value, item in zip(values, node["items"]):
-                _restore(value, item, decoder, training)
-    except (wire.NotAnAnswer, ValueError, TypeError, KeyError, RuntimeError):
-        pass  # what cannot be copied back stays as the judge lent it
-
-
-def _copy_tensor(original: torch.Tensor, after, training: bool) -> None:
-    """A module's parameter or buffer as the call left it, when it kept its shape and dtype and the call may train."""
-    if (training and isinstance(after, torch.Tensor) and after.shape == original.shape
-            and after.dtype == original.dtype):
-        with torch.no_grad():
-            original.copy_(after)
-    _copy_gradient(original, after)
-
-
-def _load_optimizer_state(original: torch.optim.Optimizer, after) -> None:
-    """The per-parameter state (moments, step counts) the call left; the learning rate and the other settings
-    stay the judge's, and state that is not plain numbers and tensors is refused."""
-    state = after.get("state") if isinstance(after, dict) else None
-    if not isinstance(state, dict) or not all(
-            isinstance(entry, dict) and all(isinstance(value, (torch.Tensor, int, float, bool))
-                                            for value in entry.values())
-            for entry in state.values()):
-        raise TypeError("an optimiser state holds only numbers and tensors")
-    original.load_state_dict({"state": state, "param_groups": original.state_dict()["param_groups"]})
-
-
-def _copy_gradient(original: torch.Tensor, after) -> None:
-    if not isinstance(after, torch.Tensor) or not (original.requires_grad or original.grad is not None):
-        return
-    gradient = after.grad
-    if gradient is None or (gradient.shape == original.shape and gradient.dtype == original.dtype):
-        original.grad = gradient
