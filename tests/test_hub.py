@@ -13,6 +13,7 @@ Needs root, bubblewrap, Chromium and deploy/node_modules (npm ci --prefix deploy
 import csv
 import http.cookiejar
 import json
+import pwd
 import shutil
 import socket
 import subprocess
@@ -159,18 +160,10 @@ def test_a_student_logs_in_and_gets_their_own_capped_jupyterlab(hub):
             time.sleep(0.5)
     ready = time.monotonic() - started
     assert status is not None, f"{student}'s server did not come up (login landed on {landed}):\n{hub_log(base)}"
-    procs = limits.CGROUP_ROOT / "memory" / limits.PARENT / student / "cgroup.procs"
-    if limits.cgroup_version() == 2:
-        procs = limits.CGROUP_ROOT / limits.PARENT / student / "cgroup.procs"
-    pids = [int(pid) for pid in procs.read_text().split()]
-    uids = {Path(f"/proc/{pid}").stat().st_uid for pid in pids if Path(f"/proc/{pid}").exists()}
-    import pwd
-
+    uids = {Path(f"/proc/{pid}").stat().st_uid for pid in limits.members(student) if Path(f"/proc/{pid}").exists()}
     assert pwd.getpwnam(student).pw_uid in uids, f"no process of {student}'s group runs as {student}: {uids}"
     assert limits.memory_limit(student) == int(MEMORY_GIB * 2 ** 30)
-    memory = int((limits.CGROUP_ROOT / "memory" / limits.PARENT / student / "memory.usage_in_bytes").read_text()) \
-        if limits.cgroup_version() == 1 else int((limits.CGROUP_ROOT / limits.PARENT / student / "memory.current")
-                                                 .read_text())
+    memory = limits.memory_used(student)
     print(f"\nlogin to a running JupyterLab: {ready:.1f} s; an idle student server: {memory / 2 ** 20:.0f} MiB")
 
 

@@ -36,42 +36,56 @@ def cgroup_version(root: Path = CGROUP_ROOT) -> int:
     return 2 if (root / "cgroup.controllers").is_file() else 1
 
 
+@dataclass(frozen=True)
+class Groups:
+    """Where one server's groups are: v1 keeps memory and CPU in two hierarchies, v2 in one folder."""
+
+    version: int
+    memory: Path
+    cpu: Path
+
+    @property
+    def folders(self) -> list[Path]:
+        return list(dict.fromkeys([self.memory, self.cpu]))
+
+    def memory_file(self, v1_name: str, v2_name: str) -> Path:
+        return self.memory / (v2_name if self.version == 2 else v1_name)
+
+
+def groups_of(name: str, root: Path = CGROUP_ROOT) -> Groups:
+    if cgroup_version(root) == 2:
+        return Groups(2, root / PARENT / name, root / PARENT / name)
+    return Groups(1, root / "memory" / PARENT / name, root / "cpu" / PARENT / name)
+
+
 def prepare(name: str, limits: ServerLimits, root: Path = CGROUP_ROOT) -> list[Path]:
     """Make (or reset) ``name``'s groups with ``limits``; the ``cgroup.procs`` files a process joins them by."""
+    groups = groups_of(name, root)
     try:
-        if cgroup_version(root) == 2:
-            return [_prepare_v2(root, name, limits)]
-        return _prepare_v1(root, name, limits)
+        if groups.version == 2:
+            for parent in (root, root / PARENT):
+                parent.mkdir(exist_ok=True)
+                (parent / "cgroup.subtree_control").write_text("+memory +cpu")
+        for folder in groups.folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        _write_limits(groups, limits)
     except OSError as error:
         raise LimitsUnavailable(f"cannot make a control group for {name} under {root} ({error.strerror}): run "
                                 "the hub as root on a machine whose control groups are writable") from None
+    return [folder / "cgroup.procs" for folder in groups.folders]
 
 
-def _prepare_v2(root: Path, name: str, limits: ServerLimits) -> Path:
-    parent = root / PARENT
-    parent.mkdir(exist_ok=True)
-    (root / "cgroup.subtree_control").write_text("+memory +cpu")
-    (parent / "cgroup.subtree_control").write_text("+memory +cpu")
-    group = parent / name
-    group.mkdir(exist_ok=True)
-    (group / "memory.max").write_text(str(limits.memory_bytes))
-    if (group / "memory.swap.max").exists():  # swap is no way around the cap
-        (group / "memory.swap.max").write_text("0")
-    (group / "cpu.max").write_text(f"{limits.cpu_quota_us} {CPU_PERIOD_US}")
-    return group / "cgroup.procs"
-
-
-def _prepare_v1(root: Path, name: str, limits: ServerLimits) -> list[Path]:
-    memory, cpu = root / "memory" / PARENT / name, root / "cpu" / PARENT / name
-    for group in (memory, cpu):
-        group.mkdir(parents=True, exist_ok=True)
-    (memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
-    swap = memory / "memory.memsw.limit_in_bytes"
-    if swap.exists():  # memory and swap together, so that swap is no way around the cap
-        swap.write_text(str(limits.memory_bytes))
-    (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-    (cpu / "cpu.cfs_quota_us").write_text(str(limits.cpu_quota_us))
-    return [memory / "cgroup.procs", cpu / "cgroup.procs"]
+def _write_limits(groups: Groups, limits: ServerLimits) -> None:
+    groups.memory_file("memory.limit_in_bytes", "memory.max").write_text(str(limits.memory_bytes))
+    # swap is no way around the cap: v1 caps memory and swap together, v2 allows no swap
+    swap = groups.memory_file("memory.memsw.limit_in_bytes", "memory.swap.max")
+    if swap.exists():
+        swap.write_text(str(limits.memory_bytes) if groups.version == 1 else "0")
+    if groups.version == 2:
+        (groups.cpu / "cpu.max").write_text(f"{limits.cpu_quota_us} {CPU_PERIOD_US}")
+    else:
+        (groups.cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+        (groups.cpu / "cpu.cfs_quota_us").write_text(str(limits.cpu_quota_us))
 
 
 def joining(procs_files: list[Path]):
@@ -88,17 +102,23 @@ def joining(procs_files: list[Path]):
 
 def memory_limit(name: str, root: Path = CGROUP_ROOT) -> int:
     """The memory cap ``name``'s group has now (for the instructors' check and the tests)."""
-    if cgroup_version(root) == 2:
-        return int((root / PARENT / name / "memory.max").read_text())
-    return int((root / "memory" / PARENT / name / "memory.limit_in_bytes").read_text())
+    return int(groups_of(name, root).memory_file("memory.limit_in_bytes", "memory.max").read_text())
+
+
+def memory_used(name: str, root: Path = CGROUP_ROOT) -> int:
+    """The memory ``name``'s server and its kernels hold now."""
+    return int(groups_of(name, root).memory_file("memory.usage_in_bytes", "memory.current").read_text())
+
+
+def members(name: str, root: Path = CGROUP_ROOT) -> list[int]:
+    """The processes in ``name``'s memory group."""
+    return [int(pid) for pid in (groups_of(name, root).memory / "cgroup.procs").read_text().split()]
 
 
 def remove(name: str, root: Path = CGROUP_ROOT) -> None:
     """Remove ``name``'s groups once their processes are gone (a group still in use stays)."""
-    groups = [root / PARENT / name] if cgroup_version(root) == 2 else [root / "memory" / PARENT / name,
-                                                                         root / "cpu" / PARENT / name]
-    for group in groups:
+    for folder in groups_of(name, root).folders:
         try:
-            group.rmdir()
+            folder.rmdir()
         except OSError:
             pass
