@@ -77,15 +77,20 @@ class Exchange:
                 (self.feedback, FEEDBACK_MODE, True)]
 
 
+def instructor_account(name: str) -> pwd.struct_passwd:
+    """The instructor's system account, or an ExchangeError that says how to make it."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise ExchangeError(f"no account named {name!r} on this machine: make the course's accounts first "
+                            "(python -m grader hub setup)") from None
+
+
 def lay_out(exchange: Exchange, instructor: str) -> list[str]:
     """Make (or mend) the exchange's folders with their owners and modes; what was changed, in words.
 
     Needs the right to change owners (root): the course server's set-up runs it."""
-    try:
-        account = pwd.getpwnam(instructor)
-    except KeyError:
-        raise ExchangeError(f"no account named {instructor!r} on this machine: create the instructor's account "
-                            "first (python -m grader hub accounts)") from None
+    account = instructor_account(instructor)
     changed = []
     for folder, mode, instructors in exchange.folders():
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
@@ -107,7 +112,7 @@ def lay_out(exchange: Exchange, instructor: str) -> list[str]:
 def layout_problems(exchange: Exchange, instructor: str) -> list[str]:
     """How the exchange differs from its layout (a folder missing, owned by another, or with another mode)."""
     problems = []
-    expected_uid = pwd.getpwnam(instructor).pw_uid
+    expected_uid = instructor_account(instructor).pw_uid
     for folder, mode, instructors in exchange.folders():
         if not folder.is_dir() or folder.is_symlink():
             problems.append(f"{folder} is missing")

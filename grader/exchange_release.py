@@ -12,7 +12,6 @@ instructor's account.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from nbgrader.utils import notebook_hash
 
-from grader.exchange import Exchange, ExchangeError, inbound_submissions
+from grader.exchange import Exchange, ExchangeError, inbound_submissions, instructor_account
 from grader.layout import Course
 
 FILE_MODE = 0o644
@@ -106,8 +105,5 @@ def _hand_over(path: Path, mode: int, owner: tuple[int, int]) -> None:
 
 
 def _owner(instructor: str) -> tuple[int, int]:
-    try:
-        account = pwd.getpwnam(instructor)
-    except KeyError:
-        raise ExchangeError(f"no account named {instructor!r} on this machine") from None
+    account = instructor_account(instructor)
     return account.pw_uid, account.pw_gid

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from grader.collect_roster import read_roster
-from grader.exchange import lay_out, layout_problems
+from grader.exchange import ExchangeError, lay_out, layout_problems
 from grader.hub import accounts, limits
 from grader.hub.config import COURSE_ROOT_VARIABLE, server_config_folder, state_folder, write_server_config
 from grader.hub.settings import read_settings
@@ -57,8 +57,8 @@ def problems(course: Course) -> list[str]:
             found.append(f"{tool} is missing (Debian: apt install bubblewrap util-linux)")
     try:
         found += layout_problems(settings.exchange, settings.instructor)
-    except KeyError:
-        found.append(f"no account {settings.instructor!r}: python -m grader hub setup")
+    except ExchangeError as error:
+        found.append(str(error))
     for role in ("students", "instructor"):
         if not server_config_folder(settings, role).is_dir():
             found.append(f"{server_config_folder(settings, role)} is missing: python -m grader hub setup")
