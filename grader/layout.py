@@ -23,6 +23,7 @@ GRADEBOOK = "gradebook.db"
 SUBMITTED = "submitted"
 AUTOGRADED = "autograded"
 FEEDBACK = "feedback"
+KIT_CHECKOUT = Path(__file__).resolve().parent.parent  # the checkout this package sits in
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's: when the submission was made
 LEDGER = ".grader.json"  # grader.ledger's record of a graded submission
 
@@ -56,8 +57,7 @@ class Course:
             root = os.environ.get(ROOT_ENV)
         if root is not None:
             return cls(Path(root))
-        package_checkout = Path(__file__).resolve().parent.parent
-        for candidate in (package_checkout, Path.cwd(), *Path.cwd().parents):
+        for candidate in (KIT_CHECKOUT, Path.cwd(), *Path.cwd().parents):
             if (candidate / SOLUTIONS).is_dir():
                 return cls(candidate)
         raise CourseError("no course found: run inside the course checkout or pass --root PATH")

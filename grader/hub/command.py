@@ -18,9 +18,8 @@ from grader.exchange import ExchangeError, lay_out, layout_problems
 from grader.hub import accounts, limits
 from grader.hub.config import COURSE_ROOT_VARIABLE, server_config_folder, state_folder, write_server_config
 from grader.hub.settings import read_settings
-from grader.layout import Course
+from grader.layout import KIT_CHECKOUT, Course
 
-CHECKOUT = Path(__file__).resolve().parents[2]  # the kit's: deploy/ and its proxy
 DEPLOY = "deploy"
 PROXY = Path(DEPLOY) / "node_modules" / ".bin" / "configurable-http-proxy"
 
@@ -50,8 +49,8 @@ def problems(course: Course) -> list[str]:
     found = []
     if os.geteuid() != 0:
         found.append("the hub runs as root (it starts each server as its student's account)")
-    if not (CHECKOUT / PROXY).is_file():
-        found.append(f"configurable-http-proxy is missing: npm ci --prefix {CHECKOUT / DEPLOY}")
+    if not (KIT_CHECKOUT / PROXY).is_file():
+        found.append(f"configurable-http-proxy is missing: npm ci --prefix {KIT_CHECKOUT / DEPLOY}")
     for tool in ("bwrap", "setpriv"):
         if shutil.which(tool) is None:
             found.append(f"{tool} is missing (Debian: apt install bubblewrap util-linux)")
@@ -76,9 +75,9 @@ def start(course: Course) -> int:
         print("the course server cannot start:\n" + "\n".join(f"  {problem}" for problem in found), file=sys.stderr)
         return 2
     settings = read_settings(course.root / "pyproject.toml")
-    command = [sys.executable, "-m", "jupyterhub", "-f", str(CHECKOUT / DEPLOY / "jupyterhub_config.py")]
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(KIT_CHECKOUT / DEPLOY / "jupyterhub_config.py")]
     # the hub imports its configuration's helpers from this checkout, as `python -m grader` does its own
-    path = os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    path = os.pathsep.join([str(KIT_CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])
     os.chdir(state_folder(settings))
     # JupyterHub takes this process's place, so that a signal to stop it reaches it (and its proxy) directly
     os.execve(sys.executable, command, {**os.environ, COURSE_ROOT_VARIABLE: str(course.root), "PYTHONPATH": path})

@@ -14,9 +14,9 @@ import json
 import shutil
 from pathlib import Path
 
+from course.workspace import STUDENT_CONFIG
 from grader.hub.settings import ServerSettings
 
-STUDENT_JUPYTER = Path(__file__).resolve().parents[2] / "course" / "student_jupyter"
 COURSE_ROOT_VARIABLE = "COURSE_SERVER_ROOT"  # the course whose [tool.course.server] the hub reads
 HIDDEN_FROM_STUDENTS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list",
                         "@jupyter/nbgrader:formgrader")
@@ -73,7 +73,7 @@ def write_server_config(settings: ServerSettings, course_root: Path) -> list[Pat
     students = server_config_folder(settings, "students")
     if students.exists():
         shutil.rmtree(students)
-    shutil.copytree(STUDENT_JUPYTER, students)
+    shutil.copytree(STUDENT_CONFIG, students)
     # on the server the Assignments list is the way in, and nbgrader's menu opens it: the menu stays, the
     # instructor's panels (their plugins) stay out
     (students / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
