@@ -29,6 +29,7 @@ import pytest
 
 from browser_session import require_browser
 from course_server import require_course_server, unavailable
+from lab_server import free_port
 from grader.hub import limits
 
 pytestmark = pytest.mark.slow
@@ -45,12 +46,10 @@ if not PROXY.is_file():
     unavailable("configurable-http-proxy is not installed: npm ci --prefix deploy")
 
 
-def free_port() -> int:
+def hub_port() -> int:
     """A port free with the two after it (the hub's API and the proxy's)."""
     while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         if port < 65000 and all(free(port + offset) for offset in (1, 2)):
             return port
 
@@ -71,7 +70,7 @@ def hub():
     course = base / "course"
     for folder in ("solutions", "labs"):
         shutil.copytree(ROOT / folder / LAB, course / folder / LAB)
-    port = free_port()
+    port = hub_port()
     (course / "pyproject.toml").write_text(
         "[tool.course.server]\n"
         f'course_id = "dl-test"\nexchange_root = "{base / "exchange"}"\nhomes = "{base / "home"}"\n'
