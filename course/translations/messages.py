@@ -57,10 +57,8 @@ def kit_template(checkout: Path) -> Catalog:
         for index, cell in _code_cells(lecture):
             for lineno, message in _gettext_calls(cell.source):
                 catalogue.add(message, locations=[(_location(lecture, checkout, index), lineno)])
-    for solution in sorted((checkout / "solutions").glob("*/*.ipynb")):
-        for index, cell in _test_cells(solution):
-            for lineno, message in test_messages(visible_part(cell.source)):
-                catalogue.add(message, locations=[(_location(solution, checkout, index), lineno)])
+    for message, location in _solution_test_messages(checkout, visible_part):
+        catalogue.add(message, locations=[location])
     return catalogue
 
 
@@ -69,13 +67,19 @@ def grader_template(checkout: Path) -> Catalog:
     visible tests do not also use."""
     catalogue = Catalog(project="grader", charset="utf-8")
     _add_package(catalogue, checkout, "grader")
-    visible = {message.id for message in kit_template(checkout)}
-    for solution in sorted((checkout / "solutions").glob("*/*.ipynb")):
-        for index, cell in _test_cells(solution):
-            for lineno, message in test_messages(hidden_part(cell.source)):
-                if message not in visible:
-                    catalogue.add(message, locations=[(_location(solution, checkout, index), lineno)])
+    visible = {message for message, _ in _solution_test_messages(checkout, visible_part)}
+    for message, location in _solution_test_messages(checkout, hidden_part):
+        if message not in visible:
+            catalogue.add(message, locations=[location])
     return catalogue
+
+
+def _solution_test_messages(checkout: Path, part) -> list[tuple[str, tuple[str, int]]]:
+    """(message, (notebook#cell, line)) of the ``part`` (visible or hidden) of every solution's test cells."""
+    return [(message, (_location(solution, checkout, index), lineno))
+            for solution in sorted((checkout / "solutions").glob("*/*.ipynb"))
+            for index, cell in _test_cells(solution)
+            for lineno, message in test_messages(part(cell.source))]
 
 
 TEMPLATES = {KIT.name: kit_template, GRADER.name: grader_template}
