@@ -83,13 +83,9 @@ def _translated(text: str, table: Translations, depth: int) -> str:
             # a value may be a message itself (assert_close's description of what it compares)
             values = {placeholder: _translated(value, table, depth + 1) if depth < 1 else value
                       for placeholder, value in zip(template.placeholders, found.groups())}
-            return PLACEHOLDER.sub(lambda part: values.get(part.group(), _literal(part.group())),
+            return PLACEHOLDER.sub(lambda part: values.get(part.group(), _unescaped(part.group())),
                                    template.translation)
     return text
-
-
-def _literal(part: str) -> str:
-    return {"{{": "{", "}}": "}"}.get(part, part)
 
 
 def _unescaped(entry: str) -> str:
