@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from grader.deadlines import CourseFileError, read_course_file
 from grader.layout import Course, CourseError
 from grader.ledger import UnitRecord, reconcile, store
 from grader.notebooks import is_judged
@@ -96,6 +97,10 @@ def plan(course: Course, assignments: list[str] | None, force: bool, cell_timeou
     if not course.submitted.is_dir():
         raise AutogradeError(f"no {course.submitted} folder: run `python -m grader collect ASSIGNMENT SOURCE` "
                              "first")
+    try:  # read here, so that a mistake in it stops the run before anything is graded
+        read_course_file(course.course_file)
+    except CourseFileError as error:
+        raise AutogradeError(str(error)) from None
     result = Plan()
     uid_base = draw_uid_base()
     with Gradebook(course.gradebook_url) as gradebook:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.autograde import DEFAULT_CELL_TIMEOUT, AutogradeError, assignments_argument, autograde
 from grader.checks import build_labs, check_assignments
+from grader.deadlines import CourseFileError, read_course_file
 from grader.mutants import CatalogueError, check_mutants
 from grader.collect import CollectError, collect, read_roster
 from grader.exchange import ExchangeError
@@ -203,11 +204,12 @@ def _feedback(course: Course, arguments: argparse.Namespace) -> int:
 
 def _export(course: Course, arguments: argparse.Namespace) -> int:
     if arguments.out == "-":
-        export_grades(course.gradebook, sys.stdout, arguments.detail)
+        export_grades(course.gradebook, sys.stdout, arguments.detail, read_course_file(course.course_file))
         return 0
     path = course.root / arguments.out
     sheet = io.StringIO()
-    summary = export_grades(course.gradebook, sheet, arguments.detail)  # fails before a previous sheet is touched
+    summary = export_grades(course.gradebook, sheet, arguments.detail,  # fails before a previous sheet is touched
+                            read_course_file(course.course_file))
     write_atomically(path, sheet.getvalue())
     print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
     return 0
@@ -264,7 +266,7 @@ COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograd
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
                 CourseBusy, CatalogueError, UnknownLanguage, ExchangeError,
-                SettingError)
+                SettingError, CourseFileError)
 
 
 def main(argv: list[str] | None = None) -> int:

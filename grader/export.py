@@ -1,8 +1,10 @@
 """``python -m grader export``: the grade sheet, read from nbgrader's gradebook.
 
 One row per student in the gradebook, one column per assignment (its score, blank when the student
-submitted nothing) and the total (a missing submission counts 0). ``detail=True`` adds a column per
-exercise, ``<assignment>/<grade id>``. Scores that nbgrader still marks as needing manual grading (for
+submitted nothing) and the total (a missing submission counts 0). An assignment with a due date in the course
+file (:mod:`grader.deadlines`) is scored after its late penalty, with three more columns: ``<assignment> raw``
+(before it), ``<assignment> late penalty`` (the points it took) and ``<assignment> days late``. ``detail=True``
+adds a column per exercise, ``<assignment>/<grade id>``. Scores that nbgrader still marks as needing manual grading (for
 example a notebook whose kernel died) are listed in ``needs_manual_grade`` so that nobody mistakes them for
 final.
 """
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from nbgrader.api import Gradebook, MissingEntry
+
+from grader.deadlines import DAY, Deadlines, apply_deadlines
 
 STUDENT_COLUMNS = ("student_id", "last_name", "first_name", "email")
 
@@ -46,12 +50,19 @@ def _exercise_columns(gradebook: Gradebook, assignment) -> list[tuple[str, str, 
     return columns
 
 
-def _grade_rows(gradebook: Gradebook, detail: bool) -> tuple[list[str], list[dict[str, str]], list[str]]:
+def _late_columns(assignment: str) -> tuple[str, str, str]:
+    return f"{assignment} raw", f"{assignment} late penalty", f"{assignment} days late"
+
+
+def _grade_rows(gradebook: Gradebook, detail: bool, deadlines: Deadlines) -> tuple[list[str], list[dict[str, str]],
+                                                                                 list[str]]:
     assignments = sorted(gradebook.assignments, key=lambda assignment: assignment.name)
     exercise_columns = {a.name: _exercise_columns(gradebook, a) if detail else [] for a in assignments}
     header = [*STUDENT_COLUMNS]
     for assignment in assignments:
         header.append(assignment.name)
+        if assignment.name in deadlines.assignments:
+            header += _late_columns(assignment.name)
         header += [column for column, _, _ in exercise_columns[assignment.name]]
     header += ["total", "max_total", "needs_manual_grade"]
     max_total = sum(assignment.max_score for assignment in assignments)
@@ -66,8 +77,13 @@ def _grade_rows(gradebook: Gradebook, detail: bool) -> tuple[list[str], list[dic
             except MissingEntry:
                 row[assignment.name] = ""
                 continue
-            total += submission.score
-            row[assignment.name] = _points(submission.score)
+            penalty = submission.late_submission_penalty or 0.0
+            total += submission.score - penalty
+            row[assignment.name] = _points(submission.score - penalty)
+            if assignment.name in deadlines.assignments:
+                raw, lost, late = _late_columns(assignment.name)
+                row.update({raw: _points(submission.score), lost: _points(penalty),
+                            late: _points(submission.total_seconds_late / DAY)})
             if submission.needs_manual_grade:
                 unfinished.append(assignment.name)
             for column, notebook, grade_id in exercise_columns[assignment.name]:
@@ -78,13 +94,17 @@ def _grade_rows(gradebook: Gradebook, detail: bool) -> tuple[list[str], list[dic
     return header, rows, [assignment.name for assignment in assignments]
 
 
-def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False) -> ExportSummary:
-    """Write the grade sheet of the gradebook at ``gradebook_path`` as CSV to ``out``."""
+def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False,
+                  deadlines: Deadlines | None = None) -> ExportSummary:
+    """Write the grade sheet of the gradebook at ``gradebook_path`` as CSV to ``out``, after writing the late
+    penalties of ``deadlines`` into the gradebook."""
     if not gradebook_path.is_file():
         raise ExportError(f"no gradebook at {gradebook_path}: run `python -m grader release`, collect the "
                           "submissions and autograde them first")
+    deadlines = deadlines or Deadlines()
+    apply_deadlines(deadlines, f"sqlite:///{gradebook_path}")
     with Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
-        header, rows, assignments = _grade_rows(gradebook, detail)
+        header, rows, assignments = _grade_rows(gradebook, detail, deadlines)
     if not assignments:
         raise ExportError(f"{gradebook_path} records no assignment yet: run `python -m grader release` first")
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")

@@ -11,7 +11,8 @@ shown are the gradebook's):
 - every output of every cell is scrubbed of any line of the hidden tests (a student's code can read the
   running cell's source from IPython's history, print it, or raise it as an error message);
 - the grader's notes for the submission (a kernel that died, a cell that timed out, test cells put
-  back, a flag for review) head the report; a notebook that could not be graded gets a page saying why.
+  back, a flag for review), and how late it came and what that cost (:mod:`grader.deadlines`), head the
+  report; a notebook that could not be graded gets a page saying why.
 
 Feedback is written to ``feedback/<student>/<assignment>/<notebook>.html``, nbgrader's own layout.
 """
@@ -25,10 +26,11 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from course.language import ENGLISH, tr
 
+from grader.deadlines import Deadlines, apply_deadlines, late_note, read_course_file
 from grader.files import write_atomically
 from grader.ledger import UnitRecord, nbgrader_resources
 from grader.layout import Course
@@ -90,9 +92,10 @@ def redact(graded: NotebookNode, release: NotebookNode, hidden: list[str]) -> No
     return redacted
 
 
-def _notes_cell(record: UnitRecord, notebook_file: str, language: str) -> NotebookNode | None:
-    """The grader's notes on the notebook, in the notebook's ``language``."""
-    notes = list(record.notes.get(notebook_file, []))
+def _notes_cell(record: UnitRecord, notebook_file: str, language: str, late: str | None) -> NotebookNode | None:
+    """The grader's notes on the notebook, and what lateness cost, in the notebook's ``language``."""
+    notes = [late] if late else []
+    notes += record.notes.get(notebook_file, [])
     if not notes:
         return None
     items = "\n".join(f"- {html.escape(translated(note, language))}" for note in notes)
@@ -218,6 +221,8 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
     if not records:
         raise FeedbackError("no autograded submissions: run `python -m grader autograde` first")
     report = FeedbackReport()
+    deadlines = read_course_file(course.course_file)
+    apply_deadlines(deadlines, course.gradebook_url)  # an extension granted since grading counts
     exporter = _exporter()
     hidden_by_notebook: dict[tuple[str, str], tuple[NotebookNode, list[str]]] = {}
     for record in records:
@@ -236,7 +241,7 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
             graded = nbformat.read(str(graded_path), as_version=4)
             language = submission_language(graded)
             readable = in_language(redact(graded, release, hidden), record.assignment, notebook_file, language)
-            notes = _notes_cell(record, notebook_file, language)
+            notes = _notes_cell(record, notebook_file, language, _lateness(course, deadlines, record))
             if notes is not None:
                 readable.cells.insert(0, notes)
             resources = nbgrader_resources(course, record.student, record.assignment, Path(notebook_file).stem)
@@ -244,6 +249,14 @@ def generate_feedback(course: Course, assignments: list[str] | None = None) -> F
             write_atomically(target, body)
             report.written.append(target)
     return report
+
+
+def _lateness(course: Course, deadlines: Deadlines, record: UnitRecord) -> str | None:
+    with Gradebook(course.gradebook_url) as gradebook:
+        try:
+            return late_note(deadlines, gradebook.find_submission(record.assignment, record.student))
+        except MissingEntry:
+            return None
 
 
 def _release_and_hidden(course: Course, assignment: str, notebook_file: str):

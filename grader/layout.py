@@ -5,6 +5,7 @@
 ``labs/<assignment>/``                                 the release, generated from the solutions
 ``course/lectures/``                                   the lecture notebooks
 ``gradebook.db``                                       nbgrader's gradebook
+``course.toml``                                        due dates, late penalties, extensions (grader.deadlines)
 ``submitted/<student>/<assignment>/``                  a collected submission, with its ``timestamp.txt``
 ``autograded/<student>/<assignment>/``                 the graded notebooks, with the grader's ledger ``.grader.json``
 ``feedback/<student>/<assignment>/<notebook>.html``    the report a student may read
@@ -20,6 +21,7 @@ ROOT_ENV = "COURSE_ROOT"
 SOLUTIONS = "solutions"
 LABS = "labs"
 GRADEBOOK = "gradebook.db"
+COURSE_FILE = "course.toml"
 SUBMITTED = "submitted"
 AUTOGRADED = "autograded"
 FEEDBACK = "feedback"
@@ -113,6 +115,10 @@ class Course:
     @property
     def gradebook_url(self) -> str:
         return gradebook_url(self.root)
+
+    @property
+    def course_file(self) -> Path:
+        return self.root / COURSE_FILE
 
     @property
     def submitted(self) -> Path:

@@ -3,9 +3,9 @@
 What survives a crash (even ``kill -9``): for each unit the parent writes, in this order, the autograded
 notebook, then ``autograded/<student>/<assignment>/.grader.json`` (the ledger: the sha256 of the
 submission and the scores, written atomically), then the gradebook, which it fills with nbgrader's own
-``SaveAutoGrades`` and ``AssignLatePenalties``, so nbgrader's formgrader and ``export`` read the results as if
-nbgrader had graded them. A rerun skips every unit whose ledger matches the submission's current sha256
-(:mod:`grader.autograde`), and :func:`reconcile` re-applies a ledger's scores where a crash came between ledger
+``SaveAutoGrades`` and with the course file's late penalties (:mod:`grader.deadlines`, in nbgrader's own
+fields), so nbgrader's formgrader and ``export`` read the results as if nbgrader had graded them. A rerun skips
+every unit whose ledger matches the submission's current sha256 (:mod:`grader.autograde`), and :func:`reconcile` re-applies a ledger's scores where a crash came between ledger
 and gradebook; so a rerun finishes the rest and changes no grade already recorded.
 """
 
@@ -21,9 +21,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
+from grader.deadlines import apply_deadlines, read_course_file
 from grader.files import write_atomically
 from grader.layout import Course
 from grader.timestamps import read_timestamp
@@ -93,7 +94,7 @@ def _write_gradebook(course: Course, record: UnitRecord, folder: Path) -> None:
         graded_path = course.autograded_submission(record.student, record.assignment) / notebook_file
         graded = nbformat.read(str(graded_path), as_version=4)
         SaveAutoGrades().preprocess(graded, resources)
-        AssignLatePenalties().preprocess(graded, resources)
+    apply_deadlines(read_course_file(course.course_file), course.gradebook_url, record.assignment, record.student)
 
 
 def _gradebook_scores(course: Course, record: UnitRecord) -> dict:
