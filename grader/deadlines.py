@@ -213,12 +213,21 @@ def late_note(deadlines: Deadlines, submission) -> str | None:
     deadline = deadlines.assignments.get(submission.assignment.name)
     if deadline is None or not submission.total_seconds_late:
         return None
-    minutes = max(1, math.ceil(submission.total_seconds_late / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
     due = deadlines.due(submission.assignment.name, submission.student.id)
     percent = deadline.rule.fraction_lost(submission.total_seconds_late) * 100
-    return tr("Submitted {days} d {hours} h {minutes} min after the due date ({due}); the late penalty is "
-              "{percent}% of the score earned: {lost} of {earned} points.").format(
-        days=days, hours=hours, minutes=minutes, due=deadlines.shown(due), percent=f"{percent:g}",
+    return tr("Submitted {late} after the due date ({due}); the late penalty is {percent}% of the score earned: "
+              "{lost} of {earned} points.").format(
+        late=_how_long(submission.total_seconds_late), due=deadlines.shown(due), percent=f"{percent:g}",
         lost=f"{submission.late_submission_penalty or 0:.4g}", earned=f"{submission.score:.4g}")
+
+
+def _how_long(seconds: float) -> str:
+    """``seconds`` in days and hours, hours and minutes, or minutes (started ones), as one translatable phrase."""
+    minutes = max(1, math.ceil(seconds / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return tr("{days} d {hours} h").format(days=days, hours=hours)
+    if hours:
+        return tr("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    return tr("{minutes} min").format(minutes=minutes)

@@ -172,8 +172,8 @@ def test_the_feedbacks_note_says_how_late_when_it_was_due_and_what_it_cost_in_th
     with Gradebook(f"sqlite:///{gradebook}") as book, speaking("en"):
         note = late_note(deadlines, book.find_submission(LAB, "bo"))
         assert late_note(deadlines, book.find_submission(LAB, "ada")) is None
-    assert note == ("Submitted 1 d 2 h 0 min after the due date (2026-12-10 23:59 Europe/Zurich); the late penalty "
+    assert note == ("Submitted 1 d 2 h after the due date (2026-12-10 23:59 Europe/Zurich); the late penalty "
                     "is 20% of the score earned: 12 of 60 points.")
     chinese = translated(note, "zh_CN")
-    assert "Submitted" not in chinese and "迟交" in chinese
+    assert "Submitted" not in chinese and "迟交" in chinese and "1 天 2 小时" in chinese
     assert all(value in chinese for value in ("2026-12-10 23:59 Europe/Zurich", "12", "60", "20%"))

@@ -1,11 +1,10 @@
 """The course server end to end: ``grader hub setup`` makes the accounts, the exchange and the servers'
-configuration for a class of two, and ``grader release --exchange`` hands lab 01 out; ``grader hub start`` runs
+configuration for a class of three, and ``grader release --exchange`` hands lab 01 out; ``grader hub start`` runs
 JupyterHub with configurable-http-proxy. A student logs in with the first password the set-up listed, and their
 JupyterLab comes up, as their own account, in a control group capped at the course's memory; a wrong password and
-an account outside the course are refused. In Chromium, a student fetches lab 01 from nbgrader's Assignment List
-and submits it; the instructor collects, autogrades and hands feedback back; the student's Fetch Feedback brings
-the graded notebook home. Prints what an idle student server costs in memory and how long login took, for
-docs/instructors.md.
+an account outside the course are refused. Then a class day in Chromium (see test_a_class_day_in_the_browser): fetch,
+solve, submit on time and late, the instructor's round, each student's feedback. Prints what an idle student server
+costs in memory, how long login took and the instructor's round, for docs/instructors.md.
 
 Needs root, bubblewrap, Chromium and deploy/node_modules (npm ci --prefix deploy); skipped elsewhere, required where
 ``COURSE_SERVER_REQUIRED=1`` and ``COURSE_BROWSER_REQUIRED=1`` (.ci/run)."""
@@ -20,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,15 +27,16 @@ from pathlib import Path
 
 import pytest
 
-from browser_session import require_browser
+from browser_session import ARTIFACTS, require_browser
 from course_server import require_course_server, unavailable
 from lab_server import free_port
 from grader.hub import limits
+from grader.notebooks import nbgrader_metadata, read_notebook, strip_solution_markers
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 PROXY = ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy"
-INSTRUCTOR, GROUP, STUDENTS, OUTSIDER = "dlh-teach", "dlh-class", ("dlh-ada", "dlh-bob"), "dlh-out"
+INSTRUCTOR, GROUP, STUDENTS, OUTSIDER = "dlh-teach", "dlh-class", ("dlh-ada", "dlh-bob", "dlh-cyd"), "dlh-out"
 MEMORY_GIB = 1.0
 LAB = "01_backprop"
 
@@ -178,37 +179,167 @@ def test_the_hub_refuses_a_wrong_password_and_an_account_outside_the_course(hub,
 
 
 
-def test_a_student_fetches_submits_and_gets_feedback_in_the_browser(hub, browser):
-    """In JupyterLab through the hub, as a student: Nbgrader > Assignment List, Fetch lab 01, Submit; the
-    instructor collects from the exchange, autogrades and hands feedback back; the student's Fetch Feedback brings
-    their own graded notebook into their home."""
-    url, passwords, base, course = hub
-    student = STUDENTS[1]
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+def log_in(browser, url: str, student: str, password: str):
+    """A Chromium page logged into the hub as ``student``, on their running JupyterLab."""
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.goto(f"{url}/hub/login")
+    page.fill("#username_input", student)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_selector(".jp-LabShell", timeout=120_000)
+    return page
+
+
+def assignment_list(page) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
+
+
+def fetch(page) -> None:
+    assignment_list(page)
+    page.get_by_role("button", name="Fetch", exact=True).first.click(timeout=60_000)
+    page.get_by_role("button", name="Submit", exact=True).first.wait_for(timeout=60_000)
+
+
+def submit(page) -> None:
+    assignment_list(page)
+    page.get_by_role("button", name="Submit", exact=True).first.click(timeout=60_000)
+    page.get_by_text("Fetch Feedback").first.wait_for(timeout=60_000)
+
+
+def answer_of(student: str) -> str:
+    """Exercise 1 of lab 01 as the solution has it, signed, so that a student's work can be told from another's."""
+    source = read_notebook(ROOT / "solutions" / LAB / f"{LAB}.ipynb")
+    answer = strip_solution_markers(next(cell.source for cell in source.cells
+                                         if nbgrader_metadata(cell).get("grade_id") == "ex1_sigmoid"))
+    return f"# {student}'s answer\n{answer}"
+
+
+def solve_exercise_1(page, url: str, home: Path, student: str) -> None:
+    """Open the fetched lab in JupyterLab, type exercise 1's answer over its placeholder, save."""
+    page.goto(f"{url}/user/{student}/lab/tree/{LAB}/{LAB}.ipynb")
+    cell = page.locator(".jp-Notebook .jp-CodeCell", has_text="def sigmoid(x)").first
+    cell.wait_for(timeout=120_000)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(answer_of(student))
+    page.keyboard.press("Control+s")
+    saved = home / student / LAB / f"{LAB}.ipynb"
+    deadline = time.monotonic() + 30
+    while f"{student}'s answer" not in saved.read_text() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert f"{student}'s answer" in saved.read_text(), f"{student}'s answer was not saved"
+
+
+def look_for_others_work(page, url: str, student: str, exchange: Path, home: Path) -> str:
+    """What a new notebook of ``student``'s prints when it lists the exchange's inbound folder and the homes."""
+    page.goto(f"{url}/user/{student}/lab?reset")
+    page.locator(".jp-LauncherCard[data-category='Notebook']").first.click(timeout=60_000)
+    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click(timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    page.keyboard.insert_text(
+        "import os\n"
+        f"for folder in ({str(exchange / 'dl-test' / 'inbound')!r}, {str(home)!r}):\n"
+        "    try:\n"
+        "        print('LISTED', folder, sorted(os.listdir(folder)))\n"
+        "    except OSError as error:\n"
+        "        print('REFUSED', folder, type(error).__name__)\n"
+        "print('DONE')")
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-OutputArea-output", has_text="DONE").first
     try:
-        page.goto(f"{url}/hub/login")
-        page.fill("#username_input", student)
-        page.fill("#password_input", passwords[student])
-        page.click("#login_submit")
-        page.wait_for_selector(".jp-LabShell", timeout=120_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
-        page.get_by_role("button", name="Fetch", exact=True).first.click(timeout=60_000)
-        page.get_by_role("button", name="Submit", exact=True).first.click(timeout=60_000)
-        page.get_by_text("Fetch Feedback").first.wait_for(timeout=60_000)
-        grader = [sys.executable, "-m", "grader", "--root", str(course)]
-        for step in (["collect", LAB, "--exchange"], ["autograde", LAB, "--no-progress"],
-                     ["feedback", LAB, "--exchange"]):
-            completed = subprocess.run([*grader, *step], capture_output=True, text=True, timeout=600)
-            assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
-            assert step[0] != "collect" or student in completed.stdout, completed.stdout
-        page.get_by_text("Fetch Feedback").first.click()
-        home = Path(base / "home" / student)
-        deadline = time.monotonic() + 60
-        while not list((home / LAB / "feedback").rglob("*.html")) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        (fetched,) = list((home / LAB / "feedback").rglob("*.html"))
-        assert "Score" in fetched.read_text() and fetched.owner() == student
-    finally:
-        context.close()
+        output.wait_for(timeout=120_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "hub-look-for-others-work.png"))
+        raise
+    return output.inner_text()
+
+
+def fetched_feedback(page, url: str, home: Path, student: str) -> tuple[Path, str]:
+    """Fetch Feedback in the Assignment List; the page it brought home, and that page as the browser shows it."""
+    assignment_list(page)
+    page.get_by_role("button", name="Fetch Feedback").first.click(timeout=60_000)
+    deadline = time.monotonic() + 60
+    while not list((home / student / LAB / "feedback").rglob("*.html")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    (fetched,) = list((home / student / LAB / "feedback").rglob("*.html"))
+    page.goto(f"{url}/user/{student}/files/{fetched.relative_to(home / student).as_posix()}")
+    return fetched, page.locator("body").inner_text()
+
+
+def hidden_test_lines() -> list[str]:
+    """The lines of lab 01's hidden tests that appear nowhere in the release (long enough to mean something)."""
+    released = "\n".join(cell.source for cell in read_notebook(ROOT / "labs" / LAB / f"{LAB}.ipynb").cells)
+    hidden = set()
+    for cell in read_notebook(ROOT / "solutions" / LAB / f"{LAB}.ipynb").cells:
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            block = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+            hidden |= {line.strip() for line in block.splitlines() if len(line.strip()) >= 12}
+    return sorted(line for line in hidden if line not in released)
+
+
+def test_a_class_day_in_the_browser(hub, browser):
+    """Three students log in and fetch lab 01 from nbgrader's Assignment List; one solves exercise 1, one submits
+    it unsolved, both on time; the due date passes (the instructor's course.toml); the third solves it and submits
+    late. One of them tries to list the exchange's submissions and the other homes from a notebook. The instructor
+    collects from the exchange, autogrades in the sandbox and hands feedback back; each student's Fetch Feedback
+    brings their own graded notebook home, which their browser shows with their own score (the late one's less
+    its penalty, and why), nothing of another's work and no hidden test; another student's server refuses them."""
+    url, passwords, base, course = hub
+    home, exchange = base / "home", base / "exchange"
+    ada, bob, cyd = STUDENTS
+    pages = {student: log_in(browser, url, student, passwords[student]) for student in STUDENTS}
+    for student in STUDENTS:
+        fetch(pages[student])
+    solve_exercise_1(pages[ada], url, home, ada)
+    submit(pages[ada])
+    submit(pages[bob])
+    due = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    (course / "course.toml").write_text(f"[late]\npercent_per_day = 10\n[assignments.{LAB}]\n"
+                                        f"due = {due.isoformat()}\n")
+    solve_exercise_1(pages[cyd], url, home, cyd)
+    while datetime.now(timezone.utc) <= due:
+        time.sleep(0.1)
+    submit(pages[cyd])
+
+    looked = look_for_others_work(pages[ada], url, ada, exchange, home)
+    assert f"REFUSED {exchange / 'dl-test' / 'inbound'} PermissionError" in looked, looked
+    assert bob not in looked and cyd not in looked, looked
+
+    grader = [sys.executable, "-m", "grader", "--root", str(course)]
+    took = {}
+    for step in (["collect", LAB, "--exchange"], ["autograde", LAB, "--no-progress"], ["feedback", LAB, "--exchange"]):
+        started = time.monotonic()
+        completed = subprocess.run([*grader, *step], capture_output=True, text=True, timeout=600)
+        took[step[0]] = time.monotonic() - started
+        assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
+        assert step[0] != "collect" or all(student in completed.stdout for student in STUDENTS), completed.stdout
+    print(f"\nthe instructor's round for {len(STUDENTS)} students: " +
+          ", ".join(f"{step} {seconds:.1f} s" for step, seconds in took.items()))
+
+    hidden = hidden_test_lines()
+    assert hidden, "lab 01 should have hidden tests to keep hidden"
+    expected = {ada: ("Score: 10.0 / 100.0", None), bob: ("Score: 0.0 / 100.0", None),
+                cyd: ("Score: 9.0 / 100.0", "after the due date")}
+    for student, (score, late) in expected.items():
+        fetched, shown = fetched_feedback(pages[student], url, home, student)
+        assert fetched.owner() == student
+        assert score in shown, f"{student} should see {score!r}:\n{shown[:1500]}"
+        assert (late in shown) if late else ("after the due date" not in shown), shown[:1500]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pages[student].screenshot(path=str(ARTIFACTS / f"hub-feedback-{student}.png"))
+        others = [other for other in STUDENTS if other != student]
+        assert not any(f"{other}'s answer" in shown for other in others)
+        assert not [line for line in hidden if line in shown], "the feedback shows a hidden test"
+        for path in (home / student).rglob("*"):
+            if path.is_file() and path.suffix in (".ipynb", ".html"):
+                text = path.read_text(errors="replace")
+                assert not any(f"{other}'s answer" in text for other in others), path
+        response = pages[student].request.get(f"{url}/user/{others[0]}/files/{LAB}/{LAB}.ipynb",
+                                              max_redirects=0)
+        assert response.status in (302, 403, 404) and f"{others[0]}'s answer" not in response.text(), (
+            response.status, response.text()[:500])
+    for page in pages.values():
+        page.context.close()
