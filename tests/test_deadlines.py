@@ -2,6 +2,8 @@
 gradebook, the exported sheet and the feedback's note."""
 
 import csv
+import subprocess
+import sys
 import io
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -177,3 +179,15 @@ def test_the_feedbacks_note_says_how_late_when_it_was_due_and_what_it_cost_in_th
     chinese = translated(note, "zh_CN")
     assert "Submitted" not in chinese and "迟交" in chinese and "1 天 2 小时" in chinese
     assert all(value in chinese for value in ("2026-12-10 23:59 Europe/Zurich", "12", "60", "20%"))
+
+
+@pytest.mark.parametrize("command", [["export", "--out", "grades.csv"], ["autograde", "--no-progress"]])
+def test_the_grader_refuses_a_broken_course_file_before_it_does_anything(tmp_path, command):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "submitted").mkdir()
+    make_class(tmp_path / "gradebook.db", CLASS)
+    course_file(tmp_path, f"[assignments.{LAB}]\ndue = 2026-12-10T23:59:00\n")  # no time zone
+    done = subprocess.run([sys.executable, "-m", "grader", "--root", str(tmp_path), *command],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and 'write timezone = "Europe/Zurich"' in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "grades.csv").exists() and not (tmp_path / "autograded").exists()
