@@ -24,6 +24,7 @@ def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
     that no half-written folder is ever left."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.collecting-", dir=folder.parent))
+    staging.chmod(_folder_mode())  # mkdtemp's 0700 would hide the submission from the formgrader's account
     for name, data in files.items():
         (staging / name).write_bytes(data)
     if folder.exists():
@@ -33,3 +34,10 @@ def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(retired)
     else:
         staging.rename(folder)
+
+
+def _folder_mode() -> int:
+    """The mode ``mkdir`` gives a new folder under the process's umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o777 & ~mask

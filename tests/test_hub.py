@@ -316,6 +316,7 @@ def test_a_class_day_in_the_browser(hub, browser):
         took[step[0]] = time.monotonic() - started
         assert completed.returncode == 0, f"grader {step[0]}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}"
         assert step[0] != "collect" or all(student in completed.stdout for student in STUDENTS), completed.stdout
+    assert (course / "gradebook.db").owner() == INSTRUCTOR, "root's round took the gradebook from the formgrader"
     print(f"\nthe instructor's round for {len(STUDENTS)} students: " +
           ", ".join(f"{step} {seconds:.1f} s" for step, seconds in took.items()))
 
@@ -342,4 +343,25 @@ def test_a_class_day_in_the_browser(hub, browser):
         assert response.status in (302, 403, 404) and f"{others[0]}'s answer" not in response.text(), (
             response.status, response.text()[:500])
     for page in pages.values():
+        page.context.close()
+    check_the_formgrader(browser, url, passwords[INSTRUCTOR], due)
+
+
+def check_the_formgrader(browser, url: str, password: str, due: datetime) -> None:
+    """The instructor's JupyterLab has nbgrader's formgrader on the same gradebook: the class, its scores (before
+    the late penalty, as nbgrader's table shows them) and the due date."""
+    page = log_in(browser, url, INSTRUCTOR, password)
+    try:
+        base = f"{url}/user/{INSTRUCTOR}/formgrader"
+        page.goto(f"{base}/manage_submissions/{LAB}")
+        for student in STUDENTS:
+            page.get_by_text(student).first.wait_for(timeout=60_000)
+        submissions = page.request.get(f"{base}/api/submissions/{LAB}").json()
+        assert {item["student"]: item["score"] for item in submissions} == {STUDENTS[0]: 10, STUDENTS[1]: 0,
+                                                                              STUDENTS[2]: 10}
+        assignment = page.request.get(f"{base}/api/assignment/{LAB}").json()
+        assert assignment["duedate"].startswith(due.replace(tzinfo=None).isoformat()), assignment
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "hub-formgrader.png"))
+    finally:
         page.context.close()

@@ -8,9 +8,11 @@ def test_only_the_instructors_box_holds_the_course_folder(tmp_path):
     """The course folder (solutions, hidden tests, the gradebook) is bound into the instructor's box alone."""
     course, exchange = tmp_path / "course", tmp_path / "exchange"
     student = Account("someone", 12345, 12345, tmp_path / "home", (12345,))
-    with_course = StudentBox(exchange, extra_writable=(course,)).layout(student)
+    shown = tmp_path / "home" / "course"
+    with_course = StudentBox(exchange, extra_writable=((course, shown),)).layout(student)
     without = StudentBox(exchange).layout(student)
-    assert any(step.kind == "bind" and step.target == str(course) for step in with_course)
+    assert any(step.kind == "bind" and (step.source, step.target) == (str(course), str(shown))
+               for step in with_course)
     assert not any(str(course) in (step.target, step.source) for step in without)
 
 

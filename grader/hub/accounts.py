@@ -8,13 +8,18 @@ its password. A student id must already be a valid account name (lower-case lett
 from __future__ import annotations
 
 import grp
+import os
 import pwd
 import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+
+from grader.hub.box import COURSE_IN_HOME, Account
 from grader.hub.settings import NAME, ServerSettings
+from grader.layout import Course
 
 PASSWORD_BYTES = 9  # 12 characters of URL-safe base64
 
@@ -75,3 +80,20 @@ def _run(command: list[str], stdin: str | None = None) -> None:
     completed = subprocess.run(command, input=stdin, capture_output=True, text=True)
     if completed.returncode != 0:
         raise AccountError(f"{command[0]} failed: {completed.stderr.strip()} (run the set-up as root)")
+
+
+def give_the_course(settings: ServerSettings, course: Course) -> list[str]:
+    """The course folder and its gradebook the instructor's (the formgrader writes manual grades into it; the
+    grader's commands, run as root, keep the owner of what they rewrite), and the empty folder in the instructor's
+    home where their box shows the course."""
+    instructor = Account.named(settings.instructor)
+    if not course.gradebook.exists():
+        Gradebook(course.gradebook_url).close()  # nbgrader's empty gradebook, so that it is made the instructor's
+    shown = instructor.home / COURSE_IN_HOME
+    shown.mkdir(exist_ok=True)
+    changes = []
+    for path in (course.root, course.gradebook, shown):
+        if path.stat().st_uid != instructor.uid:
+            os.chown(path, instructor.uid, instructor.gid)
+            changes.append(f"{path} is now {settings.instructor}'s")
+    return changes

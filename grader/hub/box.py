@@ -41,13 +41,18 @@ class Account:
                                                                                                         entry.pw_gid))))
 
 
+COURSE_IN_HOME = "course"  # where the instructor's box shows the course folder, in their home
+
+
 @dataclass(frozen=True)
 class StudentBox:
     """What a student's programs see, and the command that runs one there."""
 
     exchange_root: Path
     extra_readonly: tuple[Path, ...] = ()  # e.g. the server's Jupyter configuration folder
-    extra_writable: tuple[Path, ...] = ()  # the instructor's: the course folder, for the formgrader
+    # (folder, where the box shows it), writable: the instructor's course folder, inside their home because
+    # nbgrader's formgrader works only on a course under the server's root folder
+    extra_writable: tuple[tuple[Path, Path], ...] = ()
 
     def layout(self, account: Account) -> list[Step]:
         steps = []
@@ -65,8 +70,9 @@ class StudentBox:
                 steps += _parents(Path(name), made) + [Step("ro-bind", name, source=name)]
         for folder in (*bound_folders(), *self.extra_readonly):
             steps += _parents(Path(folder), made) + [Step("ro-bind", str(folder), source=str(folder))]
-        for folder in (self.exchange_root, account.home, *self.extra_writable):
-            steps += _parents(Path(folder), made) + [Step("bind", str(folder), source=str(folder))]
+        for source, target in ((self.exchange_root, self.exchange_root), (account.home, account.home),
+                               *self.extra_writable):
+            steps += _parents(Path(target), made) + [Step("bind", str(target), source=str(source))]
         return steps + [Step("remount-ro", "/")]
 
     def command(self, argv: list[str], account: Account) -> list[str]:

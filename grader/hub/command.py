@@ -39,7 +39,9 @@ def setup(course: Course, roster: Path | None) -> int:
     Path(settings.exchange_root).mkdir(parents=True, exist_ok=True)
     for change in lay_out(settings.exchange, settings.instructor):
         print(change)
-    for folder in write_server_config(settings, course.root):
+    for change in accounts.give_the_course(settings, course):
+        print(change)
+    for folder in write_server_config(settings):
         print(f"wrote {folder}")
     return 0
 

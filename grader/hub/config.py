@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from course.workspace import STUDENT_CONFIG
+from grader.hub.box import COURSE_IN_HOME, Account
 from grader.hub.settings import ServerSettings
 
 COURSE_ROOT_VARIABLE = "COURSE_SERVER_ROOT"  # the course whose [tool.course.server] the hub reads
@@ -63,7 +64,12 @@ def configure(c, settings: ServerSettings, checkout: Path, course_root: Path) ->
     c.BoxedSpawner.cpus = settings.cpus
 
 
-def write_server_config(settings: ServerSettings, course_root: Path) -> list[Path]:
+def instructor_course(settings: ServerSettings) -> Path:
+    """Where the instructor's box shows the course folder (grader.hub.box)."""
+    return Account.named(settings.instructor).home / COURSE_IN_HOME
+
+
+def write_server_config(settings: ServerSettings) -> list[Path]:
     """The servers' Jupyter configuration: nbgrader's exchange for everyone; the students' JupyterLab without the
     instructor's panels (course/student_jupyter) and with the sealed submit; the instructor's with the formgrader
     on the course folder."""
@@ -84,7 +90,8 @@ def write_server_config(settings: ServerSettings, course_root: Path) -> list[Pat
     instructor = server_config_folder(settings, "instructor")
     instructor.mkdir(parents=True, exist_ok=True)
     (instructor / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n" + exchange + f"c.CourseDirectory.root = {str(course_root)!r}\n"
+        "c = get_config()  # noqa: F821\n" + exchange +
+        f"c.CourseDirectory.root = {str(instructor_course(settings))!r}\n"
         "c.CourseDirectory.source_directory = 'solutions'\nc.CourseDirectory.release_directory = 'labs'\n")
     (instructor / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
         "nbgrader.server_extensions.formgrader": True}}}, indent=2))

@@ -17,7 +17,7 @@ from jupyterhub.utils import random_port
 from traitlets import Float, Unicode
 
 from grader.hub import limits
-from grader.hub.box import Account, StudentBox
+from grader.hub.box import COURSE_IN_HOME, Account, StudentBox
 
 GiB = 2 ** 30
 
@@ -30,7 +30,8 @@ class BoxedSpawner(LocalProcessSpawner):
     student_config = Unicode("", help="the Jupyter configuration the students' servers read").tag(config=True)
     instructor_config = Unicode("", help="the Jupyter configuration the instructor's server reads").tag(config=True)
     instructor = Unicode("instructor", help="the instructor's account").tag(config=True)
-    course_root = Unicode("", help="the course folder, writable in the instructor's box alone").tag(config=True)
+    course_root = Unicode("", help="the course folder, writable in the instructor's box alone, where it shows as "
+                          "~/course").tag(config=True)
     memory_gib = Float(2.0, help="GiB of memory for the server and its kernels together").tag(config=True)
     cpus = Float(1.0, help="CPUs the server and its kernels may use together").tag(config=True)
 
@@ -39,7 +40,9 @@ class BoxedSpawner(LocalProcessSpawner):
 
     def box(self) -> StudentBox:
         extra = (Path(self.jupyter_config()),) if self.jupyter_config() else ()
-        course = (Path(self.course_root),) if self.course_root and self.user.name == self.instructor else ()
+        course = ()
+        if self.course_root and self.user.name == self.instructor:
+            course = ((Path(self.course_root), Account.named(self.user.name).home / COURSE_IN_HOME),)
         return StudentBox(Path(self.exchange_root), extra_readonly=extra, extra_writable=course)
 
     def get_env(self):
