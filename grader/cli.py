@@ -18,6 +18,7 @@ from grader.files import write_atomically
 from grader.feedback import FeedbackError, generate_feedback
 from grader.lock import CourseBusy, autograde_lock
 from grader.export import ExportError, export_grades
+from grader.lms_export import WRITERS
 from grader.layout import Course, CourseError
 from grader.notebooks import NotebookError
 from grader.exchange_release import publish, release_feedback
@@ -110,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", default="grades.csv",
                         help="CSV file to write, relative to the course root unless absolute; '-' for the terminal")
     export.add_argument("--detail", action="store_true", help="add a column per exercise (<assignment>/<grade id>)")
+    export.add_argument("--format", choices=["csv", *WRITERS], default="csv",
+                        help="csv: the full sheet (default); canvas or moodle: the file that LMS's gradebook import "
+                        "takes as it is (the marks after late penalties)")
     check = _with_assignments(commands, "check", "fail when labs/ is stale, a solution loses points, or a released "
                               "lab gives points")
     check.add_argument("--no-grading", action="store_true", help="only check that labs/ is in sync (fast)")
@@ -203,13 +207,17 @@ def _feedback(course: Course, arguments: argparse.Namespace) -> int:
 
 
 def _export(course: Course, arguments: argparse.Namespace) -> int:
+    if arguments.detail and arguments.format != "csv":
+        raise ExportError(f"--detail adds exercise columns to the csv sheet; {arguments.format}'s import takes one "
+                          "column per assignment")
+    lms = None if arguments.format == "csv" else arguments.format
+    deadlines = read_course_file(course.course_file)
     if arguments.out == "-":
-        export_grades(course.gradebook, sys.stdout, arguments.detail, read_course_file(course.course_file))
+        export_grades(course.gradebook, sys.stdout, arguments.detail, deadlines, lms)
         return 0
     path = course.root / arguments.out
     sheet = io.StringIO()
-    summary = export_grades(course.gradebook, sheet, arguments.detail,  # fails before a previous sheet is touched
-                            read_course_file(course.course_file))
+    summary = export_grades(course.gradebook, sheet, arguments.detail, deadlines, lms)  # before any file is touched
     write_atomically(path, sheet.getvalue())
     print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
     return 0

@@ -4,7 +4,8 @@ One row per student in the gradebook, one column per assignment (its score, blan
 submitted nothing) and the total (a missing submission counts 0). An assignment with a due date in the course
 file (:mod:`grader.deadlines`) is scored after its late penalty, with three more columns: ``<assignment> raw``
 (before it), ``<assignment> late penalty`` (the points it took) and ``<assignment> days late``. ``detail=True``
-adds a column per exercise, ``<assignment>/<grade id>``. Scores that nbgrader still marks as needing manual grading (for
+adds a column per exercise, ``<assignment>/<grade id>``. With ``lms``, the marks in an LMS's import format instead
+(:mod:`grader.lms_export`). Scores that nbgrader still marks as needing manual grading (for
 example a notebook whose kernel died) are listed in ``needs_manual_grade`` so that nobody mistakes them for
 final.
 """
@@ -19,6 +20,8 @@ from typing import TextIO
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.deadlines import DAY, Deadlines, apply_deadlines
+from grader.lms_export import WRITERS, ClassMarks, LmsExportError
+from grader.lms_export import Student as LmsStudent
 
 STUDENT_COLUMNS = ("student_id", "last_name", "first_name", "email")
 
@@ -94,17 +97,46 @@ def _grade_rows(gradebook: Gradebook, detail: bool, deadlines: Deadlines) -> tup
     return header, rows, [assignment.name for assignment in assignments]
 
 
-def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False,
-                  deadlines: Deadlines | None = None) -> ExportSummary:
-    """Write the grade sheet of the gradebook at ``gradebook_path`` as CSV to ``out``, after writing the late
-    penalties of ``deadlines`` into the gradebook."""
+def class_marks(gradebook: Gradebook) -> ClassMarks:
+    """Each student's mark (after the late penalty) per assignment, for an LMS (grader.lms_export)."""
+    marks = ClassMarks()
+    assignments = sorted(gradebook.assignments, key=lambda assignment: assignment.name)
+    marks.assignments = {assignment.name: assignment.max_score for assignment in assignments}
+    for student in sorted(gradebook.students, key=lambda student: student.id):
+        marks.students.append(LmsStudent(student.id, student.first_name or "", student.last_name or "",
+                                         student.email or "", student.lms_user_id or ""))
+        for assignment in assignments:
+            try:
+                submission = gradebook.find_submission(assignment.name, student.id)
+            except MissingEntry:
+                continue
+            marks.marks[(student.id, assignment.name)] = submission.score - (submission.late_submission_penalty or 0)
+    return marks
+
+
+def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False, deadlines: Deadlines | None = None,
+                  lms: str | None = None) -> ExportSummary:
+    """Write the grade sheet of the gradebook at ``gradebook_path`` as CSV to ``out`` (in the import format of
+    ``lms``, one of grader.lms_export.WRITERS, when given), after writing the late penalties of ``deadlines`` into
+    the gradebook."""
     if not gradebook_path.is_file():
         raise ExportError(f"no gradebook at {gradebook_path}: run `python -m grader release`, collect the "
                           "submissions and autograde them first")
     deadlines = deadlines or Deadlines()
     apply_deadlines(deadlines, f"sqlite:///{gradebook_path}")
     with Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
-        header, rows, assignments = _grade_rows(gradebook, detail, deadlines)
+        if lms is not None:
+            marks = class_marks(gradebook)
+        else:
+            header, rows, assignments = _grade_rows(gradebook, detail, deadlines)
+    if lms is not None:
+        if not marks.assignments:
+            raise ExportError(f"{gradebook_path} records no assignment yet: run `python -m grader release` first")
+        try:
+            WRITERS[lms](marks, out)
+        except LmsExportError as error:
+            raise ExportError(str(error)) from None
+        return ExportSummary(len(marks.students), tuple(marks.assignments), ())
     if not assignments:
         raise ExportError(f"{gradebook_path} records no assignment yet: run `python -m grader release` first")
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
