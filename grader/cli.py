@@ -25,6 +25,7 @@ from grader.exchange_release import publish, release_feedback
 from grader.release import release, translate_release
 from grader.sandbox import GiB, Limits
 from grader.self_check import self_check
+from grader.similarity import SimilarityError, similarity
 from grader.tidy import tidy_file
 from grader.translation import UnknownLanguage, language_named
 from grader.workspace import GradingError
@@ -114,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", *WRITERS], default="csv",
                         help="csv: the full sheet (default); canvas or moodle: the file that LMS's gradebook import "
                         "takes as it is (the marks after late penalties)")
+    similar = commands.add_parser(
+        "similarity", help="the pairs of students whose answers look most alike (copydetect; only what they wrote "
+        "is compared), as similarity/<assignment>/pairs.csv and report.html")
+    similar.add_argument("assignment")
+    similar.add_argument("--top", type=int, default=20, help="pairs shown side by side in the report (default 20)")
     check = _with_assignments(commands, "check", "fail when labs/ is stale, a solution loses points, or a released "
                               "lab gives points")
     check.add_argument("--no-grading", action="store_true", help="only check that labs/ is in sync (fast)")
@@ -223,6 +229,17 @@ def _export(course: Course, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _similarity(course: Course, arguments: argparse.Namespace) -> int:
+    report = similarity(course, arguments.assignment, arguments.top)
+    for index, pair in enumerate(report.pairs[:arguments.top], start=1):
+        print(f"{index:3d}. {pair.first} and {pair.second}: {pair.share_first:.0%} and {pair.share_second:.0%} "
+              f"alike ({pair.tokens} shared tokens)")
+    if report.without_answers:
+        print(f"no answers to compare: {', '.join(report.without_answers)}")
+    print("\n".join(f"wrote {path}" for path in report.written))
+    return 0
+
+
 def _check(course: Course, arguments: argparse.Namespace) -> int:
     return _findings(check_assignments(course, course.resolve(arguments.assignments),
                                        grade=not arguments.no_grading))
@@ -270,11 +287,11 @@ def _tidy(course: Course, arguments: argparse.Namespace) -> int:
 
 COMMANDS = {"build": _build, "release": _release, "collect": _collect, "autograde": _autograde,
             "feedback": _feedback, "export": _export, "check": _check, "mutants": _mutants,
-            "self-check": _self_check, "tidy": _tidy, "hub": _hub}
+            "self-check": _self_check, "tidy": _tidy, "hub": _hub, "similarity": _similarity}
 # what a command says went wrong before it could do its work (exit status 2); anything else is a bug
 USAGE_ERRORS = (CourseError, GradingError, NotebookError, CollectError, ExportError, AutogradeError, FeedbackError,
                 CourseBusy, CatalogueError, UnknownLanguage, ExchangeError,
-                SettingError, CourseFileError)
+                SettingError, CourseFileError, SimilarityError)
 
 
 def main(argv: list[str] | None = None) -> int:
