@@ -106,10 +106,15 @@ def submission(answers: dict[str, str]) -> nbformat.NotebookNode:
 
 def reordered_and_renamed(source: str) -> str:
     """The copier's disguise: every name of their own changed, and functions of a cell in the other order."""
-    renamed = re.sub(r"\bs0_(\w+)", lambda match: f"my_{match.group(1)}_value", source)
+    renamed = re.sub(r"\bs\d+_(\w+)", lambda match: f"my_{match.group(1)}_value", source)
     renamed = renamed.replace("_shifted", "_minus_largest")
     functions = [part for part in re.split(r"\n\n\n(?=def )", renamed.strip()) if part]
     return "\n\n\n".join(reversed(functions)) + "\n"
+
+
+# the copied student: one whose softmax has a helper function, so that the copy reorders functions inside a cell too
+SOURCE = next(f"honest{number:02d}" for number, choice in enumerate(honest_choices(10))
+              if choice[EXERCISES.index("softmax")] == 1)
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +127,11 @@ def course(tmp_path_factory):
     for number, choice in enumerate(honest_choices(10)):
         students[f"honest{number:02d}"] = {exercise: written(exercise, variant, f"s{number}_")
                                            for exercise, variant in zip(EXERCISES, choice)}
-    students["copier"] = {exercise: reordered_and_renamed(source) for exercise, source in
-                          reversed(list(students["honest00"].items()))}
+    copied = students[SOURCE]
+    # every function moved into the first answer cell, in the reverse order, the other cells emptied
+    students["copier"] = {exercise: "" for exercise in EXERCISES}
+    students["copier"][EXERCISES[0]] = "\n\n".join(reordered_and_renamed(copied[exercise])
+                                                   for exercise in reversed(EXERCISES))
     students["blank1"] = {}
     students["blank2"] = {}
     for student, answers in students.items():
@@ -152,7 +160,7 @@ def test_only_what_the_student_wrote_is_compared():
 def test_a_renamed_reordered_copy_is_ranked_above_every_honest_pair(course):
     report = compare(course, ASSIGNMENT)
     top = report.pairs[0]
-    assert {top.first, top.second} == {"copier", "honest00"}, report.pairs[:3]
+    assert {top.first, top.second} == {"copier", SOURCE}, report.pairs[:3]
     assert top.share_first > 0.9 and top.share_second > 0.9
     honest = [pair for pair in report.pairs if "copier" not in (pair.first, pair.second)]
     assert len(honest) == 45 and max(pair.rank for pair in honest) < top.rank
@@ -164,10 +172,10 @@ def test_the_command_writes_the_pairs_and_the_fragments_side_by_side(course):
     done = subprocess.run([sys.executable, "-m", "grader", "--root", str(course.root), "similarity", ASSIGNMENT],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "copier" in done.stdout and "honest00" in done.stdout
+    assert "copier" in done.stdout and SOURCE in done.stdout
     with (course.root / "similarity" / ASSIGNMENT / "pairs.csv").open() as sheet:
         rows = list(csv.DictReader(sheet))
-    assert len(rows) == 55 and {rows[0]["student_a"], rows[0]["student_b"]} == {"copier", "honest00"}
+    assert len(rows) == 55 and {rows[0]["student_a"], rows[0]["student_b"]} == {"copier", SOURCE}
     page = (course.root / "similarity" / ASSIGNMENT / "report.html").read_text()
     assert "highlight-red" in page and "highlight-green" in page and "my_" in page
     assert "http://" not in page and "https://" not in page  # opens offline
