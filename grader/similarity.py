@@ -18,9 +18,11 @@ from __future__ import annotations
 import csv
 import html
 import io
-import logging
+import json
+import os
+import subprocess
+import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +34,6 @@ from grader.notebooks import is_test_cell, nbgrader_metadata, read_notebook
 from grader.submission import Rejected, read_submission
 
 REPORT_FOLDER = "similarity"
-TOKENS_PER_FINGERPRINT = 10  # copydetect's noise threshold: shorter matches are never reported
-GUARANTEED_MATCH = 15  # copydetect's guarantee threshold: every match this long is found
 
 
 class SimilarityError(Exception):
@@ -114,37 +114,14 @@ def _answers_of(course: Course, student: str, assignment: str, releases: list[Pa
 
 
 def _detect(answers: Path, template: Path) -> list[Pair]:
-    from copydetect import CopyDetector  # here: only this command needs it (and matplotlib, which it imports)
-
-    detector = CopyDetector(test_dirs=[str(answers)], boilerplate_dirs=[str(template)], extensions=["py"],
-                            noise_t=TOKENS_PER_FINGERPRINT, guarantee_t=GUARANTEED_MATCH, display_t=0.0,
-                            autoopen=False, silent=True, force_language="python")
-    with _quiet_root_logger():  # copydetect logs through the root logger
-        detector.run()
-        copied = detector.get_copied_code_list()
-    highlighted = {(Path(first).stem, Path(second).stem): (first_html, second_html)
-                   for _, _, first, second, first_html, second_html, _ in copied}
-    pairs = []
-    files = detector.test_files
-    for i, first_file in enumerate(files):
-        for j in range(i + 1, len(files)):
-            share_first, share_second = (max(0.0, float(value)) for value in detector.similarity_matrix[i, j])
-            first, second = Path(first_file).stem, Path(files[j]).stem
-            marked = highlighted.get((first, second)) or tuple(reversed(highlighted.get((second, first), ("", ""))))
-            pairs.append(Pair(first, second, share_first, share_second,
-                              max(0, int(detector.token_overlap_matrix[i, j])), *marked))
+    """copydetect over the answer files, in a child process whose string hashing is seeded: copydetect fingerprints
+    with Python's ``hash``, which differs from run to run otherwise, and a report should not."""
+    done = subprocess.run([sys.executable, "-m", "grader.similarity_detect", str(answers), str(template)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if done.returncode != 0:
+        raise SimilarityError(f"copydetect failed: {done.stderr.strip()[-2000:]}")
+    pairs = [Pair(**fields) for fields in json.loads(done.stdout)]
     return sorted(pairs, key=lambda pair: pair.rank, reverse=True)
-
-
-@contextmanager
-def _quiet_root_logger():
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 def write_report(course: Course, assignment: str, report: SimilarityReport, shown: int) -> list[Path]:

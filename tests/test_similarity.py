@@ -166,6 +166,7 @@ def test_a_renamed_reordered_copy_is_ranked_above_every_honest_pair(course):
     assert len(honest) == 45 and max(pair.rank for pair in honest) < top.rank
     assert any(pair.rank[0] > 0.2 for pair in honest), "honest students sharing an approach should show some overlap"
     assert sorted(report.without_answers) == ["blank1", "blank2", "broken"]
+    assert compare(course, ASSIGNMENT).pairs == report.pairs, "a second run should give the same report"
 
 
 def test_the_command_writes_the_pairs_and_the_fragments_side_by_side(course):
