@@ -22,6 +22,8 @@ def pairs(answers: Path, template: Path) -> list[dict]:
     detector = CopyDetector(test_dirs=[str(answers)], boilerplate_dirs=[str(template)], extensions=["py"],
                             noise_t=TOKENS_PER_FINGERPRINT, guarantee_t=GUARANTEED_MATCH, display_t=0.0,
                             autoopen=False, silent=True, force_language="python")
+    detector.test_files = sorted(detector.test_files)  # the folder's listing order would orient each pair by chance
+    detector.ref_files = sorted(detector.ref_files)
     detector.run()
     marked = {(Path(first).stem, Path(second).stem): (first_html, second_html)
               for _, _, first, second, first_html, second_html, _ in detector.get_copied_code_list()}
