@@ -89,6 +89,8 @@ def hub():
     assert setup.returncode == 0, setup.stderr[-3000:]
     release = subprocess.run([*grader[:-1], "release", LAB, "--exchange"], capture_output=True, text=True)
     assert release.returncode == 0, release.stderr[-3000:]
+    check = subprocess.run([*grader, "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr[-3000:]
     subprocess.run(["useradd", "--no-create-home", OUTSIDER], check=True)
     subprocess.run(["chpasswd"], input=f"{OUTSIDER}:outside-password\n", text=True, check=True)
     passwords = dict(csv.reader((base / "state" / "first-passwords.csv").open()))

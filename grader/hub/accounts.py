@@ -97,3 +97,14 @@ def give_the_course(settings: ServerSettings, course: Course) -> list[str]:
             os.chown(path, instructor.uid, instructor.gid)
             changes.append(f"{path} is now {settings.instructor}'s")
     return changes
+
+
+def course_problems(settings: ServerSettings, course: Course) -> list[str]:
+    """What keeps the instructor's formgrader from the course, in words."""
+    try:
+        instructor = Account.named(settings.instructor)
+    except KeyError:
+        return [f"no account {settings.instructor!r} for the instructor: python -m grader hub setup"]
+    return [f"{path} is not {settings.instructor}'s, so the formgrader cannot write grades: python -m grader hub setup"
+            for path in (course.root, course.gradebook, instructor.home / COURSE_IN_HOME)
+            if not path.exists() or path.stat().st_uid != instructor.uid]

@@ -60,6 +60,7 @@ def problems(course: Course) -> list[str]:
         found += layout_problems(settings.exchange, settings.instructor)
     except ExchangeError as error:
         found.append(str(error))
+    found += accounts.course_problems(settings, course)
     for role in ("students", "instructor"):
         if not server_config_folder(settings, role).is_dir():
             found.append(f"{server_config_folder(settings, role)} is missing: python -m grader hub setup")
