@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook
 
 from grader.hub.box import COURSE_IN_HOME, Account
 from grader.hub.settings import NAME, ServerSettings
-from grader.layout import Course
+from grader.layout import KIT_CHECKOUT, Course
 
 PASSWORD_BYTES = 9  # 12 characters of URL-safe base64
 
@@ -85,18 +85,29 @@ def _run(command: list[str], stdin: str | None = None) -> None:
 def give_the_course(settings: ServerSettings, course: Course) -> list[str]:
     """The course folder and its gradebook the instructor's (the formgrader writes manual grades into it; the
     grader's commands, run as root, keep the owner of what they rewrite), and the empty folder in the instructor's
-    home where their box shows the course."""
+    home where their box shows the course. Not when the course folder is the kit's checkout: whoever owns that folder
+    can swap the code that root runs as ``python -m grader``."""
     instructor = Account.named(settings.instructor)
-    if not course.gradebook.exists():
-        Gradebook(course.gradebook_url).close()  # nbgrader's empty gradebook, so that it is made the instructor's
     shown = instructor.home / COURSE_IN_HOME
     shown.mkdir(exist_ok=True)
-    changes = []
-    for path in (course.root, course.gradebook, shown):
+    owned = [shown]
+    notes = []
+    if _is_the_kit(course):
+        notes.append(f"{course.root} is the kit's own checkout, so it stays root's and the formgrader can read grades "
+                     "but not save manual ones; for that, keep the course in its own folder (grader --root PATH)")
+    else:
+        if not course.gradebook.exists():
+            Gradebook(course.gradebook_url).close()  # nbgrader's empty gradebook, made now so it is the instructor's
+        owned += [course.root, course.gradebook]
+    for path in owned:
         if path.stat().st_uid != instructor.uid:
             os.chown(path, instructor.uid, instructor.gid)
-            changes.append(f"{path} is now {settings.instructor}'s")
-    return changes
+            notes.append(f"{path} is now {settings.instructor}'s")
+    return notes
+
+
+def _is_the_kit(course: Course) -> bool:
+    return course.root.resolve() == KIT_CHECKOUT.resolve()
 
 
 def course_problems(settings: ServerSettings, course: Course) -> list[str]:
@@ -105,6 +116,6 @@ def course_problems(settings: ServerSettings, course: Course) -> list[str]:
         instructor = Account.named(settings.instructor)
     except KeyError:
         return [f"no account {settings.instructor!r} for the instructor: python -m grader hub setup"]
+    theirs = [instructor.home / COURSE_IN_HOME] + ([] if _is_the_kit(course) else [course.root, course.gradebook])
     return [f"{path} is not {settings.instructor}'s, so the formgrader cannot write grades: python -m grader hub setup"
-            for path in (course.root, course.gradebook, instructor.home / COURSE_IN_HOME)
-            if not path.exists() or path.stat().st_uid != instructor.uid]
+            for path in theirs if not path.exists() or path.stat().st_uid != instructor.uid]
