@@ -188,3 +188,19 @@ def test_nothing_to_compare_is_explained(tmp_path):
         nbformat.write(release(), str(tmp_path / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
     with pytest.raises(SimilarityError, match="fewer than two submissions"):
         similarity(Course(tmp_path), ASSIGNMENT)
+
+
+def test_a_students_markup_is_shown_as_text_in_the_report(tmp_path):
+    for folder in ("solutions", "labs"):
+        (tmp_path / folder / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(release(), str(tmp_path / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    answers = {exercise: written(exercise, 0, "x_") for exercise in EXERCISES}
+    hostile = dict(answers, mean=answers["mean"] + '\nNOTE = "</pre><script>alert(1)</script><img src=x onerror=y>"\n')
+    for student, written_answers in (("plain", answers), ("hostile", hostile)):
+        folder = tmp_path / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(submission(written_answers), str(folder / f"{ASSIGNMENT}.ipynb"))
+    report = similarity(Course(tmp_path), ASSIGNMENT)
+    page = (tmp_path / "similarity" / ASSIGNMENT / "report.html").read_text()
+    assert report.pairs[0].first_html and "&lt;script&gt;" in page
+    assert "<script>" not in page and "<img" not in page
