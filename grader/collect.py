@@ -135,12 +135,14 @@ def _group_by_student(
 
 
 def _is_timestamp_file(entry: Entry, match: Match | str | None) -> bool:
-    """nbgrader's ``timestamp.txt`` at the top of a submission folder (not a loose file of that name)."""
+    """nbgrader's ``timestamp.txt`` at the top of a submission folder (not a loose file of that name, and not one a
+    student uploaded to an LMS beside their notebook: that would let a late student name their own time)."""
     return (
         isinstance(match, Match)
         and match.name == TIMESTAMP_FILE
         and entry.path != match.container
         and not match.nested
+        and not match.uploaded
         and not entry.is_link
     )
 

@@ -29,6 +29,7 @@ class Match:
     name: str
     container: str
     nested: bool = False
+    uploaded: bool = False  # an LMS's folder of what the student uploaded: no file in it vouches for a time
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Matcher:
             elif inside[0] in self.other_assignments:
                 return None
         container = "/".join(parts[: len(parts) - len(inside)])
-        return Match(student, inside[-1], container, nested=len(inside) > 1)
+        return Match(student, inside[-1], container, nested=len(inside) > 1, uploaded=bool(moodle))
 
     def _match_file_name(self, name: str) -> Match | str:
         if any(name.startswith(os.path.splitext(released)[0]) for released in self.released):

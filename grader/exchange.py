@@ -40,7 +40,7 @@ ROOT_MODE = 0o1777
 COURSE_MODE = OUTBOUND_MODE = 0o755
 INBOUND_MODE = 0o3733
 FEEDBACK_MODE = 0o711
-CLOCK_SLACK = timedelta(minutes=2)  # a submission's own time may trail the file system's by this much
+CLOCK_SLACK = timedelta(minutes=2)  # how far a submission's own time may trail the file system's unreported
 
 
 class ExchangeError(Exception):
@@ -144,14 +144,14 @@ class InboundSubmission:
 
     @property
     def time(self) -> datetime:
-        """The student's own time where the file system agrees with it, else when the file system saw it."""
-        if self.claimed_time is not None and abs(self.received - self.claimed_time) <= CLOCK_SLACK:
-            return self.claimed_time
+        """When the exchange saw the submission complete: what a due date is measured against. The student's own
+        ``timestamp.txt`` is written a moment before the notebooks, by a clock and a file the student controls."""
         return self.received
 
     @property
     def time_disputed(self) -> bool:
-        return self.time != self.claimed_time
+        """The student's ``timestamp.txt`` is missing, or further from the exchange's time than clocks drift."""
+        return self.claimed_time is None or abs(self.received - self.claimed_time) > CLOCK_SLACK
 
 
 def inbound_submissions(exchange: Exchange, assignment: str) -> list[InboundSubmission]:

@@ -169,6 +169,18 @@ def test_moodle_zip_folders_and_flat_files(course, lab_bytes, tmp_path):
     assert reasons(report) == {"Ann Lee_101_assignsubmission_onlinetext_/onlinetext.html": "extra file, ignored"}
 
 
+def test_a_timestamp_uploaded_to_moodle_beside_the_notebook_is_not_believed(course, lab_bytes, tmp_path):
+    """A late student uploads an nbgrader-style timestamp.txt dated before the deadline: Moodle's time is kept."""
+    archive = write_zip(tmp_path / "moodle.zip", {
+        f"Ann Lee_101_assignsubmission_file_/{NOTEBOOK}": (lab_bytes, (2024, 3, 9, 12, 0, 0)),
+        "Ann Lee_101_assignsubmission_file_/timestamp.txt": (b"2024-03-01 09:00:00.000000 UTC", (2024, 3, 9, 12, 0, 0)),
+    })
+    report = collect(course, ASSIGNMENT, archive)
+    assert report.students() == ["101"]
+    assert recorded_time(course, "101") == zip_time(2024, 3, 9, 12, 0, 0)
+    assert "Ann Lee_101_assignsubmission_file_/timestamp.txt" in reasons(report)
+
+
 def test_canvas_zip_keeps_the_newest_of_two_submissions(course, lab_bytes, tmp_path):
     newer = lab_bytes.replace(b"raise NotImplementedError()", b"return 0", 1)
     archive = write_zip(tmp_path / "canvas.zip", {
