@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook
 
 from grader.hub.box import COURSE_IN_HOME, Account
 from grader.hub.settings import NAME, ServerSettings
-from grader.layout import KIT_CHECKOUT, Course
+from grader.layout import Course
 
 PASSWORD_BYTES = 9  # 12 characters of URL-safe base64
 
@@ -82,40 +82,45 @@ def _run(command: list[str], stdin: str | None = None) -> None:
         raise AccountError(f"{command[0]} failed: {completed.stderr.strip()} (run the set-up as root)")
 
 
+COURSE_MODE = 0o750  # root's; the instructor's group reads (the formgrader); nobody else enters
+
+
 def give_the_course(settings: ServerSettings, course: Course) -> list[str]:
-    """The course folder and its gradebook the instructor's (the formgrader writes manual grades into it; the
-    grader's commands, run as root, keep the owner of what they rewrite), and the empty folder in the instructor's
-    home where their box shows the course. Not when the course folder is the kit's checkout: whoever owns that folder
-    can swap the code that root runs as ``python -m grader``."""
+    """The course folder readable by the instructor's group and closed to everyone else, still root's: whoever owns
+    it could swap what root reads and runs there (``pyproject.toml``, the code, a link where root writes). And the
+    empty folder in the instructor's home where their box shows it, root's too."""
     instructor = Account.named(settings.instructor)
-    shown = instructor.home / COURSE_IN_HOME
-    shown.mkdir(exist_ok=True)
-    owned = [shown]
     notes = []
-    if _is_the_kit(course):
-        notes.append(f"{course.root} is the kit's own checkout, so it stays root's and the formgrader can read grades "
-                     "but not save manual ones; for that, keep the course in its own folder (grader --root PATH)")
-    else:
-        if not course.gradebook.exists():
-            Gradebook(course.gradebook_url).close()  # nbgrader's empty gradebook, made now so it is the instructor's
-        owned += [course.root, course.gradebook]
-    for path in owned:
-        if path.stat().st_uid != instructor.uid:
-            os.chown(path, instructor.uid, instructor.gid)
-            notes.append(f"{path} is now {settings.instructor}'s")
+    shown = instructor.home / COURSE_IN_HOME
+    if shown.is_symlink() or (shown.exists() and not shown.is_dir()):
+        raise AccountError(f"{shown} is not a plain folder; remove it and run the set-up again (the instructor's "
+                           "box shows the course there)")
+    if not shown.exists():
+        shown.mkdir(mode=0o755)
+        notes.append(f"made {shown}, where the instructor's server shows the course")
+    status = os.lstat(course.root)
+    if (status.st_uid, status.st_gid, status.st_mode & 0o7777) != (0, instructor.gid, COURSE_MODE):
+        os.chown(course.root, 0, instructor.gid, follow_symlinks=False)
+        os.chmod(course.root, COURSE_MODE)
+        notes.append(f"{course.root}: root's, readable by {settings.instructor}'s group alone (mode 0750)")
+    # the formgrader opens the gradebook under the exchange's course id and would add it, which it cannot
+    Gradebook(course.gradebook_url, settings.course_id).close()
     return notes
 
 
-def _is_the_kit(course: Course) -> bool:
-    return course.root.resolve() == KIT_CHECKOUT.resolve()
-
-
 def course_problems(settings: ServerSettings, course: Course) -> list[str]:
-    """What keeps the instructor's formgrader from the course, in words."""
+    """What keeps the instructor's formgrader from the course, or the students out of it, in words."""
     try:
         instructor = Account.named(settings.instructor)
     except KeyError:
         return [f"no account {settings.instructor!r} for the instructor: python -m grader hub setup"]
-    theirs = [instructor.home / COURSE_IN_HOME] + ([] if _is_the_kit(course) else [course.root, course.gradebook])
-    return [f"{path} is not {settings.instructor}'s, so the formgrader cannot write grades: python -m grader hub setup"
-            for path in theirs if not path.exists() or path.stat().st_uid != instructor.uid]
+    found = []
+    shown = instructor.home / COURSE_IN_HOME
+    if shown.is_symlink() or not shown.is_dir():
+        found.append(f"{shown} is not a folder for the instructor's server to show the course in: "
+                     "python -m grader hub setup")
+    status = os.lstat(course.root)
+    if (status.st_uid, status.st_gid, status.st_mode & 0o7777) != (0, instructor.gid, COURSE_MODE):
+        found.append(f"{course.root} should be root's, of {settings.instructor}'s group, mode 0750 (the formgrader "
+                     "reads it, no student enters it): python -m grader hub setup")
+    return found

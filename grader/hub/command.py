@@ -95,7 +95,11 @@ def main(course: Course, argv: list[str]) -> int:
     commands.add_parser("check", help="say what the server still lacks")
     arguments = parser.parse_args(argv)
     if arguments.command == "setup":
-        return setup(course, arguments.roster)
+        try:
+            return setup(course, arguments.roster)
+        except accounts.AccountError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if arguments.command == "start":
         return start(course)
     found = problems(course)
