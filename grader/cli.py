@@ -236,6 +236,8 @@ def _similarity(course: Course, arguments: argparse.Namespace) -> int:
               f"alike ({pair.tokens} shared tokens)")
     if report.without_answers:
         print(f"no answers to compare: {', '.join(report.without_answers)}")
+    if report.too_large:
+        print(f"too much code to compare, look at it by hand: {', '.join(report.too_large)}")
     print("\n".join(f"wrote {path}" for path in report.written))
     return 0
 

@@ -31,8 +31,10 @@ def read_notebook(path: Path) -> NotebookNode:
 
 
 def nbgrader_metadata(cell: NotebookNode) -> dict:
-    """The cell's nbgrader metadata ({} for a cell nbgrader does not know)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """The cell's nbgrader metadata ({} for a cell nbgrader does not know, or whose metadata is not a mapping)."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
 
 
 _nbgrader = nbgrader_metadata

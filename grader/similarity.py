@@ -34,6 +34,7 @@ from grader.notebooks import is_test_cell, nbgrader_metadata, read_notebook
 from grader.submission import Rejected, read_submission
 
 REPORT_FOLDER = "similarity"
+MAX_ANSWER_CHARACTERS = 200_000  # a whole lab's answers are a few thousand; the comparison grows with the square
 
 
 class SimilarityError(Exception):
@@ -59,6 +60,7 @@ class Pair:
 class SimilarityReport:
     pairs: list[Pair] = field(default_factory=list)  # most similar first
     without_answers: list[str] = field(default_factory=list)  # nothing written (or an unreadable notebook)
+    too_large: list[str] = field(default_factory=list)  # more code than any lab's answers: look at it by hand
     written: list[Path] = field(default_factory=list)
 
 
@@ -66,10 +68,13 @@ def student_code(submitted: NotebookNode, release: NotebookNode) -> str:
     """What the student wrote: code cells that are not the release's tests and not left as released."""
     tests = {nbgrader_metadata(cell).get("grade_id") for cell in release.cells if is_test_cell(cell)}
     released = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
-    kept = [cell.source for cell in submitted.cells
-            if cell.cell_type == "code" and isinstance(cell.get("source"), str)
-            and nbgrader_metadata(cell).get("grade_id") not in tests and cell.source.strip() not in released]
-    return "\n\n".join(kept)
+
+    def written(cell) -> bool:
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        return (cell.get("cell_type") == "code" and isinstance(cell.get("source"), str)
+                and not (isinstance(grade_id, str) and grade_id in tests) and cell.source.strip() not in released)
+
+    return "\n\n".join(cell.source for cell in submitted.cells if written(cell))
 
 
 def boilerplate(release: NotebookNode) -> str:
@@ -92,9 +97,14 @@ def compare(course: Course, assignment: str) -> SimilarityReport:
             (template / f"{number}.py").write_text(boilerplate(read_notebook(path)), encoding="utf-8")
         for student in sorted(folder.parent.name for folder in course.submitted.glob(f"*/{assignment}")
                               if folder.is_dir()):
-            code = _answers_of(course, student, assignment, releases)
-            if code.strip():
-                (answers / f"{student}.py").write_text(code, encoding="utf-8")
+            try:
+                code = _answers_of(course, student, assignment, releases)
+            except Exception:  # a notebook nbformat accepted but shaped as no Jupyter writes it: nothing to compare
+                code = ""
+            if len(code) > MAX_ANSWER_CHARACTERS:
+                report.too_large.append(student)
+            elif code.strip():
+                (answers / f"{student}.py").write_text(code, encoding="utf-8", errors="replace")
             else:
                 report.without_answers.append(student)
         if len(list(answers.iterdir())) < 2:
@@ -117,7 +127,8 @@ def _detect(answers: Path, template: Path) -> list[Pair]:
     """copydetect over the answer files, in a child process whose string hashing is seeded: copydetect fingerprints
     with Python's ``hash``, which differs from run to run otherwise, and a report should not."""
     done = subprocess.run([sys.executable, "-m", "grader.similarity_detect", str(answers), str(template)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+                          cwd=answers.parent)  # `-m` puts the working folder first on the path: only ours
     if done.returncode != 0:
         raise SimilarityError(f"copydetect failed: {done.stderr.strip()[-2000:]}")
     pairs = [Pair(**fields) for fields in json.loads(done.stdout)]
@@ -148,6 +159,9 @@ def _html(assignment: str, report: SimilarityReport, shown: int) -> str:
         for index, pair in enumerate(report.pairs[:shown], start=1) if pair.first_html)
     without = (f"<p>No answers to compare (nothing written, or an unreadable notebook): "
                f"{html.escape(', '.join(report.without_answers))}</p>" if report.without_answers else "")
+    if report.too_large:
+        without += (f"<p>Too much code to compare (over {MAX_ANSWER_CHARACTERS:,} characters; look at it by hand): "
+                    f"{html.escape(', '.join(report.too_large))}</p>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Similarity: {html.escape(assignment)}</title>
 <style>

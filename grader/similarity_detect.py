@@ -21,7 +21,8 @@ def pairs(answers: Path, template: Path) -> list[dict]:
     logging.getLogger().setLevel(logging.ERROR)  # copydetect logs a warning per file through the root logger
     detector = CopyDetector(test_dirs=[str(answers)], boilerplate_dirs=[str(template)], extensions=["py"],
                             noise_t=TOKENS_PER_FINGERPRINT, guarantee_t=GUARANTEED_MATCH, display_t=0.0,
-                            autoopen=False, silent=True, force_language="python")
+                            autoopen=False, silent=True, force_language="python",
+                            truncate=True)  # matches with a few lines around them, not whole files, in the report
     detector.test_files = sorted(detector.test_files)  # the folder's listing order would orient each pair by chance
     detector.ref_files = sorted(detector.ref_files)
     detector.run()

@@ -204,3 +204,45 @@ def test_a_students_markup_is_shown_as_text_in_the_report(tmp_path):
     page = (tmp_path / "similarity" / ASSIGNMENT / "report.html").read_text()
     assert report.pairs[0].first_html and "&lt;script&gt;" in page
     assert "<script>" not in page and "<img" not in page
+
+
+def hostile_course(root):
+    for folder in ("solutions", "labs"):
+        (root / folder / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(release(), str(root / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    answers = {exercise: written(exercise, 0, "x_") for exercise in EXERCISES}
+    notebooks = {"plain": submission(answers), "twin": submission(answers),
+                 "huge": submission(dict(answers, mean=answers["mean"] + "x = 1\n" * 40_000))}
+    for name, metadata in (("no-mapping", "x"), ("null", None), ("listed-id", {"grade_id": ["mean"]})):
+        notebook = submission(answers)
+        notebook.cells[2].metadata["nbgrader"] = metadata
+        notebooks[name] = notebook
+    for student, notebook in notebooks.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{ASSIGNMENT}.ipynb"))
+    surrogate = root / "submitted" / "surrogate" / ASSIGNMENT
+    surrogate.mkdir(parents=True)
+    text = nbformat.writes(submission(dict(answers, mean='s = "\\ud800"\n')))
+    (surrogate / f"{ASSIGNMENT}.ipynb").write_text(text.replace("\\\\ud800", "\\ud800"))
+    return Course(root)
+
+
+def test_hostile_notebooks_neither_crash_the_comparison_nor_swamp_it(tmp_path):
+    report = compare(hostile_course(tmp_path), ASSIGNMENT)
+    assert report.too_large == ["huge"]
+    compared = {name for pair in report.pairs for name in (pair.first, pair.second)}
+    assert compared == {"plain", "twin", "no-mapping", "null", "listed-id", "surrogate"}
+    assert max(pair.rank for pair in report.pairs if {pair.first, pair.second} == {"plain", "twin"})[0] > 0.9
+
+
+def test_a_module_in_the_working_folder_is_not_imported_by_the_comparison(tmp_path):
+    course = hostile_course(tmp_path / "course")
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    marker = tmp_path / "imported"
+    (planted / "copydetect.py").write_text(f"open({str(marker)!r}, 'w').write('yes')\n")
+    (planted / "json.py").write_text(f"open({str(marker)!r}, 'w').write('yes')\n")
+    done = subprocess.run([sys.executable, "-m", "grader", "--root", str(course.root), "similarity", ASSIGNMENT],
+                          capture_output=True, text=True, cwd=planted)
+    assert done.returncode == 0 and not marker.exists(), done.stderr[-2000:]
