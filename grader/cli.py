@@ -219,13 +219,15 @@ def _export(course: Course, arguments: argparse.Namespace) -> int:
     lms = None if arguments.format == "csv" else arguments.format
     deadlines = read_course_file(course.course_file)
     if arguments.out == "-":
-        export_grades(course.gradebook, sys.stdout, arguments.detail, deadlines, lms)
-        return 0
-    path = course.root / arguments.out
-    sheet = io.StringIO()
-    summary = export_grades(course.gradebook, sheet, arguments.detail, deadlines, lms)  # before any file is touched
-    write_atomically(path, sheet.getvalue())
-    print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
+        summary = export_grades(course.gradebook, sys.stdout, arguments.detail, deadlines, lms)
+    else:
+        path = course.root / arguments.out
+        sheet = io.StringIO()
+        summary = export_grades(course.gradebook, sheet, arguments.detail, deadlines, lms)  # before a file is touched
+        write_atomically(path, sheet.getvalue())
+        print(f"wrote {path}: {summary.students} students x {len(summary.assignments)} assignments")
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -77,7 +77,8 @@ class Deadlines:
         deadline = self.assignments.get(assignment)
         if deadline is None:
             return None
-        return deadline.due + self.extensions.get((student, assignment), timedelta(0))
+        # in UTC, as nbgrader adds it: two days across a change to summer time are 48 hours, not 47
+        return deadline.due.astimezone(timezone.utc) + self.extensions.get((student, assignment), timedelta(0))
 
     def shown(self, moment: datetime) -> str:
         """``moment`` as the course file's time zone writes it (UTC when the file named none)."""
@@ -181,30 +182,28 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 def apply_deadlines(deadlines: Deadlines, gradebook_url: str, assignment: str | None = None,
-                    student: str | None = None) -> None:
+                    student: str | None = None) -> list[str]:
     """Write the due dates, extensions and late penalties of ``deadlines`` into nbgrader's gradebook, for every
-    submission (or the one of ``student`` on ``assignment``). Assignments the file does not list are left alone."""
-    names = [assignment] if assignment else list(deadlines.assignments)
+    submission (or the one of ``student`` on ``assignment``). The course file is the one source: an assignment it
+    does not list has no due date and no penalty (one removed from the file loses the penalties it gave). Returns
+    what the file says that the gradebook does not know (an extension for a student it has not heard of)."""
     with Gradebook(gradebook_url) as gradebook:
-        for name in names:
-            deadline = deadlines.assignments.get(name)
-            if deadline is None:
-                continue
-            try:
-                released = gradebook.find_assignment(name)
-            except MissingEntry:
-                continue
-            released.duedate = _naive_utc(deadline.due)
-            for submission in released.submissions:
+        released = [gradebook.find_assignment(assignment)] if assignment else list(gradebook.assignments)
+        for entry in released:
+            deadline = deadlines.assignments.get(entry.name)
+            entry.duedate = _naive_utc(deadline.due) if deadline else None
+            for submission in entry.submissions:
                 if student is not None and submission.student.id != student:
                     continue
-                extension = deadlines.extensions.get((submission.student.id, name))
-                submission.extension = extension
+                submission.extension = deadlines.extensions.get((submission.student.id, entry.name))
                 gradebook.db.flush()
-                fraction = deadline.rule.fraction_lost(submission.total_seconds_late)
+                fraction = deadline.rule.fraction_lost(submission.total_seconds_late) if deadline else 0.0
                 for notebook in submission.notebooks:
                     notebook.late_submission_penalty = notebook.score * fraction if fraction else None
         gradebook.db.commit()
+        known = {entry.id for entry in gradebook.students}
+    return [f"course.toml gives {who} an extension on {name}, but the gradebook has no student {who!r}"
+            for who, name in deadlines.extensions if who not in known]
 
 
 def late_note(deadlines: Deadlines, submission) -> str | None:

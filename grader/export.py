@@ -35,6 +35,7 @@ class ExportSummary:
     students: int
     assignments: tuple[str, ...]
     columns: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # what the instructor should know before uploading the file
 
 
 def _points(value: float | None) -> str:
@@ -110,6 +111,9 @@ def class_marks(gradebook: Gradebook) -> ClassMarks:
                 submission = gradebook.find_submission(assignment.name, student.id)
             except MissingEntry:
                 continue
+            if submission.needs_manual_grade:  # not a final mark: an LMS would take it as one
+                marks.unfinished.append((student.id, assignment.name))
+                continue
             marks.marks[(student.id, assignment.name)] = submission.score - (submission.late_submission_penalty or 0)
     return marks
 
@@ -123,7 +127,7 @@ def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False, deadl
         raise ExportError(f"no gradebook at {gradebook_path}: run `python -m grader release`, collect the "
                           "submissions and autograde them first")
     deadlines = deadlines or Deadlines()
-    apply_deadlines(deadlines, f"sqlite:///{gradebook_path}")
+    warnings = apply_deadlines(deadlines, f"sqlite:///{gradebook_path}")
     with Gradebook(f"sqlite:///{gradebook_path}") as gradebook:
         if lms is not None:
             marks = class_marks(gradebook)
@@ -136,10 +140,13 @@ def export_grades(gradebook_path: Path, out: TextIO, detail: bool = False, deadl
             WRITERS[lms](marks, out)
         except LmsExportError as error:
             raise ExportError(str(error)) from None
-        return ExportSummary(len(marks.students), tuple(marks.assignments), ())
+        if marks.unfinished:
+            warnings.append("left blank, as they still need manual grading (grade them, then export again): " +
+                            ", ".join(f"{student} on {assignment}" for student, assignment in marks.unfinished))
+        return ExportSummary(len(marks.students), tuple(marks.assignments), (), tuple(warnings))
     if not assignments:
         raise ExportError(f"{gradebook_path} records no assignment yet: run `python -m grader release` first")
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return ExportSummary(len(rows), tuple(assignments), tuple(header))
+    return ExportSummary(len(rows), tuple(assignments), tuple(header), tuple(warnings))

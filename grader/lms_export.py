@@ -1,15 +1,15 @@
 """``python -m grader export --format canvas|moodle``: the marks in the file an LMS's gradebook import takes as it is.
 
 Both files are UTF-8 CSV with one row per student and one column per assignment, holding the mark after any late
-penalty (:mod:`grader.deadlines`); a student who submitted nothing has an empty cell, which both LMSs read as "no
-grade" rather than 0.
+penalty (:mod:`grader.deadlines`); a student who submitted nothing, or whose mark still needs manual grading, has an
+empty cell, which both LMSs read as "no grade" rather than 0.
 
 - **Canvas** (*Grades > Import*): the columns of Canvas's own gradebook export, ``Student`` ("Last, First"),
   ``ID`` (the Canvas user id: the roster's ``lms_user_id``, required), ``SIS User ID``, ``SIS Login ID``,
   ``Section``, then the assignments, and a second row ``Points Possible`` with each assignment's points. An
   assignment column Canvas does not know yet becomes a new assignment of those points.
-- **Moodle** (*Grades > Import > CSV file*): ``First name``, ``Last name``, ``ID number``, ``Email address``, then
-  the assignments; on import, map "Identify user by" to ``Email address`` -> ``email`` (or ``ID number`` ->
+- **Moodle** (*Grades > Import > CSV file*): ``First name``, ``Last name``, ``ID number``, ``Email address``
+  (required), then the assignments; on import, map "Identify user by" to ``Email address`` -> ``email`` (or ``ID number`` ->
   ``idnumber``) and each assignment column to its grade item or a new one.
 """
 
@@ -40,6 +40,7 @@ class ClassMarks:
     assignments: dict[str, float] = field(default_factory=dict)  # name -> points possible
     students: list[Student] = field(default_factory=list)
     marks: dict[tuple[str, str], float | None] = field(default_factory=dict)  # (student, assignment) -> mark
+    unfinished: list[tuple[str, str]] = field(default_factory=list)  # (student, assignment) needing manual grading
 
 
 def _number(value: float | None) -> str:
@@ -65,6 +66,12 @@ def write_canvas(marks: ClassMarks, out: TextIO) -> None:
 
 
 def write_moodle(marks: ClassMarks, out: TextIO) -> None:
+    unknown = [student.id for student in marks.students if not student.email]
+    if unknown:
+        raise LmsExportError(
+            f"Moodle's grade import matches students by a column the instructor picks, and the email the kit "
+            f"offers is missing for {', '.join(unknown)}: add an email column to the roster and run `python -m "
+            "grader collect ASSIGNMENT SOURCE --roster students.csv` again")
     writer = csv.writer(out)
     writer.writerow(["First name", "Last name", "ID number", "Email address", *marks.assignments])
     for student in marks.students:

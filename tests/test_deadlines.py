@@ -191,3 +191,36 @@ def test_the_grader_refuses_a_broken_course_file_before_it_does_anything(tmp_pat
                           capture_output=True, text=True)
     assert done.returncode == 2 and 'write timezone = "Europe/Zurich"' in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "grades.csv").exists() and not (tmp_path / "autograded").exists()
+
+
+def test_an_assignment_taken_out_of_the_course_file_loses_its_due_date_and_penalties(tmp_path):
+    gradebook = tmp_path / "gradebook.db"
+    make_class(gradebook, CLASS)
+    assert exported(gradebook, read_course_file(course_file(tmp_path, RULE)))["bo"][LAB] == "48"
+    assert exported(gradebook, read_course_file(course_file(tmp_path, 'timezone = "UTC"\n')))["bo"][LAB] == "60"
+    (tmp_path / "course.toml").unlink()
+    assert exported(gradebook, read_course_file(tmp_path / "course.toml"))["cy"][LAB] == "100"
+    with Gradebook(f"sqlite:///{gradebook}") as book:
+        assert book.find_assignment(LAB).duedate is None
+        assert book.find_submission(LAB, "cy").late_submission_penalty == 0
+
+
+def test_an_extension_across_a_change_to_summer_time_is_exact_hours_as_nbgrader_counts_them(tmp_path):
+    deadlines = read_course_file(course_file(tmp_path, f"""timezone = "Europe/Zurich"
+[assignments.{LAB}]
+due = 2026-03-27T23:59:00
+[[extensions]]
+student = "ada"
+assignment = "{LAB}"
+days = 2
+"""))  # the clocks go forward on 29 March
+    assert deadlines.due(LAB, "ada") - deadlines.due(LAB, "bo") == timedelta(hours=48)
+    assert deadlines.shown(deadlines.due(LAB, "ada")) == "2026-03-30 00:59 Europe/Zurich"
+
+
+def test_an_extension_for_a_student_the_gradebook_does_not_know_is_reported(tmp_path):
+    gradebook = tmp_path / "gradebook.db"
+    make_class(gradebook, CLASS)
+    typo = EXTENSION.replace('student = "dee"', 'student = "deee"')
+    warnings = apply_deadlines(read_course_file(course_file(tmp_path, RULE + typo)), f"sqlite:///{gradebook}")
+    assert warnings == [f"course.toml gives deee an extension on {LAB}, but the gradebook has no student 'deee'"]

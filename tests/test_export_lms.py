@@ -91,3 +91,25 @@ def test_the_command_writes_utf8_and_refuses_detail_with_an_lms_format(tmp_path,
     assert "王" in (tmp_path / f"{lms}.csv").read_bytes().decode("utf-8")
     refused = subprocess.run([*run, "--detail"], capture_output=True, text=True)
     assert refused.returncode == 2 and "one column per assignment" in refused.stderr
+
+
+def test_a_mark_that_still_needs_manual_grading_is_left_blank_and_said(tmp_path):
+    make_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        gradebook.find_grade("ex1_tests", LAB, LAB, "s003").needs_manual_grade = True
+        gradebook.db.commit()
+    out = io.StringIO()
+    summary = export_grades(tmp_path / "gradebook.db", out, lms="canvas")
+    rows = {row[1]: row for row in csv.reader(io.StringIO(out.getvalue()))}
+    assert rows["40003"][5] == "" and rows["40001"][5] == "90"
+    assert summary.warnings == (f"left blank, as they still need manual grading (grade them, then export again): "
+                                f"s003 on {LAB}",)
+
+
+def test_moodle_refuses_a_class_without_emails(tmp_path):
+    make_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        gradebook.find_student("s002").email = None
+        gradebook.db.commit()
+    with pytest.raises(ExportError, match="missing for s002"):
+        exported(tmp_path, "moodle")
