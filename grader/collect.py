@@ -40,6 +40,7 @@ from grader.collect_report import CollectReport, Skipped, display_time
 from grader.collect_roster import Roster, add_to_gradebook, read_roster
 from grader.collect_sources import CollectError, Entry, open_source
 from grader.collect_store import store_submission
+from grader.deadlines import CourseFileError, read_course_file
 from grader.exchange import Exchange, collect_entries
 from grader.layout import TIMESTAMP_FILE, Course
 from grader.release import is_registered
@@ -82,12 +83,25 @@ def collect(
                 store_submission(course, assignment, student, chosen, report)
     if roster is not None and not dry_run:
         report.gradebook_students = add_to_gradebook(course, roster, report.students())
+    if report.collected and not isinstance(source, Exchange) and _has_due_date(course, assignment):
+        report.notes.append(
+            f"note: course.toml gives {assignment} a due date, and these times come from {source.name}'s entries and "
+            "files, not from when each student submitted (Canvas dates its zip's entries when it packs them; a file's "
+            "time is whatever wrote it last): check them against the LMS before exporting, or take the assignment out "
+            "of course.toml and let the LMS apply its own late policy")
     if not dry_run and report.collected and not is_registered(course, assignment):
         report.notes.append(
             f"note: gradebook.db does not know {assignment} yet; run `python -m grader release {assignment}` "
             "before `nbgrader autograde`"
         )
     return report
+
+
+def _has_due_date(course: Course, assignment: str) -> bool:
+    try:
+        return assignment in read_course_file(course.course_file).assignments
+    except CourseFileError:
+        return False  # autograde and export say what is wrong with it
 
 
 def _refuse_own_folders(course: Course, source: Path) -> None:

@@ -29,7 +29,7 @@ class Match:
     name: str
     container: str
     nested: bool = False
-    uploaded: bool = False  # an LMS's folder of what the student uploaded: no file in it vouches for a time
+    uploaded: bool = False  # not nbgrader's own folders (an LMS's, a --pattern's): no file in it vouches for a time
 
 
 @dataclass
@@ -74,13 +74,15 @@ class Matcher:
         moodle = _MOODLE_FOLDER.match(parts[0])
         student = moodle["student"] if moodle else parts[0]
         inside = parts[1:]
+        nbgrader_layout = False  # <student>/<assignment>/…: nbgrader's own folders, whose timestamp.txt it wrote
         if not moodle and len(inside) > 1:
             if inside[0] == self.assignment:
                 inside = inside[1:]
+                nbgrader_layout = True
             elif inside[0] in self.other_assignments:
                 return None
         container = "/".join(parts[: len(parts) - len(inside)])
-        return Match(student, inside[-1], container, nested=len(inside) > 1, uploaded=bool(moodle))
+        return Match(student, inside[-1], container, nested=len(inside) > 1, uploaded=not nbgrader_layout)
 
     def _match_file_name(self, name: str) -> Match | str:
         if any(name.startswith(os.path.splitext(released)[0]) for released in self.released):
@@ -101,7 +103,7 @@ class Matcher:
             return "no student id in the name (--pattern matched an empty student group)"
         name = groups.get("file") or groups.get("file_id") or PurePosixPath(path).name
         parent = str(PurePosixPath(path).parent)
-        return Match(student, PurePosixPath(name).name, path if parent == "." else parent)
+        return Match(student, PurePosixPath(name).name, path if parent == "." else parent, uploaded=True)
 
 
 def _compile_pattern(pattern: str) -> re.Pattern:

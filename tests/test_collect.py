@@ -181,6 +181,27 @@ def test_a_timestamp_uploaded_to_moodle_beside_the_notebook_is_not_believed(cour
     assert "Ann Lee_101_assignsubmission_file_/timestamp.txt" in reasons(report)
 
 
+@pytest.mark.parametrize("pattern", [None, r"^(?P<student>\d+)/"])
+def test_a_timestamp_beside_the_notebook_outside_nbgraders_folders_is_not_believed(course, lab_bytes, tmp_path,
+                                                                                   pattern):
+    """<student>/timestamp.txt (no assignment folder: not nbgrader's layout), read plainly or with --pattern."""
+    archive = write_zip(tmp_path / "folders.zip", {
+        f"101/{NOTEBOOK}": (lab_bytes, (2024, 3, 9, 12, 0, 0)),
+        "101/timestamp.txt": (b"2024-03-01 09:00:00.000000 UTC", (2024, 3, 9, 12, 0, 0)),
+    })
+    collect(course, ASSIGNMENT, archive, pattern=pattern)
+    assert recorded_time(course, "101") == zip_time(2024, 3, 9, 12, 0, 0)
+
+
+def test_collecting_an_assignment_with_a_due_date_from_a_zip_says_whose_times_these_are(course, lab_bytes, tmp_path):
+    (course.root / "course.toml").write_text(f'timezone = "UTC"\n[assignments.{ASSIGNMENT}]\n'
+                                             "due = 2024-03-05T12:00:00\n")
+    archive = write_zip(tmp_path / "canvas.zip", {
+        f"lee_ann_101_9001_{NOTEBOOK}": (lab_bytes, (2024, 3, 9, 12, 0, 0))})
+    report = collect(course, ASSIGNMENT, archive)
+    assert any("Canvas dates its zip's entries when it packs them" in note for note in report.notes)
+
+
 def test_canvas_zip_keeps_the_newest_of_two_submissions(course, lab_bytes, tmp_path):
     newer = lab_bytes.replace(b"raise NotImplementedError()", b"return 0", 1)
     archive = write_zip(tmp_path / "canvas.zip", {
