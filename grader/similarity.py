@@ -83,7 +83,7 @@ def boilerplate(release: NotebookNode) -> str:
 
 
 def compare(course: Course, assignment: str) -> SimilarityReport:
-    """Every pair of the students who submitted ``assignment``, most similar first (nothing written)."""
+    """Every pair of the students who submitted ``assignment``, most similar first; writes no file."""
     releases = sorted(course.lab(assignment).glob("*.ipynb"))
     if not releases:
         raise SimilarityError(f"{course.lab(assignment)} holds no released notebook: run `python -m grader "
