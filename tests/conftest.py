@@ -33,7 +33,10 @@ LONGEST_FIRST = (
     "tests/test_browser_lectures.py",        # 4.7: every lecture in JupyterLab in Chromium
     "tests/test_autograde.py",               # 2: a class of misbehaving students in the sandbox
     "tests/test_browser_lab_and_checks.py",  # 1.1
+    "tests/test_hub.py",                     # 1.1: the course server's class day in Chromium (as root)
+    "tests/test_self_check.py",              # 1.1: one lab graded in a scratch course
     "tests/test_book.py",                    # 0.6: the web edition built (both languages), shared with the browser's
+    "tests/test_exchange.py",                # 0.6: real accounts, nbgrader's exchange, a graded round (as root)
     "tests/test_grader_cli.py",              # 0.5: `grader check` with nbgrader's own commands
     "tests/test_autograde_resume.py",        # 0.5
     "tests/test_grading_pipeline.py",        # 0.3
