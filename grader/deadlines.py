@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
 from course.language import tr
 
@@ -204,6 +204,11 @@ def apply_deadlines(deadlines: Deadlines, gradebook_url: str, assignment: str | 
         known = {entry.id for entry in gradebook.students}
     return [f"course.toml gives {who} an extension on {name}, but the gradebook has no student {who!r}"
             for who, name in deadlines.extensions if who not in known]
+
+
+def mark(submission) -> float:
+    """A submission's (nbgrader's) score less its late penalty: the student's mark."""
+    return submission.score - (submission.late_submission_penalty or 0.0)
 
 
 def late_note(deadlines: Deadlines, submission) -> str | None:

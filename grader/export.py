@@ -19,7 +19,7 @@ from typing import TextIO
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.deadlines import DAY, Deadlines, apply_deadlines
+from grader.deadlines import DAY, Deadlines, apply_deadlines, mark
 from grader.lms_export import WRITERS, ClassMarks, LmsExportError
 from grader.lms_export import Student as LmsStudent
 
@@ -81,12 +81,11 @@ def _grade_rows(gradebook: Gradebook, detail: bool, deadlines: Deadlines) -> tup
             except MissingEntry:
                 row[assignment.name] = ""
                 continue
-            penalty = submission.late_submission_penalty or 0.0
-            total += submission.score - penalty
-            row[assignment.name] = _points(submission.score - penalty)
+            total += mark(submission)
+            row[assignment.name] = _points(mark(submission))
             if assignment.name in deadlines.assignments:
                 raw, lost, late = _late_columns(assignment.name)
-                row.update({raw: _points(submission.score), lost: _points(penalty),
+                row.update({raw: _points(submission.score), lost: _points(submission.late_submission_penalty or 0.0),
                             late: _points(submission.total_seconds_late / DAY)})
             if submission.needs_manual_grade:
                 unfinished.append(assignment.name)
@@ -114,7 +113,7 @@ def class_marks(gradebook: Gradebook) -> ClassMarks:
             if submission.needs_manual_grade:  # not a final mark: an LMS would take it as one
                 marks.unfinished.append((student.id, assignment.name))
                 continue
-            marks.marks[(student.id, assignment.name)] = submission.score - (submission.late_submission_penalty or 0)
+            marks.marks[(student.id, assignment.name)] = mark(submission)
     return marks
 
 
